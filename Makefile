@@ -1,0 +1,136 @@
+# maillage - build, test, run. `make help` lists the targets.
+#
+# Generated code and every build product go under build/ (build-san/ for
+# sanitizer builds); nothing generated is committed.
+
+DEB_PACKAGES := libevent-dev liblmdb-dev libprotobuf-c-dev protobuf-c-compiler \
+                libssl-dev libcmocka-dev pkg-config openssl lmdb-utils
+
+# Install what is missing before anything asks pkg-config (skipped for help
+# and clean). tools/deps.sh only calls apt-get when a package is absent.
+ifneq ($(filter-out help clean,$(or $(MAKECMDGOALS),all)),)
+DEPS_STATUS := $(shell tools/deps.sh $(DEB_PACKAGES) >&2; echo $$?)
+ifneq ($(DEPS_STATUS),0)
+$(error could not install the Debian packages: $(DEB_PACKAGES))
+endif
+endif
+
+CC       ?= cc
+SANITIZE ?=
+ifeq ($(SANITIZE),)
+BUILD    := build
+OPT      := -O2
+else
+BUILD    := build-san
+OPT      := -O1 -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+BIN      := $(BUILD)/bin
+OBJ      := $(BUILD)/obj
+GEN      := $(BUILD)/gen
+
+PKGS     := libevent libevent_openssl libevent_pthreads openssl lmdb libprotobuf-c
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wpointer-arith -Wformat=2 -Wno-format-nonliteral -Wvla -Wundef
+CFLAGS   += -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) -MMD -MP \
+            -I$(GEN) -Iserver -Iclient $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDFLAGS  += $(if $(SANITIZE),-fsanitize=$(SANITIZE))
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+TESTLIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+PROTO    := proto/maillage/v1/maillage.proto
+PB_C     := $(GEN)/maillage/v1/maillage.pb-c.c
+PB_H     := $(GEN)/maillage/v1/maillage.pb-c.h
+
+# The core: pure logic and storage, shared by the daemon, the tools and tests.
+CORE     := err status wire crypto config validate casestate household auth \
+            project evlog command query
+# The daemon's network side.
+DAEMON   := frame tls conn writer server main
+CLIENT   := mlclient
+CLI      := cli cli_json
+
+CORE_O   := $(OBJ)/pb.o $(CORE:%=$(OBJ)/server/%.o)
+DAEMON_O := $(DAEMON:%=$(OBJ)/server/%.o)
+CLIENT_O := $(OBJ)/pb.o $(CLIENT:%=$(OBJ)/client/%.o)
+CLI_O    := $(CLI:%=$(OBJ)/client/%.o)
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+INTEG_SRC:= $(wildcard tests/integration/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+INTEG_BIN:= $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
+HARNESS_O:= $(OBJ)/tests/integration/harness.o
+
+PROGRAMS := $(BIN)/maillaged $(BIN)/maillage $(BIN)/maillage-admin
+
+.PHONY: all deps run test unit integration clean help dev-setup valgrind
+.DEFAULT_GOAL := all
+
+all: $(PROGRAMS) ## build the daemon, the client and the admin tool into build/bin/
+
+help: ## list the targets
+	@echo "maillage targets:"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 24
+	@echo "variables:"
+	@echo "  SANITIZE=address,undefined   build into build-san/ with sanitizers (e.g. make SANITIZE=address,undefined test)"
+	@echo "  PORT=7400                    port for make run"
+
+deps: ## install missing Debian packages (done by every target anyway)
+	@true
+
+$(PB_C) $(PB_H): $(PROTO)
+	@mkdir -p $(GEN)
+	protoc-c --c_out=$(GEN) -Iproto $(PROTO)
+
+$(OBJ)/pb.o: $(PB_C)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -c $< -o $@
+
+$(OBJ)/%.o: %.c | $(PB_H)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BIN)/maillaged: $(CORE_O) $(DAEMON_O)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BIN)/maillage: $(CLIENT_O) $(CLI_O)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BIN)/maillage-admin: $(CORE_O) $(OBJ)/tools/admin.o
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/unit/%: $(OBJ)/tests/unit/%.o $(CORE_O)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) $(TESTLIBS) -o $@
+
+$(BUILD)/tests/integration/%: $(OBJ)/tests/integration/%.o $(HARNESS_O) \
+		$(CLIENT_O) $(OBJ)/server/crypto.o $(OBJ)/server/err.o
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) $(TESTLIBS) -o $@
+
+# Every test binary, then the test runner, which prints "N passed, N failed".
+test: $(PROGRAMS) $(UNIT_BIN) $(INTEG_BIN) ## build and run every test (unit, integration, durability)
+	@BUILD=$(BUILD) tests/run.sh $(UNIT_BIN) $(INTEG_BIN)
+
+unit: $(UNIT_BIN) ## run the unit tests only
+	@BUILD=$(BUILD) tests/run.sh $(UNIT_BIN)
+
+integration: $(PROGRAMS) $(INTEG_BIN) ## run the integration tests only
+	@BUILD=$(BUILD) tests/run.sh $(INTEG_BIN)
+
+valgrind: $(PROGRAMS) $(UNIT_BIN) ## run the unit tests under valgrind
+	@for t in $(UNIT_BIN); do valgrind -q --error-exitcode=1 --leak-check=full $$t || exit 1; done
+
+dev-setup: ## create development certificates and configuration under var/dev/
+	@tools/devsetup.sh var/dev $(or $(PORT),7400)
+
+run: $(PROGRAMS) dev-setup ## build, set up var/dev/ and start the server on 127.0.0.1
+	@echo "data directory: var/data; client settings: . var/dev/ORG.env (see README.md)"
+	exec $(BIN)/maillaged -c var/dev/maillaged.conf
+
+clean: ## remove build products (keeps var/)
+	rm -rf build build-san
+
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

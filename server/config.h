@@ -1,0 +1,65 @@
+/* config.h - the server's configuration: listener, TLS, storage, limits,
+ * platforms and member organisations.
+ *
+ * File format: `key = value` lines, `#` comments, and sections
+ * `[platform ID]` and `[org ID]`; see deploy/maillaged.conf.example.
+ * A config is immutable once loaded and may be read from any thread.
+ */
+#ifndef MAILLAGE_CONFIG_H
+#define MAILLAGE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_SECRET_LEN 32
+
+struct platform {
+	char *id;       /* "vaulx-bron" */
+	char *code;     /* "VNX": prefix of case ids, 2 to 6 capitals */
+	char *name;     /* display name */
+};
+
+struct org {
+	char *id;               /* certificate subject CN, e.g. "emh" */
+	char *name;             /* display name */
+	int kind;               /* maillage.v1.OrgKind */
+	char **platforms;       /* platform ids it belongs to */
+	size_t n_platforms;
+};
+
+struct config {
+	char *path;                 /* the file it was read from */
+	char *listen;               /* "127.0.0.1:7400" */
+	char *data_dir;
+	char *tls_cert, *tls_key, *tls_ca;
+	char *household_secret_file;
+	uint8_t household_secret[CONFIG_SECRET_LEN];
+	size_t max_frame_bytes;     /* default 1 MiB */
+	size_t map_size_mb;         /* LMDB map size, default 1024 */
+	unsigned handshake_timeout_s;   /* default 10 */
+	unsigned frame_timeout_s;   /* a started frame must complete within, default 30 */
+	unsigned idle_timeout_s;    /* no request at all for, default 600 */
+	unsigned max_inflight;      /* requests in flight per connection, default 256 */
+	unsigned max_batch;         /* commands per write transaction, default 512 */
+	struct platform *platforms;
+	size_t n_platforms;
+	struct org *orgs;
+	size_t n_orgs;
+};
+
+/* Read and check the file at path. On failure returns ML_ECONFIG (or
+ * ML_ENOMEM, ML_EIO) and writes "FILE:LINE: problem" into err. The secret file
+ * it names is read too. Free with config_free(). */
+int config_load(const char *path, struct config **out, char *err, size_t errlen);
+void config_free(struct config *cfg);
+
+const struct org *config_find_org(const struct config *cfg, const char *id);
+const struct platform *config_find_platform(const struct config *cfg, const char *id);
+const struct platform *config_platform_by_code(const struct config *cfg,
+					       const char *code, size_t len);
+
+/* True when org is a member of platform id. */
+bool org_is_member(const struct org *org, const char *platform);
+
+#endif

@@ -1,0 +1,92 @@
+/* wire.h - the protobuf schema (maillage.v1) as the server sees it.
+ *
+ * The only header that includes the generated maillage.pb-c.h, and wire.c is
+ * the only file that calls protobuf-c (pack, unpack, free). Other modules use
+ * the message structs through the short names below.
+ *
+ * Ownership: every wire_*_unpack() result is freed with wire_free() (same
+ * allocator). Buffers from wire_pack() are malloc'ed and freed with free().
+ */
+#ifndef MAILLAGE_WIRE_H
+#define MAILLAGE_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "maillage/v1/maillage.pb-c.h"
+#include "status.h"
+
+typedef Maillage__V1__Request ml_request;
+typedef Maillage__V1__Response ml_response;
+typedef Maillage__V1__Event ml_event;
+typedef Maillage__V1__CaseSummary ml_case;
+typedef Maillage__V1__CommandRecord ml_command_record;
+typedef Maillage__V1__CommandResult ml_command_result;
+typedef Maillage__V1__HouseholdCases ml_household_cases;
+
+/* Frames: a 4-byte big-endian length, then that many bytes. */
+#define WIRE_FRAME_HEADER 4
+#define WIRE_COMMAND_ID_LEN 16
+#define WIRE_HASH_LEN 32
+
+/* Decode one message; NULL when the bytes are not a valid message of that
+ * type (or on allocation failure). Free with wire_free(). */
+ml_request *wire_request_unpack(const uint8_t *data, size_t len);
+ml_event *wire_event_unpack(const uint8_t *data, size_t len);
+ml_case *wire_case_unpack(const uint8_t *data, size_t len);
+ml_command_record *wire_command_record_unpack(const uint8_t *data, size_t len);
+ml_household_cases *wire_household_cases_unpack(const uint8_t *data, size_t len);
+
+/* Free any message returned by a wire_*_unpack(); NULL is a no-op. */
+void wire_free(void *msg);
+
+/* Pack any message into a new malloc'ed buffer; *len gets its size.
+ * Returns 0, or ML_ENOMEM. */
+int wire_pack(const void *msg, uint8_t **out, size_t *len);
+
+/* Pack msg after a 4-byte frame header into a new buffer (header included in
+ * *len). Returns 0, or ML_ENOMEM. */
+int wire_pack_frame(const void *msg, uint8_t **out, size_t *len);
+
+/* The size msg packs to. */
+size_t wire_packed_size(const void *msg);
+
+/* Pack msg into buf, which must hold wire_packed_size(msg) bytes. */
+size_t wire_pack_to(const void *msg, uint8_t *buf);
+
+/* A whole Response for request_id carrying st (no result), framed. */
+int wire_status_frame(uint64_t request_id, const struct status *st,
+		      uint8_t **out, size_t *len);
+
+/* Copy st into a Status message; out points into st (no allocation). */
+void wire_status_fill(Maillage__V1__Status *out, const struct status *st);
+
+/* Setters for messages that wire_free() will release: they copy value,
+ * free the previous one, and return 0 or ML_ENOMEM. */
+int wire_set_string(char **field, const char *value);
+int wire_set_strings(char ***field, size_t *n, char *const *values, size_t count);
+int wire_set_bytes(ProtobufCBinaryData *field, const uint8_t *data, size_t len);
+
+/* A new, initialised CaseSummary to fill with the setters; wire_free() it. */
+ml_case *wire_case_new(void);
+
+/* Read a 4-byte big-endian length; write one. */
+uint32_t wire_get_be32(const uint8_t *p);
+void wire_put_be32(uint8_t *p, uint32_t v);
+
+/* Names of enum values as in the .proto ("IN_SUPPORT"), "?" if unknown. */
+const char *wire_case_state_name(int state);
+const char *wire_org_kind_name(int kind);
+const char *wire_status_code_name(int code);
+const char *wire_enum_name(const ProtobufCEnumDescriptor *desc, int value);
+/* The field name of the request's body ("refer_household"), "none" if unset. */
+const char *wire_body_name(const ml_request *req);
+
+/* The value of an OrgKind by its name ("LANDLORD"); 0 when unknown. */
+int wire_org_kind_from_name(const char *name);
+
+/* True when value is a known value of the enum (and not 0 = unspecified). */
+bool wire_enum_valid(const ProtobufCEnumDescriptor *desc, int value);
+
+#endif
