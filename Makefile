@@ -42,7 +42,7 @@ PB_C     := $(GEN)/maillage/v1/maillage.pb-c.c
 PB_H     := $(GEN)/maillage/v1/maillage.pb-c.h
 
 # The core: pure logic and storage, shared by the daemon, the tools and tests.
-CORE     := err status wire crypto config validate casestate household auth \
+CORE     := err log status wire crypto config validate casestate household auth \
             project evlog command query
 # The daemon's network side.
 DAEMON   := frame tls conn writer server main

@@ -210,6 +210,32 @@ const char *wire_body_name(const ml_request *req)
 	return f ? f->name : "?";
 }
 
+const ProtobufCMessage *wire_body(const ml_request *req)
+{
+	const ProtobufCFieldDescriptor *f;
+
+	if (req->body_case == MAILLAGE__V1__REQUEST__BODY__NOT_SET)
+		return NULL;
+	f = protobuf_c_message_descriptor_get_field(&maillage__v1__request__descriptor,
+						    req->body_case);
+	if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE)
+		return NULL;
+	return *(const ProtobufCMessage *const *)((const char *)req + f->offset);
+}
+
+const char *wire_case_id(const ml_request *req)
+{
+	const ProtobufCMessage *body = wire_body(req);
+	const ProtobufCFieldDescriptor *f;
+
+	if (!body)
+		return NULL;
+	f = protobuf_c_message_descriptor_get_field_by_name(body->descriptor, "case_id");
+	if (!f || f->type != PROTOBUF_C_TYPE_STRING)
+		return NULL;
+	return *(const char *const *)((const char *)body + f->offset);
+}
+
 int wire_org_kind_from_name(const char *name)
 {
 	const ProtobufCEnumValue *v =

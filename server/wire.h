@@ -83,6 +83,13 @@ const char *wire_enum_name(const ProtobufCEnumDescriptor *desc, int value);
 /* The field name of the request's body ("refer_household"), "none" if unset. */
 const char *wire_body_name(const ml_request *req);
 
+/* The message in the request's oneof body, NULL when none is set. */
+const ProtobufCMessage *wire_body(const ml_request *req);
+
+/* The case_id field of the request's body, NULL when the body has none
+ * (ping, refer_household). */
+const char *wire_case_id(const ml_request *req);
+
 /* The value of an OrgKind by its name ("LANDLORD"); 0 when unknown. */
 int wire_org_kind_from_name(const char *name);
 

@@ -1,0 +1,155 @@
+/* auth.c - the permission table: kinds and case relations per request. */
+#include <string.h>
+
+#include "auth.h"
+#include "err.h"
+
+#define KIND(k) (1u << MAILLAGE__V1__ORG_KIND__##k)
+#define BODY(b) MAILLAGE__V1__REQUEST__BODY_##b
+
+#define REFERRER_KINDS (KIND(LANDLORD) | KIND(CCAS) | KIND(MDM) | KIND(HOSPITAL) | \
+			KIND(SIAO) | KIND(ASSOCIATION))
+#define PARTNER_KINDS (KIND(CCAS) | KIND(MDM) | KIND(HOSPITAL) | KIND(SIAO) | \
+		       KIND(ASSOCIATION))
+#define ANY_KIND (~0u)
+
+struct rule {
+	int body;
+	unsigned kinds;       /* organisation kinds that may send it */
+	unsigned relations;   /* relations to the case that allow it; 0 = no case */
+	const char *needs;    /* for the refusal message */
+};
+
+static const struct rule rules[] = {
+	{ BODY(PING), ANY_KIND, 0, "" },
+	{ BODY(GET_CASE), ANY_KIND & ~KIND(FUNDER), AUTH_READERS,
+	  "a relation to the case" },
+	{ BODY(GET_CASE_HISTORY), ANY_KIND & ~KIND(FUNDER), AUTH_READERS,
+	  "a relation to the case" },
+	{ BODY(REFER_HOUSEHOLD), REFERRER_KINDS, 0,
+	  "a landlord, CCAS, MDM, hospital, SIAO or association" },
+	{ BODY(ACKNOWLEDGE_REFERRAL), KIND(COORDINATION), AUTH_REL_COORDINATION,
+	  "the platform's coordination" },
+	{ BODY(ACCEPT_CASE), KIND(COORDINATION), AUTH_REL_COORDINATION,
+	  "the platform's coordination" },
+	{ BODY(DECLINE_REFERRAL), KIND(COORDINATION), AUTH_REL_COORDINATION,
+	  "the platform's coordination" },
+	{ BODY(WITHDRAW_REFERRAL), REFERRER_KINDS, AUTH_REL_REFERRER,
+	  "the referring organisation" },
+	{ BODY(RECORD_VISIT), PARTNER_KINDS, AUTH_REL_LEAD | AUTH_REL_CO_REFERENT,
+	  "an assigned partner" },
+	{ BODY(PROPOSE_REHOUSING), KIND(LANDLORD) | KIND(COORDINATION),
+	  AUTH_REL_REFERRER | AUTH_REL_COORDINATION,
+	  "the referring landlord or the platform's coordination" },
+	{ BODY(CLOSE_SUPPORT), PARTNER_KINDS | KIND(COORDINATION),
+	  AUTH_REL_LEAD | AUTH_REL_COORDINATION,
+	  "the lead partner or the platform's coordination" },
+};
+
+static const struct rule *find_rule(int body)
+{
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		if (rules[i].body == body)
+			return &rules[i];
+	return NULL;
+}
+
+unsigned auth_relations(const struct org *org, const ml_case *c)
+{
+	unsigned rel = 0;
+
+	if (!strcmp(c->referrer, org->id))
+		rel |= AUTH_REL_REFERRER;
+	if (!strcmp(c->lead_partner, org->id))
+		rel |= AUTH_REL_LEAD;
+	for (size_t i = 0; i < c->n_co_referents; i++)
+		if (!strcmp(c->co_referents[i], org->id))
+			rel |= AUTH_REL_CO_REFERENT;
+	if (org_is_member(org, c->platform)) {
+		if (org->kind == MAILLAGE__V1__ORG_KIND__COORDINATION)
+			rel |= AUTH_REL_COORDINATION;
+		if (org->kind == MAILLAGE__V1__ORG_KIND__AUDITOR)
+			rel |= AUTH_REL_AUDITOR;
+	}
+	return rel;
+}
+
+int auth_request_kind(const struct config *cfg, const struct org *org,
+		      const ml_request *req, struct status *st)
+{
+	const struct rule *r = find_rule(req->body_case);
+	const char *platform;
+
+	if (!r)
+		return status_fail(st, ML_EINVAL, "body", "request '%s' is not supported",
+				   wire_body_name(req));
+	if (!(r->kinds & (1u << org->kind)))
+		return status_fail(st, ML_EPERM, NULL,
+				   "organisation '%s' (%s) may not send '%s': it needs %s",
+				   org->id, wire_org_kind_name(org->kind),
+				   wire_body_name(req), r->needs);
+	if (req->body_case != BODY(REFER_HOUSEHOLD))
+		return 0;
+	platform = req->refer_household->referral->platform;
+	if (!config_find_platform(cfg, platform))
+		return status_fail(st, ML_EINVAL, "refer_household.referral.platform",
+				   "unknown platform '%s'", platform);
+	if (!org_is_member(org, platform))
+		return status_fail(st, ML_EPERM, "refer_household.referral.platform",
+				   "organisation '%s' is not a member of platform '%s'",
+				   org->id, platform);
+	return 0;
+}
+
+/* The ActorRole for the strongest relation that allowed the request. */
+static int role_of(unsigned rel)
+{
+	if (rel & AUTH_REL_COORDINATION)
+		return MAILLAGE__V1__ACTOR_ROLE__ROLE_COORDINATION;
+	if (rel & AUTH_REL_LEAD)
+		return MAILLAGE__V1__ACTOR_ROLE__ROLE_LEAD_PARTNER;
+	if (rel & AUTH_REL_CO_REFERENT)
+		return MAILLAGE__V1__ACTOR_ROLE__ROLE_CO_REFERENT;
+	return MAILLAGE__V1__ACTOR_ROLE__ROLE_REFERRER;
+}
+
+/* True when org oversees every case of the platform whose code starts case_id. */
+static bool oversees_prefix(const struct config *cfg, const struct org *org,
+			    const char *case_id)
+{
+	const char *dash = strchr(case_id, '-');
+	const struct platform *p;
+
+	if (!dash)
+		return false;
+	p = config_platform_by_code(cfg, case_id, (size_t)(dash - case_id));
+	return p && org_is_member(org, p->id) &&
+	       (org->kind == MAILLAGE__V1__ORG_KIND__COORDINATION ||
+		org->kind == MAILLAGE__V1__ORG_KIND__AUDITOR);
+}
+
+int auth_case_access(const struct config *cfg, const struct org *org,
+		     const ml_request *req, const char *case_id, const ml_case *c,
+		     int *role, struct status *st)
+{
+	const struct rule *r = find_rule(req->body_case);
+	unsigned rel = c ? auth_relations(org, c) : 0;
+
+	if (!r || !r->relations)
+		return status_fail(st, ML_EINTERNAL, NULL, "request '%s' has no case rule",
+				   wire_body_name(req));
+	if (!(rel & AUTH_READERS)) {
+		if (!c && oversees_prefix(cfg, org, case_id))
+			return status_fail(st, ML_ENOTFOUND, NULL, "case '%s' not found",
+					   case_id);
+		return status_fail(st, ML_EPERM, NULL,
+				   "no access to case '%s' for organisation '%s'",
+				   case_id, org->id);
+	}
+	if (!(rel & r->relations))
+		return status_fail(st, ML_EPERM, NULL,
+				   "organisation '%s' may not send '%s' on case '%s': it needs %s",
+				   org->id, wire_body_name(req), case_id, r->needs);
+	*role = role_of(rel & r->relations);
+	return 0;
+}

@@ -1,0 +1,472 @@
+/* command.c - deciding one command: from a request and the case as stored, the
+ * event to append (or the refusal), then the case summary and indexes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "casestate.h"
+#include "command.h"
+#include "crypto.h"
+#include "err.h"
+#include "household.h"
+#include "log.h"
+#include "project.h"
+#include "validate.h"
+
+#define BODY(b) MAILLAGE__V1__REQUEST__BODY_##b
+#define EV(b) MAILLAGE__V1__EVENT__BODY_##b
+
+/* One command in flight on the writer thread. */
+struct run {
+	const struct command_ctx *ctx;
+	struct evlog_txn *txn;          /* the nested transaction */
+	struct command_out *out;
+	const char *case_id;
+	ml_case *c;                     /* the case as stored, then as updated */
+	ml_event ev;                    /* the event being built */
+	union {                         /* its body; fields point into the request */
+		Maillage__V1__HouseholdReferred household_referred;
+		Maillage__V1__ReferralAcknowledged referral_acknowledged;
+		Maillage__V1__CaseAccepted case_accepted;
+		Maillage__V1__ReferralDeclined referral_declined;
+		Maillage__V1__ReferralWithdrawn referral_withdrawn;
+		Maillage__V1__VisitRecorded visit_recorded;
+		Maillage__V1__RehousingProposed rehousing_proposed;
+		Maillage__V1__SupportClosed support_closed;
+	} body;
+	uint8_t household_key[CRYPTO_SHA256_LEN];
+	char new_case_id[64];
+};
+
+/* Set the event's occurred_at from a date the sender stated. */
+static void occurred_on(struct run *r, const char *date)
+{
+	int64_t us;
+
+	if (validate_parse_date(date, &us) == 0)
+		r->ev.occurred_at = us;
+}
+
+/* A partner named on a case must be a member of its platform able to carry
+ * support (not a landlord, funder, auditor or coordination). */
+static int check_partner(struct run *r, const char *org_id, const char *field)
+{
+	const struct org *o = config_find_org(r->ctx->cfg, org_id);
+	static const unsigned partner_kinds = 1u << MAILLAGE__V1__ORG_KIND__CCAS |
+		1u << MAILLAGE__V1__ORG_KIND__MDM | 1u << MAILLAGE__V1__ORG_KIND__HOSPITAL |
+		1u << MAILLAGE__V1__ORG_KIND__SIAO | 1u << MAILLAGE__V1__ORG_KIND__ASSOCIATION;
+
+	if (!o)
+		return status_fail(&r->out->st, ML_EINVAL, field,
+				   "unknown organisation '%s'", org_id);
+	if (!org_is_member(o, r->c->platform))
+		return status_fail(&r->out->st, ML_EINVAL, field,
+				   "organisation '%s' is not a member of platform '%s'",
+				   org_id, r->c->platform);
+	if (!(partner_kinds & (1u << o->kind)))
+		return status_fail(&r->out->st, ML_EINVAL, field,
+				   "organisation '%s' is a %s and cannot carry support",
+				   org_id, wire_org_kind_name(o->kind));
+	return 0;
+}
+
+static int decide_acknowledge(struct run *r)
+{
+	Maillage__V1__ReferralAcknowledged *b = &r->body.referral_acknowledged;
+
+	maillage__v1__referral_acknowledged__init(b);
+	b->note = r->ctx->req->acknowledge_referral->note;
+	r->ev.referral_acknowledged = b;
+	return 0;
+}
+
+static int decide_accept(struct run *r)
+{
+	Maillage__V1__Acceptance *a = r->ctx->req->accept_case->acceptance;
+	Maillage__V1__CaseAccepted *b = &r->body.case_accepted;
+	int rc = check_partner(r, a->lead_partner, "accept_case.acceptance.lead_partner");
+
+	for (size_t i = 0; !rc && i < a->n_co_referents; i++)
+		rc = check_partner(r, a->co_referents[i], "accept_case.acceptance.co_referents");
+	if (rc)
+		return rc;
+	maillage__v1__case_accepted__init(b);
+	b->acceptance = a;
+	r->ev.case_accepted = b;
+	return 0;
+}
+
+static int decide_decline(struct run *r)
+{
+	Maillage__V1__ReferralDeclined *b = &r->body.referral_declined;
+
+	maillage__v1__referral_declined__init(b);
+	b->decline = r->ctx->req->decline_referral->decline;
+	r->ev.referral_declined = b;
+	return 0;
+}
+
+static int decide_withdraw(struct run *r)
+{
+	Maillage__V1__ReferralWithdrawn *b = &r->body.referral_withdrawn;
+
+	maillage__v1__referral_withdrawn__init(b);
+	b->reason_text = r->ctx->req->withdraw_referral->reason_text;
+	r->ev.referral_withdrawn = b;
+	return 0;
+}
+
+static int decide_visit(struct run *r)
+{
+	Maillage__V1__VisitRecorded *b = &r->body.visit_recorded;
+
+	maillage__v1__visit_recorded__init(b);
+	b->visit = r->ctx->req->record_visit->visit;
+	occurred_on(r, b->visit->date);
+	r->ev.visit_recorded = b;
+	return 0;
+}
+
+static int decide_propose(struct run *r)
+{
+	Maillage__V1__Proposal *p = r->ctx->req->propose_rehousing->proposal;
+	Maillage__V1__RehousingProposed *b = &r->body.rehousing_proposed;
+	const struct org *sender = r->ctx->org;
+	const struct org *landlord;
+
+	if (sender->kind == MAILLAGE__V1__ORG_KIND__LANDLORD && p->landlord[0] &&
+	    strcmp(p->landlord, sender->id))
+		return status_fail(&r->out->st, ML_EPERM, "propose_rehousing.proposal.landlord",
+				   "landlord '%s' may only propose its own dwellings, not '%s''s",
+				   sender->id, p->landlord);
+	if (!p->landlord[0] && sender->kind != MAILLAGE__V1__ORG_KIND__LANDLORD)
+		return status_fail(&r->out->st, ML_EINVAL, "propose_rehousing.proposal.landlord",
+				   "field is required when the sender is not the landlord");
+	landlord = p->landlord[0] ? config_find_org(r->ctx->cfg, p->landlord) : sender;
+	if (!landlord || landlord->kind != MAILLAGE__V1__ORG_KIND__LANDLORD)
+		return status_fail(&r->out->st, ML_EINVAL, "propose_rehousing.proposal.landlord",
+				   "'%s' is not a declared landlord", p->landlord);
+	maillage__v1__rehousing_proposed__init(b);
+	b->proposal = p;
+	b->proposal_number = r->c->proposal_count + 1;
+	r->ev.rehousing_proposed = b;
+	return 0;
+}
+
+static int decide_close(struct run *r)
+{
+	Maillage__V1__SupportClosed *b = &r->body.support_closed;
+
+	maillage__v1__support_closed__init(b);
+	b->closure = r->ctx->req->close_support->closure;
+	occurred_on(r, b->closure->date);
+	r->ev.support_closed = b;
+	return 0;
+}
+
+struct handler {
+	int body;
+	int event;
+	int (*decide)(struct run *r);
+};
+
+static const struct handler handlers[] = {
+	{ BODY(ACKNOWLEDGE_REFERRAL), EV(REFERRAL_ACKNOWLEDGED), decide_acknowledge },
+	{ BODY(ACCEPT_CASE), EV(CASE_ACCEPTED), decide_accept },
+	{ BODY(DECLINE_REFERRAL), EV(REFERRAL_DECLINED), decide_decline },
+	{ BODY(WITHDRAW_REFERRAL), EV(REFERRAL_WITHDRAWN), decide_withdraw },
+	{ BODY(RECORD_VISIT), EV(VISIT_RECORDED), decide_visit },
+	{ BODY(PROPOSE_REHOUSING), EV(REHOUSING_PROPOSED), decide_propose },
+	{ BODY(CLOSE_SUPPORT), EV(SUPPORT_CLOSED), decide_close },
+};
+
+/* Fill the envelope common to every event of this command. */
+static void envelope(struct run *r, int role)
+{
+	const struct command_ctx *ctx = r->ctx;
+
+	maillage__v1__event__init(&r->ev);
+	r->ev.recorded_at = ctx->now_us;
+	r->ev.occurred_at = ctx->now_us;
+	r->ev.actor_org = ctx->org->id;
+	r->ev.actor_role = role;
+	r->ev.command_id = ctx->req->command_id;
+	r->ev.correlation_id = ctx->req->correlation_id;
+}
+
+/* Append the built event, fold it into the case summary and store that. */
+static int emit(struct run *r)
+{
+	struct command_out *out = r->out;
+	int rc = evlog_append(r->txn, &r->ev);
+
+	if (!rc)
+		rc = project_case_apply(&r->c, &r->ev);
+	if (!rc)
+		rc = evlog_case_put(r->txn, r->c);
+	if (rc)
+		return status_fail(&out->st, rc, NULL, "cannot record the event of case '%s': %s",
+				   r->ev.case_id, ml_strerror(rc));
+	snprintf(out->case_id, sizeof(out->case_id), "%s", r->c->case_id);
+	out->version = r->c->version;
+	out->first_position = r->ev.position;
+	out->event_count = 1;
+	out->recorded_at = r->ev.recorded_at;
+	return 0;
+}
+
+/* ALREADY_EXISTS when the household has an open case on the platform. */
+static int check_no_open_case(struct run *r, const char *platform)
+{
+	ml_household_cases *hc = NULL;
+	int rc = evlog_household_get(r->txn, r->household_key, &hc);
+
+	if (rc == ML_ENOTFOUND)
+		return 0;
+	for (size_t i = 0; !rc && i < hc->n_case_ids; i++) {
+		ml_case *c = NULL;
+
+		rc = evlog_case_get(r->txn, hc->case_ids[i], &c);
+		if (!rc && !strcmp(c->platform, platform) && !casestate_is_final(c->state)) {
+			snprintf(r->out->case_id, sizeof(r->out->case_id), "%s", c->case_id);
+			r->out->version = c->version;
+			rc = status_fail(&r->out->st, ML_EEXIST, NULL,
+					 "household already has open case '%s' on platform '%s'",
+					 c->case_id, platform);
+		}
+		wire_free(c);
+	}
+	wire_free(hc);
+	if (rc && !r->out->st.code)
+		status_fail(&r->out->st, rc, NULL, "cannot read the household's cases: %s",
+			    ml_strerror(rc));
+	return rc;
+}
+
+/* Remember the new case under its household key. */
+static int index_household(struct run *r)
+{
+	ml_household_cases empty = MAILLAGE__V1__HOUSEHOLD_CASES__INIT;
+	ml_household_cases *hc = NULL;
+	char **ids;
+	int rc = evlog_household_get(r->txn, r->household_key, &hc);
+
+	if (rc && rc != ML_ENOTFOUND)
+		return rc;
+	if (!hc)
+		hc = &empty;
+	ids = malloc((hc->n_case_ids + 1) * sizeof(*ids));
+	if (!ids) {
+		rc = ML_ENOMEM;
+		goto out_free;
+	}
+	memcpy(ids, hc->case_ids, hc->n_case_ids * sizeof(*ids));
+	ids[hc->n_case_ids] = r->new_case_id;
+	{
+		ml_household_cases next = MAILLAGE__V1__HOUSEHOLD_CASES__INIT;
+
+		next.case_ids = ids;
+		next.n_case_ids = hc->n_case_ids + 1;
+		rc = evlog_household_put(r->txn, r->household_key, &next);
+	}
+	free(ids);
+out_free:
+	if (hc != &empty)
+		wire_free(hc);
+	return rc;
+}
+
+static int refer(struct run *r)
+{
+	const struct command_ctx *ctx = r->ctx;
+	Maillage__V1__Referral *ref = ctx->req->refer_household->referral;
+	Maillage__V1__HouseholdReferred *b = &r->body.household_referred;
+	const struct platform *p = config_find_platform(ctx->cfg, ref->platform);
+	time_t secs = (time_t)(ctx->now_us / 1000000);
+	struct tm tm;
+	uint32_t number;
+	int rc;
+
+	if (ctx->req->expected_version)
+		return status_fail(&r->out->st, ML_EINVAL, "expected_version",
+				   "a referral creates a case: expected_version must be 0");
+	rc = household_key(ctx->cfg->household_secret, CONFIG_SECRET_LEN,
+			   ref->household->reference_person, r->household_key);
+	if (rc)
+		return status_fail(&r->out->st, rc,
+				   "refer_household.referral.household.reference_person",
+				   "identity does not normalise to a household key");
+	rc = check_no_open_case(r, p->id);
+	if (rc)
+		return rc;
+	gmtime_r(&secs, &tm);
+	rc = evlog_next_case_number(r->txn, p->code, tm.tm_year + 1900, &number);
+	if (rc)
+		return status_fail(&r->out->st, rc, NULL, "cannot number the case: %s",
+				   ml_strerror(rc));
+	snprintf(r->new_case_id, sizeof(r->new_case_id), "%s-%04d-%06u",
+		 p->code, tm.tm_year + 1900, number);
+	envelope(r, MAILLAGE__V1__ACTOR_ROLE__ROLE_REFERRER);
+	r->ev.case_id = r->new_case_id;
+	r->ev.case_version = 1;
+	r->ev.platform = p->id;
+	maillage__v1__household_referred__init(b);
+	b->referral = ref;
+	b->referrer_kind = ctx->org->kind;
+	b->household_key.data = r->household_key;
+	b->household_key.len = sizeof(r->household_key);
+	r->ev.body_case = EV(HOUSEHOLD_REFERRED);
+	r->ev.household_referred = b;
+	rc = emit(r);
+	if (!rc && (rc = index_household(r)))
+		status_fail(&r->out->st, rc, NULL, "cannot index the household: %s",
+			    ml_strerror(rc));
+	return rc;
+}
+
+/* Load the case, check access, version and transition, then decide. */
+static int on_case(struct run *r, const struct handler *h)
+{
+	const ml_request *req = r->ctx->req;
+	struct command_out *out = r->out;
+	int role = 0, next, rc;
+
+	rc = evlog_case_get(r->txn, r->case_id, &r->c);
+	if (rc && rc != ML_ENOTFOUND)
+		return status_fail(&out->st, rc, NULL, "cannot read case '%s': %s",
+				   r->case_id, ml_strerror(rc));
+	rc = auth_case_access(r->ctx->cfg, r->ctx->org, req, r->case_id, r->c, &role,
+			      &out->st);
+	if (rc)
+		return rc;
+	snprintf(out->case_id, sizeof(out->case_id), "%s", r->c->case_id);
+	out->version = r->c->version;
+	if (req->expected_version && req->expected_version != r->c->version)
+		return status_fail(&out->st, ML_ECONFLICT, "expected_version",
+				   "case '%s' is at version %u, not %u", r->case_id,
+				   r->c->version, req->expected_version);
+	next = casestate_next(r->c->state, req->body_case);
+	if (!next)
+		return status_fail(&out->st, ML_ESTATE, NULL,
+				   "case '%s' is %s; '%s' needs %s", r->case_id,
+				   wire_case_state_name(r->c->state), wire_body_name(req),
+				   casestate_legal_from(req->body_case));
+	envelope(r, role);
+	r->ev.case_id = r->c->case_id;
+	r->ev.case_version = r->c->version + 1;
+	r->ev.platform = r->c->platform;
+	r->ev.body_case = h->event;
+	rc = h->decide(r);
+	return rc ? rc : emit(r);
+}
+
+static int decide(struct run *r)
+{
+	const ml_request *req = r->ctx->req;
+
+	if (req->body_case == BODY(REFER_HOUSEHOLD))
+		return refer(r);
+	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+		if (handlers[i].body == (int)req->body_case)
+			return on_case(r, &handlers[i]);
+	return status_fail(&r->out->st, ML_EINVAL, "body", "'%s' is not a command",
+			   wire_body_name(req));
+}
+
+/* SHA-256 of the request as sent, less its request_id. */
+static int request_hash(const ml_request *req, uint8_t hash[CRYPTO_SHA256_LEN])
+{
+	ml_request copy = *req;
+	uint8_t *buf;
+	size_t len;
+
+	copy.request_id = 0;
+	if (wire_pack(&copy, &buf, &len))
+		return ML_ENOMEM;
+	crypto_sha256(buf, len, hash);
+	free(buf);
+	return 0;
+}
+
+/* Answer a command_id seen before: the stored result, or a refusal. */
+static int replay(const struct command_ctx *ctx, const ml_command_record *rec,
+		  const uint8_t *hash, struct command_out *out)
+{
+	const ml_command_result *res = rec->result;
+
+	if (strcmp(rec->actor_org, ctx->org->id) ||
+	    rec->request_hash.len != CRYPTO_SHA256_LEN ||
+	    memcmp(rec->request_hash.data, hash, CRYPTO_SHA256_LEN))
+		return status_fail(&out->st, ML_EINVAL, "command_id",
+				   "command_id was already used for a different command");
+	if (res) {
+		snprintf(out->case_id, sizeof(out->case_id), "%s", res->case_id);
+		out->version = res->case_version;
+		out->first_position = res->first_position;
+		out->event_count = res->event_count;
+		out->recorded_at = res->recorded_at;
+	}
+	out->replayed = true;
+	return 0;
+}
+
+static int record(struct run *r, const uint8_t *hash)
+{
+	ml_command_record rec = MAILLAGE__V1__COMMAND_RECORD__INIT;
+	ml_command_result res = MAILLAGE__V1__COMMAND_RESULT__INIT;
+	int rc;
+
+	res.case_id = r->out->case_id;
+	res.case_version = r->out->version;
+	res.first_position = r->out->first_position;
+	res.event_count = r->out->event_count;
+	res.recorded_at = r->out->recorded_at;
+	rec.request_hash.data = (uint8_t *)hash;
+	rec.request_hash.len = CRYPTO_SHA256_LEN;
+	rec.actor_org = r->ctx->org->id;
+	rec.result = &res;
+	rc = evlog_command_put(r->txn, r->ctx->req->command_id.data, &rec);
+	if (rc)
+		status_fail(&r->out->st, rc, NULL, "cannot record the command: %s",
+			    ml_strerror(rc));
+	return rc;
+}
+
+int command_run(struct evlog_txn *batch, const struct command_ctx *ctx,
+		struct command_out *out)
+{
+	struct run r = { .ctx = ctx, .out = out, .case_id = wire_case_id(ctx->req) };
+	uint8_t hash[CRYPTO_SHA256_LEN];
+	ml_command_record *seen = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = request_hash(ctx->req, hash);
+	if (!rc)
+		rc = evlog_txn_nest(batch, &r.txn);
+	if (rc)
+		return status_fail(&out->st, rc, NULL, "cannot start the command: %s",
+				   ml_strerror(rc));
+	rc = evlog_command_get(r.txn, ctx->req->command_id.data, &seen);
+	if (rc == 0)
+		rc = replay(ctx, seen, hash, out);
+	else if (rc == ML_ENOTFOUND && !(rc = decide(&r)))
+		rc = record(&r, hash);
+	else if (rc != ML_ENOTFOUND && !out->st.code)
+		status_fail(&out->st, rc, NULL, "cannot look up the command: %s",
+			    ml_strerror(rc));
+	wire_free(seen);
+	wire_free(r.c);
+	if (rc || out->replayed) {
+		evlog_txn_abort(r.txn);
+		return rc;
+	}
+	rc = evlog_txn_commit(r.txn);
+	if (rc)
+		return status_fail(&out->st, rc, NULL, "cannot commit the command: %s",
+				   ml_strerror(rc));
+	return 0;
+}

@@ -1,0 +1,46 @@
+/* command.h - running one command on the write side: idempotency, the case's
+ * relation and state checks, the events it appends and the models it updates,
+ * all inside one nested transaction of the writer's batch.
+ *
+ * Called on the writer thread only, after validate_request() and
+ * auth_request_kind() accepted the request on the loop thread.
+ */
+#ifndef MAILLAGE_COMMAND_H
+#define MAILLAGE_COMMAND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "evlog.h"
+#include "status.h"
+#include "wire.h"
+
+struct command_ctx {
+	const struct config *cfg;
+	const struct org *org;      /* the sender, from its certificate */
+	const ml_request *req;
+	int64_t now_us;             /* the batch's clock: recorded_at */
+};
+
+/* What the command answered; plain data, no ownership. */
+struct command_out {
+	struct status st;           /* OK, or why it was refused */
+	char case_id[64];           /* the case (new, existing on ALREADY_EXISTS) */
+	uint32_t version;           /* after the command, or current on ABORTED */
+	uint64_t first_position;
+	uint32_t event_count;
+	bool replayed;              /* the stored answer to a retried command_id */
+	int64_t recorded_at;
+};
+
+/* Run ctx->req inside a transaction nested in batch. Accepted: its events and
+ * model updates and its command record are handed to batch. Refused: nothing
+ * of it remains. A command_id seen before with the same request answers the
+ * stored result and writes nothing; with a different request, or from another
+ * organisation, it is refused (INVALID_ARGUMENT on command_id).
+ * Always fills out; returns 0, or the ML_E* code of a refusal. */
+int command_run(struct evlog_txn *batch, const struct command_ctx *ctx,
+		struct command_out *out);
+
+#endif

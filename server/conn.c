@@ -1,0 +1,410 @@
+/* conn.c - a client connection from handshake to close: framing, dispatch,
+ * back-pressure and timeouts. The state diagram is in conn.h.
+ */
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "conn.h"
+#include "err.h"
+#include "frame.h"
+#include "log.h"
+#include "query.h"
+#include "server.h"
+#include "tls.h"
+#include "validate.h"
+#include "writer.h"
+
+/* Frames handled per read callback before yielding to other connections. */
+#define CONN_FRAMES_PER_EVENT 64
+/* Stop reading while this much output waits; resume below the low mark. */
+#define CONN_OUTPUT_HIGH (4u << 20)
+#define CONN_OUTPUT_LOW (1u << 20)
+
+struct conn {
+	struct server *srv;
+	struct conn *next;             /* in srv->conns */
+	struct bufferevent *bev;       /* NULL once CLOSED */
+	struct event *frame_timer;     /* a started frame must complete in time */
+	enum conn_state state;
+	uint64_t id;
+	char peer[64];                 /* address:port */
+	char cn[128];                  /* certificate subject CN */
+	const struct org *org;         /* NULL: not a declared organisation */
+	unsigned inflight;             /* commands at the writer */
+};
+
+static const char *const state_names[] = { "handshake", "open", "closing", "closed" };
+
+static void conn_process(struct conn *c);
+
+static void set_timeout(struct conn *c, unsigned seconds)
+{
+	struct timeval tv = { .tv_sec = seconds };
+
+	bufferevent_set_timeouts(c->bev, &tv, NULL);
+}
+
+/* The only place a connection changes state. */
+static void conn_set_state(struct conn *c, enum conn_state next)
+{
+	static const unsigned allowed[] = {
+		[CONN_HANDSHAKE] = 1u << CONN_OPEN | 1u << CONN_CLOSED,
+		[CONN_OPEN] = 1u << CONN_CLOSING | 1u << CONN_CLOSED,
+		[CONN_CLOSING] = 1u << CONN_CLOSED,
+		[CONN_CLOSED] = 0,
+	};
+
+	if (!(allowed[c->state] & (1u << next))) {
+		log_error("conn_bad_transition", "conn=%llu from=%s to=%s",
+			  (unsigned long long)c->id, state_names[c->state], state_names[next]);
+		return;
+	}
+	c->state = next;
+	switch (next) {
+	case CONN_OPEN:
+		set_timeout(c, c->srv->cfg->idle_timeout_s);
+		break;
+	case CONN_CLOSING:
+		bufferevent_disable(c->bev, EV_READ);
+		event_del(c->frame_timer);
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+			conn_set_state(c, CONN_CLOSED);
+		break;
+	case CONN_CLOSED:
+		event_del(c->frame_timer);
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+		server_schedule_reap(c->srv);
+		break;
+	case CONN_HANDSHAKE:
+		break;
+	}
+}
+
+static void close_now(struct conn *c, const char *why)
+{
+	if (c->state == CONN_CLOSED)
+		return;
+	log_info("conn_close", "conn=%llu peer=%s org=%s reason=\"%s\"",
+		 (unsigned long long)c->id, c->peer, c->org ? c->org->id : "-", why);
+	conn_set_state(c, CONN_CLOSED);
+}
+
+/* Pause reading while too many commands are in flight or too much output
+ * waits; resume when both are back under their limits. */
+static void update_reading(struct conn *c)
+{
+	size_t out;
+
+	if (c->state != CONN_OPEN)
+		return;
+	out = evbuffer_get_length(bufferevent_get_output(c->bev));
+	if (c->inflight >= c->srv->cfg->max_inflight || out >= CONN_OUTPUT_HIGH ||
+	    c->srv->stopping) {
+		bufferevent_disable(c->bev, EV_READ);
+		event_del(c->frame_timer);
+	} else if (!(bufferevent_get_enabled(c->bev) & EV_READ) && out < CONN_OUTPUT_LOW) {
+		bufferevent_enable(c->bev, EV_READ);
+		conn_process(c);
+	}
+}
+
+/* Queue a framed reply (taking buf); with no buffer, answer INTERNAL. */
+static void send_frame(struct conn *c, uint8_t *buf, size_t len, uint64_t request_id)
+{
+	if (c->state != CONN_OPEN && c->state != CONN_CLOSING) {
+		free(buf);
+		return;
+	}
+	if (!buf) {
+		struct status st;
+
+		status_fail(&st, ML_EINTERNAL, NULL, "the server could not build the reply");
+		if (wire_status_frame(request_id, &st, &buf, &len))
+			return;
+	}
+	evbuffer_add(bufferevent_get_output(c->bev), buf, len);
+	free(buf);
+}
+
+static void send_status(struct conn *c, uint64_t request_id, const struct status *st)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	wire_status_frame(request_id, st, &buf, &len);
+	send_frame(c, buf, len, request_id);
+}
+
+static void refuse(struct conn *c, uint64_t request_id, int err, const char *field,
+		   const char *msg)
+{
+	struct status st;
+
+	status_fail(&st, err, field, "%s", msg);
+	send_status(c, request_id, &st);
+}
+
+static void submit_command(struct conn *c, ml_request *req)
+{
+	struct writer_job *job;
+
+	if (c->srv->stopping || !c->srv->writer) {
+		refuse(c, req->request_id, ML_EUNAVAIL, NULL,
+		       "the server is shutting down; retry with the same command_id");
+		wire_free(req);
+		return;
+	}
+	job = writer_job_new(c, c->org, req);
+	if (!job) {
+		refuse(c, req->request_id, ML_EFULL, NULL, "out of memory");
+		wire_free(req);
+		return;
+	}
+	c->inflight++;
+	writer_submit(c->srv->writer, job);
+}
+
+static void run_query(struct conn *c, ml_request *req)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	query_run(c->srv->log, c->srv->cfg, c->org, req, c->srv->cfg->max_frame_bytes,
+		  &buf, &len);
+	send_frame(c, buf, len, req->request_id);
+	wire_free(req);
+}
+
+/* One decoded request (owned): check it, then answer or queue it. */
+static void dispatch(struct conn *c, ml_request *req)
+{
+	struct status st;
+
+	status_clear(&st);
+	if (!c->org) {
+		char msg[256];
+
+		snprintf(msg, sizeof(msg),
+			 "certificate '%s' is not a declared organisation", c->cn);
+		refuse(c, req->request_id, ML_EUNAUTH, NULL, msg);
+		wire_free(req);
+		conn_set_state(c, CONN_CLOSING);
+		return;
+	}
+	if (validate_request(req, &st) || auth_request_kind(c->srv->cfg, c->org, req, &st)) {
+		log_info("request_refused", "conn=%llu org=%s request=%s code=%s field=%s",
+			 (unsigned long long)c->id, c->org->id, wire_body_name(req),
+			 wire_status_code_name(st.code), st.field[0] ? st.field : "-");
+		send_status(c, req->request_id, &st);
+		wire_free(req);
+		return;
+	}
+	if (validate_is_command(req))
+		submit_command(c, req);
+	else
+		run_query(c, req);
+}
+
+/* Handle up to CONN_FRAMES_PER_EVENT whole frames from the input. */
+static void conn_process(struct conn *c)
+{
+	struct evbuffer *in;
+	int handled = 0;
+	size_t len;
+	int rc = 0;
+
+	while (c->state == CONN_OPEN && (bufferevent_get_enabled(c->bev) & EV_READ)) {
+		in = bufferevent_get_input(c->bev);
+		rc = frame_peek(in, c->srv->cfg->max_frame_bytes, &len);
+		if (rc == ML_EFULL) {
+			char msg[160];
+
+			snprintf(msg, sizeof(msg), "frame of %zu bytes exceeds the limit of %zu bytes",
+				 len, c->srv->cfg->max_frame_bytes);
+			log_warn("frame_too_large", "conn=%llu org=%s bytes=%zu",
+				 (unsigned long long)c->id, c->org ? c->org->id : "-", len);
+			refuse(c, 0, ML_EFULL, NULL, msg);
+			conn_set_state(c, CONN_CLOSING);
+			return;
+		}
+		if (rc == 0)
+			break;
+		if (handled++ == CONN_FRAMES_PER_EVENT) {
+			/* Let other connections run; come back through the loop. */
+			bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+			return;
+		}
+		{
+			const uint8_t *payload = frame_payload(in, len);
+			ml_request *req = payload ? wire_request_unpack(payload, len) : NULL;
+
+			frame_consume(in, len);
+			if (req)
+				dispatch(c, req);
+			else
+				refuse(c, 0, payload ? ML_EINVAL : ML_EFULL, NULL,
+				       payload ? "frame is not a maillage.v1.Request" : "out of memory");
+		}
+		update_reading(c);
+	}
+	/* A partial frame must complete within frame_timeout_s. */
+	if (c->state == CONN_OPEN && evbuffer_get_length(bufferevent_get_input(c->bev)) &&
+	    (bufferevent_get_enabled(c->bev) & EV_READ)) {
+		if (!event_pending(c->frame_timer, EV_TIMEOUT, NULL)) {
+			struct timeval tv = { .tv_sec = c->srv->cfg->frame_timeout_s };
+
+			event_add(c->frame_timer, &tv);
+		}
+	} else if (c->state == CONN_OPEN) {
+		event_del(c->frame_timer);
+	}
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	conn_process(arg);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->state == CONN_CLOSING && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		conn_set_state(c, CONN_CLOSED);
+	else
+		update_reading(c);
+}
+
+static void handshake_done(struct conn *c)
+{
+	if (tls_peer_cn(c->bev, c->cn, sizeof(c->cn))) {
+		close_now(c, "peer certificate has no usable subject CN");
+		return;
+	}
+	c->org = config_find_org(c->srv->cfg, c->cn);
+	log_info("conn_open", "conn=%llu peer=%s org=%s%s", (unsigned long long)c->id,
+		 c->peer, c->cn, c->org ? "" : " unauthenticated=true");
+	conn_set_state(c, CONN_OPEN);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	update_reading(c);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+	char err[256];
+
+	if (what & BEV_EVENT_CONNECTED) {
+		handshake_done(c);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		close_now(c, c->state == CONN_HANDSHAKE ? "handshake timeout" : "idle timeout");
+	} else if (what & BEV_EVENT_ERROR) {
+		char why[320];
+
+		snprintf(why, sizeof(why), "%s%s%s",
+			 c->state == CONN_HANDSHAKE ? "handshake failed" : "connection error",
+			 tls_error(bev, err, sizeof(err))[0] ? ": " : "", err);
+		close_now(c, why);
+	} else if (what & BEV_EVENT_EOF) {
+		close_now(c, "closed by peer");
+	}
+}
+
+static void on_frame_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	close_now(arg, "incomplete frame timeout");
+}
+
+void conn_accept(struct server *srv, evutil_socket_t fd, const char *peer)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		evutil_closesocket(fd);
+		return;
+	}
+	c->srv = srv;
+	c->id = ++srv->next_conn_id;
+	snprintf(c->peer, sizeof(c->peer), "%s", peer);
+	c->bev = tls_bufferevent_new(srv->tls, srv->base, fd);
+	c->frame_timer = evtimer_new(srv->base, on_frame_timeout, c);
+	if (!c->bev || !c->frame_timer) {
+		if (c->bev)
+			bufferevent_free(c->bev);
+		if (c->frame_timer)
+			event_free(c->frame_timer);
+		free(c);
+		return;
+	}
+	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUTPUT_LOW, 0);
+	set_timeout(c, srv->cfg->handshake_timeout_s);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->next = srv->conns;
+	srv->conns = c;
+	srv->n_conns++;
+}
+
+void conn_command_done(void *arg, struct writer_job *job)
+{
+	struct conn *c = job->owner;
+
+	(void)arg;
+	c->inflight--;
+	log_debug("command", "conn=%llu org=%s request=%s code=%s",
+		  (unsigned long long)c->id, job->org->id, wire_body_name(job->req),
+		  wire_status_code_name(job->status_code));
+	send_frame(c, job->reply, job->reply_len, job->req->request_id);
+	job->reply = NULL;
+	writer_job_free(job);
+	if (c->state == CONN_CLOSED)
+		server_schedule_reap(c->srv);
+	else if (c->state == CONN_OPEN && c->srv->stopping && !c->inflight)
+		conn_set_state(c, CONN_CLOSING);
+	else
+		update_reading(c);
+}
+
+void conn_drain(struct conn *c)
+{
+	if (c->state == CONN_HANDSHAKE)
+		close_now(c, "server shutting down");
+	else if (c->state == CONN_OPEN && !c->inflight)
+		conn_set_state(c, CONN_CLOSING);
+	else if (c->state == CONN_OPEN)
+		bufferevent_disable(c->bev, EV_READ);
+}
+
+bool conn_reapable(const struct conn *c)
+{
+	return c->state == CONN_CLOSED && c->inflight == 0;
+}
+
+struct conn *conn_next(const struct conn *c)
+{
+	return c->next;
+}
+
+struct conn **conn_next_ref(struct conn *c)
+{
+	return &c->next;
+}
+
+void conn_free(struct conn *c)
+{
+	if (c->bev)
+		bufferevent_free(c->bev);
+	event_free(c->frame_timer);
+	free(c);
+}

@@ -1,0 +1,48 @@
+/* conn.h - one client connection: TLS handshake, frames in, requests
+ * dispatched (queries answered at once, commands to the writer), replies out.
+ *
+ * States (every change goes through conn_set_state()):
+ *
+ *   HANDSHAKE --handshake done--> OPEN --fatal frame / UNAUTHENTICATED--> CLOSING
+ *       |                          |                                       |
+ *       +------ error, EOF, timeout, shutdown ------+---------> CLOSED <---+ output flushed
+ *
+ *   CLOSED: the socket is gone; the struct lives on while commands of this
+ *   connection are still at the writer, then the reaper frees it.
+ * Loop thread only.
+ */
+#ifndef MAILLAGE_CONN_H
+#define MAILLAGE_CONN_H
+
+#include <event2/util.h>
+#include <stdbool.h>
+
+struct conn;
+struct server;
+struct writer_job;
+
+enum conn_state {
+	CONN_HANDSHAKE,    /* TLS handshake in progress, handshake timeout armed */
+	CONN_OPEN,         /* serving requests */
+	CONN_CLOSING,      /* no more reads; close once the output is flushed */
+	CONN_CLOSED,       /* bufferevent freed; waiting for writer jobs */
+};
+
+/* Accept fd (owned from now on) as a new connection of srv. */
+void conn_accept(struct server *srv, evutil_socket_t fd, const char *peer);
+
+/* A command of this connection came back from the writer (owns job). */
+void conn_command_done(void *srv, struct writer_job *job);
+
+/* Stop reading and close once the replies in flight are flushed (shutdown). */
+void conn_drain(struct conn *c);
+
+/* Free a CLOSED connection with nothing left at the writer (reaper). */
+bool conn_reapable(const struct conn *c);
+void conn_free(struct conn *c);
+
+/* The link to the next connection in the server's list. */
+struct conn *conn_next(const struct conn *c);
+struct conn **conn_next_ref(struct conn *c);
+
+#endif

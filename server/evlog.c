@@ -1,0 +1,546 @@
+/* evlog.c - the LMDB environment: the hash-chained event log, its indexes and
+ * the stored models. The only file that includes <lmdb.h>; see evlog.h.
+ */
+#include <errno.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "crypto.h"
+#include "err.h"
+#include "evlog.h"
+#include "log.h"
+
+enum {
+	DB_EVENTS,
+	DB_STREAMS,
+	DB_COMMANDS,
+	DB_HOUSEHOLDS,
+	DB_CASES,
+	DB_META,
+	DB_COUNT
+};
+
+static const char *const db_names[DB_COUNT] = {
+	"events", "streams", "commands", "households", "proj_cases", "meta",
+};
+
+#define STREAM_KEY_MAX 256
+
+struct evlog {
+	MDB_env *env;
+	MDB_dbi dbi[DB_COUNT];
+	char *dir;
+	/* Head of the committed log; read and written by the writer thread only. */
+	uint64_t last_pos;
+	uint8_t head_hash[WIRE_HASH_LEN];
+};
+
+struct evlog_txn {
+	struct evlog *log;
+	MDB_txn *txn;
+	struct evlog_txn *parent;
+	bool write;
+	uint64_t last_pos;                 /* head as seen by this transaction */
+	uint8_t head_hash[WIRE_HASH_LEN];
+};
+
+static int map_err(int rc, const char *what)
+{
+	switch (rc) {
+	case MDB_SUCCESS:
+		return 0;
+	case MDB_NOTFOUND:
+		return ML_ENOTFOUND;
+	case MDB_MAP_FULL:
+	case ENOSPC:
+	case EDQUOT:
+		log_warn("storage_full", "op=%s error=\"%s\"", what, mdb_strerror(rc));
+		return ML_EFULL;
+	case ENOMEM:
+		return ML_ENOMEM;
+	}
+	log_error("storage_error", "op=%s error=\"%s\"", what, mdb_strerror(rc));
+	return ML_EDB;
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* streams key: case id, a 0 byte, the version (u32 BE). */
+static int stream_key(uint8_t *buf, const char *case_id, uint32_t version, MDB_val *key)
+{
+	size_t n = strlen(case_id);
+
+	if (n + 5 > STREAM_KEY_MAX)
+		return ML_EINVAL;
+	memcpy(buf, case_id, n);
+	buf[n] = 0;
+	wire_put_be32(buf + n + 1, version);
+	key->mv_data = buf;
+	key->mv_size = n + 5;
+	return 0;
+}
+
+static int get_raw(struct evlog_txn *txn, int db, const void *k, size_t klen, MDB_val *val)
+{
+	MDB_val key = { .mv_size = klen, .mv_data = (void *)k };
+	int rc = mdb_get(txn->txn, txn->log->dbi[db], &key, val);
+
+	return rc == MDB_NOTFOUND ? ML_ENOTFOUND : map_err(rc, db_names[db]);
+}
+
+/* Pack msg straight into a reserved LMDB value. */
+static int put_msg(struct evlog_txn *txn, int db, const void *k, size_t klen,
+		   const void *msg, unsigned flags)
+{
+	MDB_val key = { .mv_size = klen, .mv_data = (void *)k };
+	MDB_val val = { .mv_size = wire_packed_size(msg), .mv_data = NULL };
+	int rc = mdb_put(txn->txn, txn->log->dbi[db], &key, &val, flags | MDB_RESERVE);
+
+	if (rc)
+		return map_err(rc, db_names[db]);
+	wire_pack_to(msg, val.mv_data);
+	return 0;
+}
+
+/* Decode a stored value with unpack; ML_ECORRUPT if it does not decode. */
+#define GET_MSG(txn, db, k, klen, unpack, out) ({			\
+	MDB_val v_;							\
+	int rc_ = get_raw((txn), (db), (k), (klen), &v_);		\
+	if (!rc_) {							\
+		*(out) = unpack(v_.mv_data, v_.mv_size);		\
+		rc_ = *(out) ? 0 : ML_ECORRUPT;				\
+	}								\
+	rc_; })
+
+static int read_head(struct evlog_txn *txn, uint64_t *pos, uint8_t *hash)
+{
+	MDB_cursor *cur;
+	MDB_val key, val;
+	int rc = mdb_cursor_open(txn->txn, txn->log->dbi[DB_EVENTS], &cur);
+
+	if (rc)
+		return map_err(rc, "cursor");
+	rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+	if (rc == MDB_NOTFOUND) {
+		*pos = 0;
+		if (hash)
+			memset(hash, 0, WIRE_HASH_LEN);
+		rc = 0;
+	} else if (rc == 0) {
+		*pos = key.mv_size == 8 ? get_be64(key.mv_data) : 0;
+		if (hash)
+			crypto_sha256(val.mv_data, val.mv_size, hash);
+		if (!*pos)
+			rc = ML_ECORRUPT;
+	} else {
+		rc = map_err(rc, "read head");
+	}
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+static int check_schema(struct evlog_txn *txn, bool readonly, char *err, size_t errlen)
+{
+	static const char key[] = "schema_version";
+	MDB_val val;
+	uint8_t v[4];
+	int rc = get_raw(txn, DB_META, key, sizeof(key) - 1, &val);
+
+	if (rc == ML_ENOTFOUND && !readonly && txn->last_pos == 0) {
+		MDB_val k = { .mv_size = sizeof(key) - 1, .mv_data = (void *)key };
+		MDB_val nv = { .mv_size = 4, .mv_data = v };
+
+		wire_put_be32(v, EVLOG_SCHEMA_VERSION);
+		return map_err(mdb_put(txn->txn, txn->log->dbi[DB_META], &k, &nv, 0), "meta");
+	}
+	if (rc == ML_ENOTFOUND) {
+		snprintf(err, errlen, "'%s' is not a maillage data directory (no schema version)",
+			 txn->log->dir);
+		return ML_ESCHEMA;
+	}
+	if (rc)
+		return rc;
+	if (val.mv_size != 4 || wire_get_be32(val.mv_data) != EVLOG_SCHEMA_VERSION) {
+		snprintf(err, errlen, "'%s' has schema version %u; this maillaged reads version %u",
+			 txn->log->dir, val.mv_size == 4 ? wire_get_be32(val.mv_data) : 0,
+			 EVLOG_SCHEMA_VERSION);
+		return ML_ESCHEMA;
+	}
+	return 0;
+}
+
+static int open_dbs(struct evlog *log, bool readonly, char *err, size_t errlen)
+{
+	struct evlog_txn *txn;
+	int rc = evlog_txn_begin(log, !readonly, &txn);
+
+	if (rc) {
+		snprintf(err, errlen, "cannot begin a transaction in '%s': %s", log->dir,
+			 ml_strerror(rc));
+		return rc;
+	}
+	for (int i = 0; i < DB_COUNT; i++) {
+		int mrc = mdb_dbi_open(txn->txn, db_names[i], readonly ? 0 : MDB_CREATE,
+				       &log->dbi[i]);
+		if (mrc) {
+			snprintf(err, errlen, "cannot open database '%s' in '%s': %s",
+				 db_names[i], log->dir, mdb_strerror(mrc));
+			rc = mrc == MDB_NOTFOUND ? ML_ESCHEMA : ML_EDB;
+			goto err_abort;
+		}
+	}
+	rc = read_head(txn, &log->last_pos, log->head_hash);
+	if (rc) {
+		snprintf(err, errlen, "cannot read the head of the log in '%s': %s",
+			 log->dir, ml_strerror(rc));
+		goto err_abort;
+	}
+	txn->last_pos = log->last_pos;
+	rc = check_schema(txn, readonly, err, errlen);
+	if (rc)
+		goto err_abort;
+	return readonly ? (evlog_txn_abort(txn), 0) : evlog_txn_commit(txn);
+
+err_abort:
+	evlog_txn_abort(txn);
+	return rc;
+}
+
+int evlog_open(const char *dir, size_t map_size, bool readonly,
+	       struct evlog **out, char *err, size_t errlen)
+{
+	struct evlog *log = calloc(1, sizeof(*log));
+	int rc;
+
+	if (!log || !(log->dir = strdup(dir))) {
+		free(log);
+		snprintf(err, errlen, "out of memory");
+		return ML_ENOMEM;
+	}
+	if (!readonly && mkdir(dir, 0700) && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create data directory '%s': %s", dir, strerror(errno));
+		rc = ML_EIO;
+		goto err_free_log;
+	}
+	rc = mdb_env_create(&log->env);
+	if (rc) {
+		snprintf(err, errlen, "cannot create the LMDB environment: %s", mdb_strerror(rc));
+		rc = ML_EDB;
+		goto err_free_log;
+	}
+	mdb_env_set_maxdbs(log->env, DB_COUNT + 4);
+	mdb_env_set_mapsize(log->env, map_size);
+	rc = mdb_env_open(log->env, dir, readonly ? MDB_RDONLY : 0, 0600);
+	if (rc) {
+		snprintf(err, errlen, "cannot open data directory '%s': %s", dir,
+			 rc == MDB_INVALID ? "not an LMDB environment" : mdb_strerror(rc));
+		rc = rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH ? ML_ECORRUPT : ML_EIO;
+		goto err_close_env;
+	}
+	rc = open_dbs(log, readonly, err, errlen);
+	if (rc)
+		goto err_close_env;
+	*out = log;
+	return 0;
+
+err_close_env:
+	mdb_env_close(log->env);
+err_free_log:
+	free(log->dir);
+	free(log);
+	return rc;
+}
+
+void evlog_close(struct evlog *log)
+{
+	if (!log)
+		return;
+	mdb_env_close(log->env);
+	free(log->dir);
+	free(log);
+}
+
+int evlog_txn_begin(struct evlog *log, bool write, struct evlog_txn **out)
+{
+	struct evlog_txn *txn = calloc(1, sizeof(*txn));
+	int rc;
+
+	if (!txn)
+		return ML_ENOMEM;
+	txn->log = log;
+	txn->write = write;
+	rc = mdb_txn_begin(log->env, NULL, write ? 0 : MDB_RDONLY, &txn->txn);
+	if (rc) {
+		free(txn);
+		return map_err(rc, "begin");
+	}
+	if (write) {
+		txn->last_pos = log->last_pos;
+		memcpy(txn->head_hash, log->head_hash, WIRE_HASH_LEN);
+	} else if (log->dbi[DB_EVENTS] && (rc = read_head(txn, &txn->last_pos, NULL))) {
+		evlog_txn_abort(txn);
+		return rc;
+	}
+	*out = txn;
+	return 0;
+}
+
+int evlog_txn_nest(struct evlog_txn *parent, struct evlog_txn **out)
+{
+	struct evlog_txn *txn = calloc(1, sizeof(*txn));
+	int rc;
+
+	if (!txn)
+		return ML_ENOMEM;
+	*txn = *parent;
+	txn->parent = parent;
+	rc = mdb_txn_begin(parent->log->env, parent->txn, 0, &txn->txn);
+	if (rc) {
+		free(txn);
+		return map_err(rc, "begin nested");
+	}
+	*out = txn;
+	return 0;
+}
+
+int evlog_txn_commit(struct evlog_txn *txn)
+{
+	struct evlog_txn *dst = txn->parent;
+	int rc = mdb_txn_commit(txn->txn);
+
+	if (rc == 0 && txn->write) {
+		if (!dst) {
+			txn->log->last_pos = txn->last_pos;
+			memcpy(txn->log->head_hash, txn->head_hash, WIRE_HASH_LEN);
+		} else {
+			dst->last_pos = txn->last_pos;
+			memcpy(dst->head_hash, txn->head_hash, WIRE_HASH_LEN);
+		}
+	}
+	free(txn);
+	return map_err(rc, "commit");
+}
+
+void evlog_txn_abort(struct evlog_txn *txn)
+{
+	if (!txn)
+		return;
+	mdb_txn_abort(txn->txn);
+	free(txn);
+}
+
+uint64_t evlog_last_position(const struct evlog_txn *txn)
+{
+	return txn->last_pos;
+}
+
+int evlog_append(struct evlog_txn *txn, ml_event *ev)
+{
+	uint8_t posbuf[8], skey[STREAM_KEY_MAX];
+	MDB_val key = { .mv_size = 8, .mv_data = posbuf };
+	MDB_val val, sk, sv = { .mv_size = 8, .mv_data = posbuf };
+	int rc;
+
+	ev->position = txn->last_pos + 1;
+	ev->prev_hash.data = txn->head_hash;
+	ev->prev_hash.len = WIRE_HASH_LEN;
+	put_be64(posbuf, ev->position);
+	rc = stream_key(skey, ev->case_id, ev->case_version, &sk);
+	if (rc)
+		return rc;
+	val.mv_size = wire_packed_size(ev);
+	rc = mdb_put(txn->txn, txn->log->dbi[DB_EVENTS], &key, &val,
+		     MDB_APPEND | MDB_RESERVE);
+	if (rc)
+		return map_err(rc, "append event");
+	wire_pack_to(ev, val.mv_data);
+	rc = mdb_put(txn->txn, txn->log->dbi[DB_STREAMS], &sk, &sv, MDB_NOOVERWRITE);
+	if (rc)
+		return rc == MDB_KEYEXIST ? ML_ECORRUPT : map_err(rc, "append stream");
+	/* The event now holds the old head; the new head is its own hash. */
+	crypto_sha256(val.mv_data, val.mv_size, txn->head_hash);
+	ev->prev_hash.data = NULL;
+	ev->prev_hash.len = 0;
+	txn->last_pos = ev->position;
+	return 0;
+}
+
+int evlog_event_get(struct evlog_txn *txn, uint64_t pos, ml_event **out)
+{
+	uint8_t k[8];
+
+	put_be64(k, pos);
+	return GET_MSG(txn, DB_EVENTS, k, 8, wire_event_unpack, out);
+}
+
+static int call_event_fn(evlog_event_fn fn, void *arg, const MDB_val *val)
+{
+	ml_event *ev = wire_event_unpack(val->mv_data, val->mv_size);
+	int rc;
+
+	if (!ev)
+		return ML_ECORRUPT;
+	rc = fn(arg, ev, val->mv_data, val->mv_size);
+	wire_free(ev);
+	return rc;
+}
+
+int evlog_stream_scan(struct evlog_txn *txn, const char *case_id,
+		      uint32_t from_version, evlog_event_fn fn, void *arg)
+{
+	uint8_t skey[STREAM_KEY_MAX];
+	MDB_val key, val, ev;
+	MDB_cursor *cur;
+	size_t prefix;
+	int rc = stream_key(skey, case_id, from_version, &key);
+
+	if (rc)
+		return rc;
+	prefix = key.mv_size - 4;
+	rc = mdb_cursor_open(txn->txn, txn->log->dbi[DB_STREAMS], &cur);
+	if (rc)
+		return map_err(rc, "cursor");
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		if (key.mv_size != prefix + 4 || memcmp(key.mv_data, skey, prefix))
+			break;
+		if (val.mv_size != 8) {
+			rc = ML_ECORRUPT;
+			goto out_close;
+		}
+		rc = get_raw(txn, DB_EVENTS, val.mv_data, 8, &ev);
+		if (rc) {
+			rc = rc == ML_ENOTFOUND ? ML_ECORRUPT : rc;
+			goto out_close;
+		}
+		rc = call_event_fn(fn, arg, &ev);
+		if (rc)
+			goto out_close;
+	}
+	rc = rc == MDB_NOTFOUND || rc == 0 ? 0 : map_err(rc, "stream scan");
+out_close:
+	mdb_cursor_close(cur);
+	return rc > 0 ? 0 : rc;
+}
+
+int evlog_scan(struct evlog_txn *txn, uint64_t from, evlog_event_fn fn, void *arg)
+{
+	uint8_t k[8];
+	MDB_val key = { .mv_size = 8, .mv_data = k }, val;
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(txn->txn, txn->log->dbi[DB_EVENTS], &cur);
+
+	if (rc)
+		return map_err(rc, "cursor");
+	put_be64(k, from);
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		rc = call_event_fn(fn, arg, &val);
+		if (rc)
+			goto out_close;
+	}
+	rc = rc == MDB_NOTFOUND ? 0 : map_err(rc, "scan");
+out_close:
+	mdb_cursor_close(cur);
+	return rc > 0 ? 0 : rc;
+}
+
+int evlog_stream_get(struct evlog_txn *txn, const char *case_id,
+		     uint32_t version, uint64_t *pos)
+{
+	uint8_t skey[STREAM_KEY_MAX];
+	MDB_val key, val;
+	int rc = stream_key(skey, case_id, version, &key);
+
+	if (rc)
+		return rc;
+	rc = get_raw(txn, DB_STREAMS, key.mv_data, key.mv_size, &val);
+	if (rc)
+		return rc;
+	if (val.mv_size != 8)
+		return ML_ECORRUPT;
+	*pos = get_be64(val.mv_data);
+	return 0;
+}
+
+int evlog_stream_count(struct evlog_txn *txn, uint64_t *count)
+{
+	MDB_stat st;
+	int rc = mdb_stat(txn->txn, txn->log->dbi[DB_STREAMS], &st);
+
+	if (rc)
+		return map_err(rc, "stat");
+	*count = st.ms_entries;
+	return 0;
+}
+
+int evlog_case_get(struct evlog_txn *txn, const char *case_id, ml_case **out)
+{
+	return GET_MSG(txn, DB_CASES, case_id, strlen(case_id), wire_case_unpack, out);
+}
+
+int evlog_case_put(struct evlog_txn *txn, const ml_case *c)
+{
+	return put_msg(txn, DB_CASES, c->case_id, strlen(c->case_id), c, 0);
+}
+
+int evlog_command_get(struct evlog_txn *txn, const uint8_t *id, ml_command_record **out)
+{
+	return GET_MSG(txn, DB_COMMANDS, id, WIRE_COMMAND_ID_LEN,
+		       wire_command_record_unpack, out);
+}
+
+int evlog_command_put(struct evlog_txn *txn, const uint8_t *id, const ml_command_record *rec)
+{
+	return put_msg(txn, DB_COMMANDS, id, WIRE_COMMAND_ID_LEN, rec, MDB_NOOVERWRITE);
+}
+
+int evlog_household_get(struct evlog_txn *txn, const uint8_t *key, ml_household_cases **out)
+{
+	return GET_MSG(txn, DB_HOUSEHOLDS, key, WIRE_HASH_LEN,
+		       wire_household_cases_unpack, out);
+}
+
+int evlog_household_put(struct evlog_txn *txn, const uint8_t *key, const ml_household_cases *hc)
+{
+	return put_msg(txn, DB_HOUSEHOLDS, key, WIRE_HASH_LEN, hc, 0);
+}
+
+int evlog_next_case_number(struct evlog_txn *txn, const char *code, int year, uint32_t *out)
+{
+	char name[64];
+	uint8_t v[4];
+	MDB_val val, nv = { .mv_size = 4, .mv_data = v };
+	MDB_val key = { .mv_data = name };
+	uint32_t n = 0;
+	int rc;
+
+	key.mv_size = (size_t)snprintf(name, sizeof(name), "seq/%s/%04d", code, year);
+	rc = get_raw(txn, DB_META, name, key.mv_size, &val);
+	if (rc == 0 && val.mv_size == 4)
+		n = wire_get_be32(val.mv_data);
+	else if (rc != ML_ENOTFOUND)
+		return rc ? rc : ML_ECORRUPT;
+	wire_put_be32(v, ++n);
+	rc = mdb_put(txn->txn, txn->log->dbi[DB_META], &key, &nv, 0);
+	if (rc)
+		return map_err(rc, "meta");
+	*out = n;
+	return 0;
+}

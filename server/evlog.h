@@ -1,0 +1,99 @@
+/* evlog.h - the event log and every stored model, in one LMDB environment.
+ *
+ * Named databases (DESIGN.md section 3):
+ *   events      position (u64 BE)              -> packed Event (hash-chained)
+ *   streams     case id, 0, version (u32 BE)   -> position (u64 BE)
+ *   commands    command id (16 bytes)          -> packed CommandRecord
+ *   households  household key (32 bytes)      -> packed HouseholdCases
+ *   proj_cases  case id                        -> packed CaseSummary
+ *   meta        name                           -> value ("schema_version",
+ *               "seq/CODE/YEAR" case number counters)
+ *
+ * Threads: write transactions are begun, nested and committed only by the
+ * writer thread, one at a time. Read transactions may be used by any thread,
+ * each by the thread that began it. Everything a getter returns is a copy
+ * (valid after the transaction ends), freed with wire_free().
+ *
+ * Errors: ML_ENOTFOUND (no such key), ML_EFULL (map or disk full), ML_EDB
+ * (any other LMDB failure; logged), ML_ECORRUPT (a stored value that does not
+ * decode), ML_ENOMEM.
+ */
+#ifndef MAILLAGE_EVLOG_H
+#define MAILLAGE_EVLOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+#define EVLOG_SCHEMA_VERSION 1
+
+struct evlog;
+struct evlog_txn;
+
+/* Open (creating if needed, mode 0700) the data directory dir with a map of
+ * map_size bytes. Refuses a directory of another schema version (ML_ESCHEMA)
+ * or one whose log does not decode (ML_ECORRUPT). On failure writes a message
+ * naming dir into err. */
+int evlog_open(const char *dir, size_t map_size, bool readonly,
+	       struct evlog **out, char *err, size_t errlen);
+void evlog_close(struct evlog *log);
+
+/* Transactions. evlog_txn_commit() and evlog_txn_abort() free txn, whatever
+ * the outcome. A nested transaction (write only) sees its parent's changes;
+ * committing it hands them to the parent, aborting it leaves no trace. The
+ * outermost commit is durable (fsync) when it returns 0. */
+int evlog_txn_begin(struct evlog *log, bool write, struct evlog_txn **out);
+int evlog_txn_nest(struct evlog_txn *parent, struct evlog_txn **out);
+int evlog_txn_commit(struct evlog_txn *txn);
+void evlog_txn_abort(struct evlog_txn *txn);
+
+/* The position of the last event visible in txn (0 for an empty log). */
+uint64_t evlog_last_position(const struct evlog_txn *txn);
+
+/* Append ev: sets ev->position (next dense position) and ev->prev_hash (the
+ * SHA-256 of the previous event's stored bytes; 32 zero bytes for the first),
+ * stores it in events and its (case_id, case_version) in streams. ev->prev_hash
+ * points into txn memory afterwards: do not free it. */
+int evlog_append(struct evlog_txn *txn, ml_event *ev);
+
+/* The event at pos. */
+int evlog_event_get(struct evlog_txn *txn, uint64_t pos, ml_event **out);
+
+/* Call fn for each event of case_id with version >= from_version, in order,
+ * with the decoded event (freed after fn returns) and its stored bytes (valid
+ * only during fn). fn returns 0 to go on, > 0 to stop, < 0 to fail with that
+ * code. Returns 0 or the error. */
+typedef int (*evlog_event_fn)(void *arg, const ml_event *ev,
+			      const uint8_t *raw, size_t rawlen);
+int evlog_stream_scan(struct evlog_txn *txn, const char *case_id,
+		      uint32_t from_version, evlog_event_fn fn, void *arg);
+
+/* Call fn for every event from position `from` on, in order (same contract). */
+int evlog_scan(struct evlog_txn *txn, uint64_t from, evlog_event_fn fn, void *arg);
+
+/* The position stored in streams for (case_id, version). */
+int evlog_stream_get(struct evlog_txn *txn, const char *case_id,
+		     uint32_t version, uint64_t *pos);
+
+/* Count the streams entries (for verification). */
+int evlog_stream_count(struct evlog_txn *txn, uint64_t *count);
+
+/* Case summaries (the write side's model). */
+int evlog_case_get(struct evlog_txn *txn, const char *case_id, ml_case **out);
+int evlog_case_put(struct evlog_txn *txn, const ml_case *c);
+
+/* Idempotency records, by 16-byte command id. */
+int evlog_command_get(struct evlog_txn *txn, const uint8_t *id, ml_command_record **out);
+int evlog_command_put(struct evlog_txn *txn, const uint8_t *id, const ml_command_record *rec);
+
+/* Cases of a household, by 32-byte household key. */
+int evlog_household_get(struct evlog_txn *txn, const uint8_t *key, ml_household_cases **out);
+int evlog_household_put(struct evlog_txn *txn, const uint8_t *key, const ml_household_cases *hc);
+
+/* Take the next case number for platform code and year (1, 2, ...). */
+int evlog_next_case_number(struct evlog_txn *txn, const char *code, int year,
+			   uint32_t *out);
+
+#endif

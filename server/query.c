@@ -1,0 +1,192 @@
+/* query.c - the read side of issue-2 queries: ping, a case, its history. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "err.h"
+#include "query.h"
+
+struct query {
+	struct evlog_txn *txn;
+	const struct config *cfg;
+	const struct org *org;
+	const ml_request *req;
+	ml_response *resp;
+	struct status st;
+};
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int ping(struct query *q, Maillage__V1__Pong *pong)
+{
+	pong->payload = q->req->ping->payload;
+	pong->org = q->org->id;
+	pong->kind = q->org->kind;
+	pong->platforms = q->org->platforms;
+	pong->n_platforms = q->org->n_platforms;
+	pong->server_time = now_us();
+	pong->last_position = evlog_last_position(q->txn);
+	q->resp->result_case = MAILLAGE__V1__RESPONSE__RESULT_PONG;
+	q->resp->pong = pong;
+	return 0;
+}
+
+/* Load the case and check that org may run this query on it. */
+static int readable_case(struct query *q, ml_case **c)
+{
+	const char *case_id = wire_case_id(q->req);
+	int role;
+	int rc = evlog_case_get(q->txn, case_id, c);
+
+	if (rc && rc != ML_ENOTFOUND)
+		return status_fail(&q->st, rc, NULL, "cannot read case '%s': %s",
+				   case_id, ml_strerror(rc));
+	return auth_case_access(q->cfg, q->org, q->req, case_id, *c, &role, &q->st);
+}
+
+/* Keep the first event (the referral) to show the household. */
+static int keep_first(void *arg, const ml_event *ev, const uint8_t *raw, size_t rawlen)
+{
+	(void)ev;
+	*(ml_event **)arg = wire_event_unpack(raw, rawlen);
+	return *(ml_event **)arg ? 1 : ML_ENOMEM;
+}
+
+static int get_case(struct query *q, Maillage__V1__CaseView *view, ml_event **first)
+{
+	ml_case *c = NULL;
+	int rc = readable_case(q, &c);
+
+	if (!rc)
+		rc = evlog_stream_scan(q->txn, c->case_id, 1, keep_first, first);
+	if (rc) {
+		wire_free(c);
+		return q->st.code ? rc : status_fail(&q->st, rc, NULL, "cannot read case: %s",
+						     ml_strerror(rc));
+	}
+	view->summary = c;
+	if (*first && (*first)->household_referred && (*first)->household_referred->referral)
+		view->household = (*first)->household_referred->referral->household;
+	q->resp->result_case = MAILLAGE__V1__RESPONSE__RESULT_CASE;
+	q->resp->case_ = view;
+	return 0;
+}
+
+struct history {
+	Maillage__V1__CaseHistory *h;
+	size_t cap, bytes, max_bytes, max_events;
+};
+
+static int add_event(void *arg, const ml_event *ev, const uint8_t *raw, size_t rawlen)
+{
+	struct history *hs = arg;
+	Maillage__V1__CaseHistory *h = hs->h;
+
+	if (h->n_events && (hs->bytes + rawlen + 16 > hs->max_bytes ||
+			    h->n_events >= hs->max_events)) {
+		h->next_version = ev->case_version;
+		return 1;
+	}
+	if (h->n_events == hs->cap) {
+		size_t cap = hs->cap ? hs->cap * 2 : 16;
+		ml_event **evs = realloc(h->events, cap * sizeof(*evs));
+
+		if (!evs)
+			return ML_ENOMEM;
+		h->events = evs;
+		hs->cap = cap;
+	}
+	h->events[h->n_events] = wire_event_unpack(raw, rawlen);
+	if (!h->events[h->n_events])
+		return ML_ENOMEM;
+	h->n_events++;
+	hs->bytes += rawlen + 16;
+	return 0;
+}
+
+static int get_history(struct query *q, Maillage__V1__CaseHistory *h, size_t max_bytes)
+{
+	const Maillage__V1__GetCaseHistory *g = q->req->get_case_history;
+	struct history hs = {
+		.h = h, .max_bytes = max_bytes,
+		.max_events = g->max_events ? g->max_events : SIZE_MAX,
+	};
+	ml_case *c = NULL;
+	int rc = readable_case(q, &c);
+
+	if (rc)
+		goto out_free;
+	h->case_id = q->req->get_case_history->case_id;
+	rc = evlog_stream_scan(q->txn, c->case_id, g->from_version ? g->from_version : 1,
+			       add_event, &hs);
+	if (rc) {
+		status_fail(&q->st, rc, NULL, "cannot read the history of case '%s': %s",
+			    c->case_id, ml_strerror(rc));
+		goto out_free;
+	}
+	q->resp->result_case = MAILLAGE__V1__RESPONSE__RESULT_HISTORY;
+	q->resp->history = h;
+out_free:
+	wire_free(c);
+	return rc;
+}
+
+static void free_history(Maillage__V1__CaseHistory *h)
+{
+	for (size_t i = 0; i < h->n_events; i++)
+		wire_free(h->events[i]);
+	free(h->events);
+}
+
+int query_run(struct evlog *log, const struct config *cfg, const struct org *org,
+	      const ml_request *req, size_t max_bytes, uint8_t **frame, size_t *len)
+{
+	ml_response resp = MAILLAGE__V1__RESPONSE__INIT;
+	Maillage__V1__Status status = MAILLAGE__V1__STATUS__INIT;
+	Maillage__V1__Pong pong = MAILLAGE__V1__PONG__INIT;
+	Maillage__V1__CaseView view = MAILLAGE__V1__CASE_VIEW__INIT;
+	Maillage__V1__CaseHistory hist = MAILLAGE__V1__CASE_HISTORY__INIT;
+	struct query q = { .cfg = cfg, .org = org, .req = req, .resp = &resp };
+	ml_event *first = NULL;
+	int rc = evlog_txn_begin(log, false, &q.txn);
+
+	status_clear(&q.st);
+	if (rc) {
+		status_fail(&q.st, rc == ML_EFULL ? ML_EUNAVAIL : rc, NULL,
+			    "cannot read the log: %s", ml_strerror(rc));
+		goto out_reply;
+	}
+	switch (req->body_case) {
+	case MAILLAGE__V1__REQUEST__BODY_PING:
+		ping(&q, &pong);
+		break;
+	case MAILLAGE__V1__REQUEST__BODY_GET_CASE:
+		get_case(&q, &view, &first);
+		break;
+	case MAILLAGE__V1__REQUEST__BODY_GET_CASE_HISTORY:
+		get_history(&q, &hist, max_bytes);
+		break;
+	default:
+		status_fail(&q.st, ML_EINVAL, "body", "'%s' is not a query",
+			    wire_body_name(req));
+	}
+	evlog_txn_abort(q.txn);
+out_reply:
+	if (q.st.code)
+		resp.result_case = MAILLAGE__V1__RESPONSE__RESULT__NOT_SET;
+	resp.request_id = req->request_id;
+	wire_status_fill(&status, &q.st);
+	resp.status = &status;
+	rc = wire_pack_frame(&resp, frame, len);
+	wire_free(view.summary);
+	wire_free(first);
+	free_history(&hist);
+	return rc;
+}

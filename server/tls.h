@@ -1,0 +1,35 @@
+/* tls.h - the server's TLS: context from the configuration (TLS 1.2 minimum,
+ * forward-secret ciphers, client certificates required and verified against
+ * the platform CA, no renegotiation) and TLS bufferevents.
+ * The only server file that includes OpenSSL's libssl headers.
+ */
+#ifndef MAILLAGE_TLS_H
+#define MAILLAGE_TLS_H
+
+#include <stddef.h>
+#include <event2/util.h>
+
+#include "config.h"
+
+struct tls_ctx;
+struct bufferevent;
+struct event_base;
+
+/* Load certificate, key and CA named in cfg. On failure returns ML_ETLS with
+ * a message naming the file into err. */
+int tls_ctx_new(const struct config *cfg, struct tls_ctx **out, char *err, size_t errlen);
+void tls_ctx_free(struct tls_ctx *ctx);
+
+/* A bufferevent doing the server side of a handshake on fd; it owns fd and
+ * its SSL (BEV_OPT_CLOSE_ON_FREE). NULL on failure (fd is then closed). */
+struct bufferevent *tls_bufferevent_new(struct tls_ctx *ctx, struct event_base *base,
+					evutil_socket_t fd);
+
+/* The verified peer certificate's subject CN, copied into out. 0, or ML_ETLS
+ * when there is no verified certificate or no CN (or it does not fit). */
+int tls_peer_cn(struct bufferevent *bev, char *out, size_t outlen);
+
+/* The last TLS error on bev, for logs ("" if none). */
+const char *tls_error(struct bufferevent *bev, char *buf, size_t len);
+
+#endif

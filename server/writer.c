@@ -1,0 +1,266 @@
+/* writer.c - group commit on the writer thread; the durability order.
+ *
+ * Invariants (DESIGN.md section 3), enforced here and nowhere else:
+ *  1. One thread owns every LMDB write transaction: this one.
+ *  2. Every queued command runs in its own nested transaction: a refused
+ *     command leaves no trace and does not spoil the batch.
+ *  3. The events of a command, the models derived from them and its
+ *     idempotency record are written in the same outer transaction, so no
+ *     read ever sees one without the others.
+ *  4. A reply leaves the writer only after the outer commit holding its
+ *     events has returned (fsync done). If that commit fails, every command
+ *     of the batch is answered with the failure and nothing of it is visible.
+ *  5. Positions are dense: evlog_append() takes the next one inside the
+ *     transaction; an aborted transaction gives its positions back.
+ */
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "command.h"
+#include "err.h"
+#include "log.h"
+#include "writer.h"
+
+struct writer {
+	struct evlog *log;
+	const struct config *cfg;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct writer_job *queue, **queue_tail;   /* submitted, not yet run */
+	struct writer_job *done, **done_tail;     /* committed, not yet delivered */
+	bool stopping;
+	struct event *done_ev;                    /* activated by the writer */
+	writer_done_fn done_fn;
+	void *done_arg;
+	atomic_uint_fast64_t commits;
+};
+
+struct writer_job *writer_job_new(void *owner, const struct org *org, ml_request *req)
+{
+	struct writer_job *job = calloc(1, sizeof(*job));
+
+	if (job) {
+		job->owner = owner;
+		job->org = org;
+		job->req = req;
+	}
+	return job;
+}
+
+void writer_job_free(struct writer_job *job)
+{
+	if (!job)
+		return;
+	wire_free(job->req);
+	free(job->reply);
+	free(job);
+}
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Frame the reply of one command. */
+static void reply(struct writer_job *job, const struct command_out *out)
+{
+	ml_response resp = MAILLAGE__V1__RESPONSE__INIT;
+	Maillage__V1__Status status = MAILLAGE__V1__STATUS__INIT;
+	ml_command_result res = MAILLAGE__V1__COMMAND_RESULT__INIT;
+
+	resp.request_id = job->req->request_id;
+	wire_status_fill(&status, &out->st);
+	resp.status = &status;
+	if (out->case_id[0]) {
+		res.case_id = (char *)out->case_id;
+		res.case_version = out->version;
+		res.first_position = out->first_position;
+		res.event_count = out->event_count;
+		res.replayed = out->replayed;
+		res.recorded_at = out->recorded_at;
+		resp.result_case = MAILLAGE__V1__RESPONSE__RESULT_COMMAND;
+		resp.command = &res;
+	}
+	job->status_code = out->st.code;
+	if (wire_pack_frame(&resp, &job->reply, &job->reply_len))
+		job->reply = NULL;     /* the loop answers INTERNAL */
+}
+
+/* Answer every job of a failed batch with err. */
+static void fail_batch(struct writer_job *jobs, int err, const char *what)
+{
+	struct command_out out;
+
+	memset(&out, 0, sizeof(out));
+	status_fail(&out.st, err == ML_EFULL ? ML_EFULL : ML_EUNAVAIL, NULL,
+		    "%s: %s; nothing was recorded, retry with the same command_id",
+		    what, ml_strerror(err));
+	for (struct writer_job *job = jobs; job; job = job->next) {
+		free(job->reply);
+		reply(job, &out);
+	}
+}
+
+/* Run one batch in one write transaction; replies are set on every job. */
+static void run_batch(struct writer *w, struct writer_job *jobs, size_t n)
+{
+	struct command_ctx ctx = { .cfg = w->cfg, .now_us = now_us() };
+	struct command_out out;
+	struct evlog_txn *txn;
+	struct timespec t0, t1;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = evlog_txn_begin(w->log, true, &txn);
+	if (rc) {
+		fail_batch(jobs, rc, "cannot begin a write transaction");
+		return;
+	}
+	for (struct writer_job *job = jobs; job; job = job->next) {
+		ctx.org = job->org;
+		ctx.req = job->req;
+		command_run(txn, &ctx, &out);
+		reply(job, &out);
+	}
+	rc = evlog_txn_commit(txn);
+	if (rc) {
+		log_error("commit_failed", "commands=%zu error=\"%s\"", n, ml_strerror(rc));
+		fail_batch(jobs, rc, "cannot commit");
+		return;
+	}
+	atomic_fetch_add(&w->commits, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_debug("commit", "commands=%zu us=%ld", n,
+		  (long)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000));
+}
+
+/* Take up to max_batch queued jobs; NULL when stopping with an empty queue. */
+static struct writer_job *take_batch(struct writer *w, size_t *n)
+{
+	struct writer_job *head, **cut;
+
+	pthread_mutex_lock(&w->lock);
+	while (!w->queue && !w->stopping)
+		pthread_cond_wait(&w->wake, &w->lock);
+	head = w->queue;
+	cut = &w->queue;
+	for (*n = 0; *cut && *n < w->cfg->max_batch; (*n)++)
+		cut = &(*cut)->next;
+	w->queue = *cut;
+	*cut = NULL;
+	if (!w->queue)
+		w->queue_tail = &w->queue;
+	pthread_mutex_unlock(&w->lock);
+	return head;
+}
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	struct writer_job *jobs, *last;
+	size_t n;
+
+	while ((jobs = take_batch(w, &n))) {
+		run_batch(w, jobs, n);
+		for (last = jobs; last->next; last = last->next)
+			;
+		pthread_mutex_lock(&w->lock);
+		*w->done_tail = jobs;
+		w->done_tail = &last->next;
+		pthread_mutex_unlock(&w->lock);
+		event_active(w->done_ev, EV_READ, 0);
+	}
+	return NULL;
+}
+
+/* Loop thread: hand finished jobs to the connections. */
+static void deliver(evutil_socket_t fd, short what, void *arg)
+{
+	struct writer *w = arg;
+	struct writer_job *jobs, *next;
+
+	(void)fd;
+	(void)what;
+	pthread_mutex_lock(&w->lock);
+	jobs = w->done;
+	w->done = NULL;
+	w->done_tail = &w->done;
+	pthread_mutex_unlock(&w->lock);
+	for (; jobs; jobs = next) {
+		next = jobs->next;
+		jobs->next = NULL;
+		w->done_fn(w->done_arg, jobs);
+	}
+}
+
+int writer_start(struct event_base *base, struct evlog *log, const struct config *cfg,
+		 writer_done_fn done, void *arg, struct writer **out)
+{
+	struct writer *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return ML_ENOMEM;
+	w->log = log;
+	w->cfg = cfg;
+	w->done_fn = done;
+	w->done_arg = arg;
+	w->queue_tail = &w->queue;
+	w->done_tail = &w->done;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->wake, NULL);
+	w->done_ev = event_new(base, -1, 0, deliver, w);
+	if (!w->done_ev)
+		goto err_free;
+	if (pthread_create(&w->thread, NULL, writer_main, w)) {
+		event_free(w->done_ev);
+		goto err_free;
+	}
+	*out = w;
+	return 0;
+
+err_free:
+	pthread_cond_destroy(&w->wake);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+	return ML_EINTERNAL;
+}
+
+void writer_submit(struct writer *w, struct writer_job *job)
+{
+	job->next = NULL;
+	pthread_mutex_lock(&w->lock);
+	*w->queue_tail = job;
+	w->queue_tail = &job->next;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void writer_stop(struct writer *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stopping = true;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	deliver(-1, 0, w);
+	event_free(w->done_ev);
+	pthread_cond_destroy(&w->wake);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}
+
+uint64_t writer_commits(const struct writer *w)
+{
+	return atomic_load(&((struct writer *)w)->commits);
+}

@@ -1,0 +1,54 @@
+/* writer.h - the writer thread: the only owner of LMDB write transactions.
+ *
+ * The loop thread submits decoded commands; the writer runs every queued one
+ * in one write transaction (group commit), each in its own nested
+ * transaction, commits once, then hands the jobs back to the loop thread with
+ * their framed replies. See the invariants at the top of writer.c.
+ */
+#ifndef MAILLAGE_WRITER_H
+#define MAILLAGE_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "evlog.h"
+#include "wire.h"
+
+struct event_base;
+
+struct writer_job {
+	struct writer_job *next;
+	void *owner;               /* the connection; touched by the loop thread only */
+	const struct org *org;     /* the sender */
+	ml_request *req;           /* owned by the job until the writer frees it */
+	uint8_t *reply;            /* framed Response, set by the writer; free() */
+	size_t reply_len;
+	int status_code;           /* the reply's status, for logs */
+};
+
+/* Called on the loop thread for each finished job, in commit order; the
+ * callback owns the job (free with writer_job_free()). */
+typedef void (*writer_done_fn)(void *arg, struct writer_job *job);
+
+struct writer;
+
+/* Start the thread. base must have been created after evthread_use_pthreads().
+ * Returns 0, ML_ENOMEM, or ML_EINTERNAL if the thread cannot start. */
+int writer_start(struct event_base *base, struct evlog *log, const struct config *cfg,
+		 writer_done_fn done, void *arg, struct writer **out);
+
+/* Queue a job (loop thread). The writer takes ownership until done. */
+void writer_submit(struct writer *w, struct writer_job *job);
+
+/* Finish every queued job, stop and join the thread, deliver what is left,
+ * and free w (loop thread, with the loop not running). NULL is a no-op. */
+void writer_stop(struct writer *w);
+
+/* Batches committed and commands run so far (monotonic, any thread). */
+uint64_t writer_commits(const struct writer *w);
+
+struct writer_job *writer_job_new(void *owner, const struct org *org, ml_request *req);
+void writer_job_free(struct writer_job *job);
+
+#endif
