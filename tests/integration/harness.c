@@ -1,0 +1,426 @@
+/* harness.c - starting, stopping and talking to a real maillaged in tests. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define NEW(T, init) ({ T *m_ = calloc(1, sizeof(T)); if (!m_) abort(); init(m_); m_; })
+
+static char *dupstr(const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		abort();
+	return d;
+}
+
+static int free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && !bind(fd, (struct sockaddr *)&sa, sizeof(sa)) &&
+	    !getsockname(fd, (struct sockaddr *)&sa, &len))
+		port = ntohs(sa.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static int run(const char *cmd)
+{
+	int rc = system(cmd);
+
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static int write_config(struct harness *h, const char *extra)
+{
+	char cmd[2048], src[600];
+	FILE *in, *out;
+	char line[1024];
+	bool globals = true;
+
+	/* Certificates are made once and shared; the configuration is ours. */
+	snprintf(cmd, sizeof(cmd), "'%s/tools/devsetup.sh' '%s' %d '%s' >/dev/null",
+		 h->root, h->certs, h->port, h->data);
+	if (run(cmd)) {
+		fprintf(stderr, "harness: devsetup failed: %s\n", cmd);
+		return -1;
+	}
+	snprintf(src, sizeof(src), "%s/maillaged.conf", h->certs);
+	in = fopen(src, "r");
+	out = fopen(h->conf, "w");
+	if (!in || !out) {
+		fprintf(stderr, "harness: cannot copy '%s' to '%s'\n", src, h->conf);
+		if (in)
+			fclose(in);
+		if (out)
+			fclose(out);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), in)) {
+		if (globals && line[0] == '[') {
+			/* Extra global keys go before the first section. */
+			fprintf(out, "frame_timeout_s = 2\n%s\n", extra ? extra : "");
+			globals = false;
+		}
+		fputs(line, out);
+	}
+	fclose(in);
+	fclose(out);
+	return 0;
+}
+
+int h_setup(struct harness *h, const char *extra_config)
+{
+	const char *root = getenv("MAILLAGE_ROOT");
+	const char *bin = getenv("MAILLAGE_BIN");
+	char tmpl[] = "/tmp/maillage-test-XXXXXX";
+
+	memset(h, 0, sizeof(*h));
+	snprintf(h->root, sizeof(h->root), "%s", root ? root : ".");
+	if (bin)
+		snprintf(h->bin, sizeof(h->bin), "%s", bin);
+	else
+		snprintf(h->bin, sizeof(h->bin), "%s/build/bin", h->root);
+	snprintf(h->certs, sizeof(h->certs), "%s/build/test-certs", h->root);
+	if (!mkdtemp(tmpl)) {
+		perror("harness: mkdtemp");
+		return -1;
+	}
+	snprintf(h->dir, sizeof(h->dir), "%s", tmpl);
+	snprintf(h->conf, sizeof(h->conf), "%s/maillaged.conf", h->dir);
+	snprintf(h->data, sizeof(h->data), "%s/data", h->dir);
+	snprintf(h->log, sizeof(h->log), "%s/server.log", h->dir);
+	h->port = free_port();
+	if (h->port < 0 || write_config(h, extra_config))
+		return -1;
+	return h_start(h);
+}
+
+int h_start(struct harness *h)
+{
+	char path[600], err[256];
+	struct timespec pause = { .tv_nsec = 20 * 1000000 };
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/maillaged", h->bin);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int fd = open(h->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		if (fd >= 0) {
+			dup2(fd, STDERR_FILENO);
+			dup2(fd, STDOUT_FILENO);
+		}
+		execl(path, "maillaged", "-v", "-c", h->conf, (char *)NULL);
+		_exit(127);
+	}
+	h->pid = pid;
+	for (int i = 0; i < 500; i++) {
+		struct mlc *c = h_connect(h, "auditor", err, sizeof(err));
+		int status;
+
+		if (c) {
+			mlc_close(c);
+			return 0;
+		}
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			h->pid = 0;
+			fprintf(stderr, "harness: maillaged exited at start; see %s\n", h->log);
+			return -1;
+		}
+		nanosleep(&pause, NULL);
+	}
+	fprintf(stderr, "harness: maillaged did not start: %s\n", err);
+	return -1;
+}
+
+int h_stop(struct harness *h, int sig)
+{
+	int status;
+
+	if (!h->pid)
+		return -1;
+	kill(h->pid, sig);
+	while (waitpid(h->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	h->pid = 0;
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+void h_teardown(struct harness *h)
+{
+	char cmd[700];
+
+	h_stop(h, SIGKILL);
+	if (h->dir[0] && !getenv("MAILLAGE_KEEP")) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", h->dir);
+		run(cmd);
+	}
+}
+
+struct mlc *h_connect_files(struct harness *h, const char *cert, const char *key,
+			    char *err, size_t errlen)
+{
+	char addr[64], certp[700], keyp[700], cap[700], dummy[256];
+	struct mlc_opts o = { .addr = addr, .timeout_ms = 5000 };
+
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", h->port);
+	snprintf(cap, sizeof(cap), "%s/ca.crt", h->certs);
+	o.ca = cap;
+	if (cert) {
+		snprintf(certp, sizeof(certp), "%s/%s", h->certs, cert);
+		snprintf(keyp, sizeof(keyp), "%s/%s", h->certs, key);
+		o.cert = certp;
+		o.key = keyp;
+	}
+	return mlc_connect(&o, err ? err : dummy, err ? errlen : sizeof(dummy));
+}
+
+struct mlc *h_connect(struct harness *h, const char *org, char *err, size_t errlen)
+{
+	char cert[200], key[200];
+
+	snprintf(cert, sizeof(cert), "%s.crt", org);
+	snprintf(key, sizeof(key), "%s.key", org);
+	return h_connect_files(h, cert, key, err, errlen);
+}
+
+int h_verify(struct harness *h)
+{
+	char cmd[1400];
+
+	snprintf(cmd, sizeof(cmd), "'%s/maillage-admin' verify '%s'", h->bin, h->data);
+	return run(cmd);
+}
+
+bool h_log_contains(struct harness *h, const char *needle)
+{
+	FILE *f = fopen(h->log, "r");
+	char line[4096];
+	bool found = false;
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, needle) != NULL;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+mlc_request *h_request(struct harness *h)
+{
+	mlc_request *req = NEW(mlc_request, maillage__v1__request__init);
+
+	req->request_id = ++h->next_id;
+	req->command_id.data = malloc(16);
+	if (!req->command_id.data || mlc_new_command_id(req->command_id.data))
+		abort();
+	req->command_id.len = 16;
+	return req;
+}
+
+void h_request_free(mlc_request *req)
+{
+	if (req)
+		maillage__v1__request__free_unpacked(req, NULL);
+}
+
+mlc_request *h_refer(struct harness *h, const char *platform, const char *last_name,
+		     const char *first_name, const char *birth_date)
+{
+	mlc_request *req = h_request(h);
+	Maillage__V1__ReferHousehold *r = NEW(Maillage__V1__ReferHousehold,
+					      maillage__v1__refer_household__init);
+	Maillage__V1__Referral *ref = NEW(Maillage__V1__Referral, maillage__v1__referral__init);
+	Maillage__V1__Household *hh = NEW(Maillage__V1__Household, maillage__v1__household__init);
+	Maillage__V1__Person *p = NEW(Maillage__V1__Person, maillage__v1__person__init);
+
+	p->last_name = dupstr(last_name);
+	p->first_name = dupstr(first_name);
+	p->birth_date = dupstr(birth_date);
+	hh->reference_person = p;
+	hh->adults = 1;
+	hh->children = 2;
+	hh->debt_cents = 345600;
+	hh->address = dupstr("12 rue des Lilas");
+	hh->commune = dupstr("Vaulx-en-Velin");
+	hh->n_needs = 1;
+	hh->needs = malloc(sizeof(*hh->needs));
+	hh->needs[0] = MAILLAGE__V1__NEED__NEED_BUDGET;
+	ref->platform = dupstr(platform);
+	ref->reason = MAILLAGE__V1__REFERRAL_REASON__REASON_UNPAID_RENT;
+	ref->household = hh;
+	r->referral = ref;
+	req->body_case = MAILLAGE__V1__REQUEST__BODY_REFER_HOUSEHOLD;
+	req->refer_household = r;
+	return req;
+}
+
+mlc_request *h_acknowledge(struct harness *h, const char *case_id)
+{
+	mlc_request *req = h_request(h);
+
+	req->acknowledge_referral = NEW(Maillage__V1__AcknowledgeReferral,
+					maillage__v1__acknowledge_referral__init);
+	req->acknowledge_referral->case_id = dupstr(case_id);
+	req->body_case = MAILLAGE__V1__REQUEST__BODY_ACKNOWLEDGE_REFERRAL;
+	return req;
+}
+
+mlc_request *h_accept(struct harness *h, const char *case_id, const char *lead)
+{
+	mlc_request *req = h_request(h);
+	Maillage__V1__Acceptance *a = NEW(Maillage__V1__Acceptance,
+					  maillage__v1__acceptance__init);
+
+	a->lead_partner = dupstr(lead);
+	a->support_level = MAILLAGE__V1__SUPPORT_LEVEL__SUPPORT_INTENSIVE_GLOBAL;
+	req->accept_case = NEW(Maillage__V1__AcceptCase, maillage__v1__accept_case__init);
+	req->accept_case->case_id = dupstr(case_id);
+	req->accept_case->acceptance = a;
+	req->body_case = MAILLAGE__V1__REQUEST__BODY_ACCEPT_CASE;
+	return req;
+}
+
+mlc_request *h_decline(struct harness *h, const char *case_id)
+{
+	mlc_request *req = h_request(h);
+	Maillage__V1__Decline *d = NEW(Maillage__V1__Decline, maillage__v1__decline__init);
+
+	d->reason = MAILLAGE__V1__DECLINE_REASON__DECLINE_NOT_ELIGIBLE;
+	d->text = dupstr("outside the platform's criteria");
+	req->decline_referral = NEW(Maillage__V1__DeclineReferral,
+				    maillage__v1__decline_referral__init);
+	req->decline_referral->case_id = dupstr(case_id);
+	req->decline_referral->decline = d;
+	req->body_case = MAILLAGE__V1__REQUEST__BODY_DECLINE_REFERRAL;
+	return req;
+}
+
+mlc_request *h_withdraw(struct harness *h, const char *case_id)
+{
+	mlc_request *req = h_request(h);
+
+	req->withdraw_referral = NEW(Maillage__V1__WithdrawReferral,
+				     maillage__v1__withdraw_referral__init);
+	req->withdraw_referral->case_id = dupstr(case_id);
+	req->withdraw_referral->reason_text = dupstr("debt paid off");
+	req->body_case = MAILLAGE__V1__REQUEST__BODY_WITHDRAW_REFERRAL;
+	return req;
+}
+
+mlc_request *h_visit(struct harness *h, const char *case_id, const char *date)
+{
+	mlc_request *req = h_request(h);
+	Maillage__V1__Visit *v = NEW(Maillage__V1__Visit, maillage__v1__visit__init);
+
+	v->date = dupstr(date);
+	v->mode = MAILLAGE__V1__VISIT_MODE__VISIT_HOME;
+	v->household_present = 1;
+	v->n_domains = 1;
+	v->domains = malloc(sizeof(*v->domains));
+	v->domains[0] = MAILLAGE__V1__DOMAIN__DOMAIN_BUDGET;
+	req->record_visit = NEW(Maillage__V1__RecordVisit, maillage__v1__record_visit__init);
+	req->record_visit->case_id = dupstr(case_id);
+	req->record_visit->visit = v;
+	req->body_case = MAILLAGE__V1__REQUEST__BODY_RECORD_VISIT;
+	return req;
+}
+
+mlc_request *h_propose(struct harness *h, const char *case_id, const char *landlord)
+{
+	mlc_request *req = h_request(h);
+	Maillage__V1__Proposal *p = NEW(Maillage__V1__Proposal, maillage__v1__proposal__init);
+
+	p->dwelling_ref = dupstr("BEH-0042-T3");
+	p->landlord = dupstr(landlord);
+	p->commune = dupstr("Bron");
+	p->typology = MAILLAGE__V1__TYPOLOGY__T3;
+	p->rent_cents = 48000;
+	p->kind = MAILLAGE__V1__REHOUSING_KIND__REHOUSING_TRANSFER;
+	req->propose_rehousing = NEW(Maillage__V1__ProposeRehousing,
+				     maillage__v1__propose_rehousing__init);
+	req->propose_rehousing->case_id = dupstr(case_id);
+	req->propose_rehousing->proposal = p;
+	req->body_case = MAILLAGE__V1__REQUEST__BODY_PROPOSE_REHOUSING;
+	return req;
+}
+
+mlc_request *h_close(struct harness *h, const char *case_id)
+{
+	mlc_request *req = h_request(h);
+	Maillage__V1__Closure *c = NEW(Maillage__V1__Closure, maillage__v1__closure__init);
+
+	c->outcome = MAILLAGE__V1__CLOSING_OUTCOME__OUTCOME_KEPT_IN_DWELLING;
+	c->date = dupstr("2026-11-20");
+	req->close_support = NEW(Maillage__V1__CloseSupport, maillage__v1__close_support__init);
+	req->close_support->case_id = dupstr(case_id);
+	req->close_support->closure = c;
+	req->body_case = MAILLAGE__V1__REQUEST__BODY_CLOSE_SUPPORT;
+	return req;
+}
+
+mlc_request *h_get_case(struct harness *h, const char *case_id)
+{
+	mlc_request *req = h_request(h);
+
+	req->get_case = NEW(Maillage__V1__GetCase, maillage__v1__get_case__init);
+	req->get_case->case_id = dupstr(case_id);
+	req->body_case = MAILLAGE__V1__REQUEST__BODY_GET_CASE;
+	return req;
+}
+
+mlc_request *h_history(struct harness *h, const char *case_id)
+{
+	mlc_request *req = h_request(h);
+
+	req->get_case_history = NEW(Maillage__V1__GetCaseHistory,
+				    maillage__v1__get_case_history__init);
+	req->get_case_history->case_id = dupstr(case_id);
+	req->body_case = MAILLAGE__V1__REQUEST__BODY_GET_CASE_HISTORY;
+	return req;
+}
+
+mlc_request *h_ping(struct harness *h)
+{
+	mlc_request *req = h_request(h);
+
+	req->ping = NEW(Maillage__V1__Ping, maillage__v1__ping__init);
+	req->body_case = MAILLAGE__V1__REQUEST__BODY_PING;
+	return req;
+}
+
+mlc_response *h_call(struct mlc *c, mlc_request *req)
+{
+	mlc_response *resp = mlc_call(c, req);
+
+	if (!resp)
+		fprintf(stderr, "harness: call failed: %s\n", mlc_error(c));
+	return resp;
+}
+
+int h_code(const mlc_response *resp)
+{
+	if (!resp)
+		return -1;
+	return resp->status ? (int)resp->status->code : 0;
+}

@@ -1,0 +1,88 @@
+/* harness.h - integration tests against the real maillaged binary: a fresh
+ * data directory and configuration per server, the development certificates
+ * of tools/devsetup.sh, a free loopback port, real TLS through mlclient.
+ *
+ * Environment: MAILLAGE_ROOT (repository root, default "."), MAILLAGE_BIN
+ * (directory of maillaged and maillage-admin, default $MAILLAGE_ROOT/build/bin).
+ */
+#ifndef MAILLAGE_HARNESS_H
+#define MAILLAGE_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "mlclient.h"
+
+struct harness {
+	char root[512];        /* repository root */
+	char bin[512];         /* build/bin */
+	char dir[512];         /* this server's temporary directory */
+	char certs[512];       /* shared development certificates */
+	char conf[600];        /* dir/maillaged.conf */
+	char data[600];        /* dir/data */
+	char log[600];         /* dir/server.log: the server's stderr */
+	int port;
+	pid_t pid;             /* 0 when not running */
+	uint64_t next_id;      /* request ids */
+};
+
+/* Make the directory, certificates and configuration (extra config lines
+ * appended to the global section, may be NULL), and start the server.
+ * Returns 0, or -1 with a message on stderr. */
+int h_setup(struct harness *h, const char *extra_config);
+
+/* Start the server on the same directory and port; wait until it accepts
+ * TLS connections (10 s at most). 0 or -1. */
+int h_start(struct harness *h);
+
+/* Send sig (SIGTERM, SIGKILL) and wait for the process; returns its exit
+ * status (0..255), 128+signal if killed, -1 if it was not running. */
+int h_stop(struct harness *h, int sig);
+
+/* Stop the server and remove the directory. */
+void h_teardown(struct harness *h);
+
+/* Connect as organisation org (its development certificate). NULL on failure,
+ * with the reason in err when err is not NULL. */
+struct mlc *h_connect(struct harness *h, const char *org, char *err, size_t errlen);
+
+/* Connect with explicit certificate files (cert/key relative to the certs
+ * directory, e.g. "intruder.crt"); NULL cert = no client certificate. */
+struct mlc *h_connect_files(struct harness *h, const char *cert, const char *key,
+			    char *err, size_t errlen);
+
+/* Run maillage-admin verify on the data directory; its exit status. */
+int h_verify(struct harness *h);
+
+/* True when the server's log contains needle. */
+bool h_log_contains(struct harness *h, const char *needle);
+
+/* Request builders: a Request on the heap with a fresh request_id and (for
+ * commands) a fresh command_id; free with h_request_free(). */
+mlc_request *h_request(struct harness *h);
+void h_request_free(mlc_request *req);
+
+/* Commands of the story, with typical values. */
+mlc_request *h_refer(struct harness *h, const char *platform, const char *last_name,
+		     const char *first_name, const char *birth_date);
+mlc_request *h_acknowledge(struct harness *h, const char *case_id);
+mlc_request *h_accept(struct harness *h, const char *case_id, const char *lead);
+mlc_request *h_decline(struct harness *h, const char *case_id);
+mlc_request *h_withdraw(struct harness *h, const char *case_id);
+mlc_request *h_visit(struct harness *h, const char *case_id, const char *date);
+mlc_request *h_propose(struct harness *h, const char *case_id, const char *landlord);
+mlc_request *h_close(struct harness *h, const char *case_id);
+mlc_request *h_get_case(struct harness *h, const char *case_id);
+mlc_request *h_history(struct harness *h, const char *case_id);
+mlc_request *h_ping(struct harness *h);
+
+/* mlc_call() then check the status code; returns the response (free with
+ * mlc_response_free) or NULL if the call failed. */
+mlc_response *h_call(struct mlc *c, mlc_request *req);
+
+/* The status code of resp (-1 when resp is NULL). */
+int h_code(const mlc_response *resp);
+
+#endif

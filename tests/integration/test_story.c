@@ -1,0 +1,201 @@
+/* test_story.c - the whole life of a case through the real server: referral
+ * by a landlord, acknowledgement and acceptance by coordination, a visit by
+ * the lead partner, a rehousing proposal, closure; then the case and its
+ * history read back, the hash chain checked and the data directory verified.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <string.h>
+
+#include <openssl/sha.h>
+
+#include "harness.h"
+
+#define ST(x) MAILLAGE__V1__STATUS_CODE__##x
+
+static struct harness H;
+
+static int setup(void **state)
+{
+	(void)state;
+	return h_setup(&H, NULL);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	h_teardown(&H);
+	return 0;
+}
+
+/* Send req as org, expect code; returns the response (caller frees). */
+static mlc_response *send_as(const char *org, mlc_request *req, int code)
+{
+	char err[256];
+	struct mlc *c = h_connect(&H, org, err, sizeof(err));
+	mlc_response *resp;
+
+	if (!c)
+		fail_msg("cannot connect as %s: %s", org, err);
+	resp = h_call(c, req);
+	assert_non_null(resp);
+	if (h_code(resp) != code)
+		fail_msg("%s: expected code %d, got %d: %s (field %s)", org, code,
+			 h_code(resp), resp->status ? resp->status->message : "",
+			 resp->status ? resp->status->field : "");
+	h_request_free(req);
+	mlc_close(c);
+	return resp;
+}
+
+static void expect(const char *org, mlc_request *req, int code)
+{
+	mlc_response_free(send_as(org, req, code));
+}
+
+static void test_full_story(void **state)
+{
+	mlc_response *r;
+	char case_id[64];
+
+	(void)state;
+	r = send_as("bailleur-est", h_refer(&H, "vaulx-bron", "Benali", "Samira", "1984-03-12"),
+		    ST(OK));
+	assert_non_null(r->command);
+	assert_int_equal(r->command->case_version, 1);
+	assert_int_equal(r->command->first_position, 1);
+	assert_int_equal(strncmp(r->command->case_id, "VNX-", 4), 0);
+	snprintf(case_id, sizeof(case_id), "%s", r->command->case_id);
+	mlc_response_free(r);
+
+	expect("coord-vaulx-bron", h_acknowledge(&H, case_id), ST(OK));
+	expect("coord-vaulx-bron", h_accept(&H, case_id, "asso-habitat"), ST(OK));
+	expect("asso-habitat", h_visit(&H, case_id, "2026-11-02"), ST(OK));
+	expect("bailleur-est", h_propose(&H, case_id, "bailleur-est"), ST(OK));
+	expect("asso-habitat", h_close(&H, case_id), ST(OK));
+
+	/* The case as it stands, read by the referrer. */
+	r = send_as("bailleur-est", h_get_case(&H, case_id), ST(OK));
+	assert_non_null(r->case_);
+	assert_int_equal(r->case_->summary->state, MAILLAGE__V1__CASE_STATE__CLOSED);
+	assert_int_equal(r->case_->summary->version, 6);
+	assert_string_equal(r->case_->summary->lead_partner, "asso-habitat");
+	assert_string_equal(r->case_->summary->last_visit_date, "2026-11-02");
+	assert_int_equal(r->case_->summary->visit_count, 1);
+	assert_int_equal(r->case_->summary->proposal_count, 1);
+	assert_int_equal(r->case_->summary->outcome,
+			 MAILLAGE__V1__CLOSING_OUTCOME__OUTCOME_KEPT_IN_DWELLING);
+	assert_non_null(r->case_->household);
+	assert_string_equal(r->case_->household->reference_person->last_name, "Benali");
+	mlc_response_free(r);
+}
+
+/* The history replays in order, each event chained to the previous one. */
+static void test_history_and_chain(void **state)
+{
+	static const int bodies[] = {
+		MAILLAGE__V1__EVENT__BODY_HOUSEHOLD_REFERRED,
+		MAILLAGE__V1__EVENT__BODY_REFERRAL_ACKNOWLEDGED,
+		MAILLAGE__V1__EVENT__BODY_CASE_ACCEPTED,
+		MAILLAGE__V1__EVENT__BODY_VISIT_RECORDED,
+		MAILLAGE__V1__EVENT__BODY_REHOUSING_PROPOSED,
+		MAILLAGE__V1__EVENT__BODY_SUPPORT_CLOSED,
+	};
+	uint8_t zero[32] = { 0 }, prev[32];
+	mlc_response *r;
+
+	(void)state;
+	r = send_as("auditor", h_history(&H, "VNX-2026-000001"), ST(OK));
+	assert_non_null(r->history);
+	assert_int_equal(r->history->n_events, 6);
+	assert_int_equal(r->history->next_version, 0);
+	memcpy(prev, zero, 32);
+	for (size_t i = 0; i < r->history->n_events; i++) {
+		Maillage__V1__Event *ev = r->history->events[i];
+		size_t len = maillage__v1__event__get_packed_size(ev);
+		uint8_t buf[4096];
+
+		assert_int_equal(ev->case_version, i + 1);
+		assert_int_equal(ev->position, i + 1);
+		assert_int_equal(ev->body_case, bodies[i]);
+		assert_int_equal(ev->command_id.len, 16);
+		assert_int_equal(ev->prev_hash.len, 32);
+		assert_memory_equal(ev->prev_hash.data, prev, 32);
+		assert_true(len < sizeof(buf));
+		maillage__v1__event__pack(ev, buf);
+		SHA256(buf, len, prev);
+	}
+	assert_string_equal(r->history->events[0]->actor_org, "bailleur-est");
+	assert_int_equal(r->history->events[2]->actor_role,
+			 MAILLAGE__V1__ACTOR_ROLE__ROLE_COORDINATION);
+	assert_int_equal(r->history->events[3]->actor_role,
+			 MAILLAGE__V1__ACTOR_ROLE__ROLE_LEAD_PARTNER);
+	mlc_response_free(r);
+	assert_int_equal(h_verify(&H), 0);
+}
+
+/* Illegal transitions answer FAILED_PRECONDITION naming the state. */
+static void test_illegal_transitions(void **state)
+{
+	mlc_response *r;
+	char case_id[64];
+
+	(void)state;
+	r = send_as("ccas-vaulx", h_refer(&H, "vaulx-bron", "Martin", "Paul", "1970-01-01"),
+		    ST(OK));
+	snprintf(case_id, sizeof(case_id), "%s", r->command->case_id);
+	mlc_response_free(r);
+	/* accept needs ACKNOWLEDGED */
+	r = send_as("coord-vaulx-bron", h_accept(&H, case_id, "asso-habitat"),
+		    ST(FAILED_PRECONDITION));
+	assert_non_null(strstr(r->status->message, "REFERRED"));
+	mlc_response_free(r);
+	expect("ccas-vaulx", h_visit(&H, case_id, "2026-11-02"), ST(PERMISSION_DENIED));
+	expect("ccas-vaulx", h_withdraw(&H, case_id), ST(OK));
+	/* final: nothing more */
+	expect("coord-vaulx-bron", h_acknowledge(&H, case_id), ST(FAILED_PRECONDITION));
+	expect("coord-vaulx-bron", h_decline(&H, case_id), ST(FAILED_PRECONDITION));
+}
+
+/* A household with an open case on the platform cannot be referred again;
+ * once the case is final it can, and gets a new case. */
+static void test_already_exists(void **state)
+{
+	mlc_response *r;
+	char case_id[64];
+
+	(void)state;
+	r = send_as("hopital-est", h_refer(&H, "vaulx-bron", "N'Diaye", "Élodie-Marie",
+					   "1990-05-05"), ST(OK));
+	snprintf(case_id, sizeof(case_id), "%s", r->command->case_id);
+	mlc_response_free(r);
+	r = send_as("ccas-vaulx", h_refer(&H, "vaulx-bron", "ndiaye", "elodie marie",
+					  "1990-05-05"), ST(ALREADY_EXISTS));
+	assert_non_null(r->command);
+	assert_string_equal(r->command->case_id, case_id);
+	mlc_response_free(r);
+	/* another platform is another matter */
+	expect("hopital-est", h_refer(&H, "venissieux", "N'Diaye", "Élodie-Marie", "1990-05-05"),
+	       ST(OK));
+	expect("coord-vaulx-bron", h_decline(&H, case_id), ST(OK));
+	r = send_as("ccas-vaulx", h_refer(&H, "vaulx-bron", "ndiaye", "elodie marie",
+					  "1990-05-05"), ST(OK));
+	assert_string_not_equal(r->command->case_id, case_id);
+	mlc_response_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full_story),
+		cmocka_unit_test(test_history_and_chain),
+		cmocka_unit_test(test_illegal_transitions),
+		cmocka_unit_test(test_already_exists),
+	};
+
+	return cmocka_run_group_tests_name("story", tests, setup, teardown);
+}
