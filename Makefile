@@ -43,9 +43,9 @@ PB_H     := $(GEN)/maillage/v1/maillage.pb-c.h
 
 # The core: pure logic and storage, shared by the daemon, the tools and tests.
 CORE     := err log status wire crypto config validate casestate household auth \
-            project evlog command query verify
+            project evlog command query verify frame
 # The daemon's network side.
-DAEMON   := frame tls conn writer server main
+DAEMON   := tls conn writer server main
 CLIENT   := mlclient
 CLI      := cli cli_json
 
