@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "auth.h"
 #include "conn.h"
@@ -24,6 +25,8 @@
 /* Stop reading while this much output waits; resume below the low mark. */
 #define CONN_OUTPUT_HIGH (4u << 20)
 #define CONN_OUTPUT_LOW (1u << 20)
+/* How long a closing connection waits for the peer to close after its last reply. */
+#define CONN_LINGER_SECONDS 2
 
 struct conn {
 	struct server *srv;
@@ -70,7 +73,7 @@ static void conn_set_state(struct conn *c, enum conn_state next)
 		set_timeout(c, c->srv->cfg->idle_timeout_s);
 		break;
 	case CONN_CLOSING:
-		bufferevent_disable(c->bev, EV_READ);
+		/* Input is read and dropped from now on (see linger()). */
 		event_del(c->frame_timer);
 		if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 			conn_set_state(c, CONN_CLOSED);
@@ -268,8 +271,30 @@ static void conn_process(struct conn *c)
 
 static void on_read(struct bufferevent *bev, void *arg)
 {
-	(void)bev;
-	conn_process(arg);
+	struct conn *c = arg;
+
+	if (c->state == CONN_CLOSING) {
+		struct evbuffer *in = bufferevent_get_input(bev);
+
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	conn_process(c);
+}
+
+/* The last reply is flushed: half-close, and keep reading (dropping the
+ * input) until the peer closes or CONN_LINGER_SECONDS pass. Closing at once
+ * with unread input would reset the connection and could destroy the reply
+ * before the client reads it. */
+static void linger(struct conn *c)
+{
+	struct timeval tv = { .tv_sec = CONN_LINGER_SECONDS };
+
+	if (event_pending(c->frame_timer, EV_TIMEOUT, NULL))
+		return;
+	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+	bufferevent_enable(c->bev, EV_READ);
+	event_add(c->frame_timer, &tv);
 }
 
 static void on_write(struct bufferevent *bev, void *arg)
@@ -277,7 +302,7 @@ static void on_write(struct bufferevent *bev, void *arg)
 	struct conn *c = arg;
 
 	if (c->state == CONN_CLOSING && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		conn_set_state(c, CONN_CLOSED);
+		linger(c);
 	else
 		update_reading(c);
 }
@@ -319,11 +344,15 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
+/* The frame timer doubles as the linger timer once CLOSING. */
 static void on_frame_timeout(evutil_socket_t fd, short what, void *arg)
 {
+	struct conn *c = arg;
+
 	(void)fd;
 	(void)what;
-	close_now(arg, "incomplete frame timeout");
+	close_now(c, c->state == CONN_CLOSING ? "closed after its last reply" :
+		  "incomplete frame timeout");
 }
 
 void conn_accept(struct server *srv, evutil_socket_t fd, const char *peer)
