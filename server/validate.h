@@ -25,6 +25,10 @@ int validate_request(const ml_request *req, struct status *st);
 /* True for commands (which need a command_id), false for queries. */
 bool validate_is_command(const ml_request *req);
 
+/* True when s has the shape of a case id: CODE-YYYY-NNNNNN (2 to 6 capitals,
+ * 4 digits, 6 or more digits; 40 bytes at most). */
+bool validate_case_id(const char *s);
+
 /* Parse a calendar date "YYYY-MM-DD" (1900..2199, real day of month) into
  * microseconds since the epoch at 00:00 UTC. 0 or ML_EINVAL. */
 int validate_parse_date(const char *s, int64_t *out_us);
