@@ -64,6 +64,7 @@ PROGRAMS := $(BIN)/maillaged $(BIN)/maillage $(BIN)/maillage-admin
 
 .PHONY: all deps run test unit integration clean help dev-setup valgrind
 .DEFAULT_GOAL := all
+.SECONDARY:
 
 all: $(PROGRAMS) ## build the daemon, the client and the admin tool into build/bin/
 

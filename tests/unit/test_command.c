@@ -1,0 +1,247 @@
+/* test_command.c - the write path without the network: commands run in a
+ * batch transaction on a temporary data directory; refusals leave no trace,
+ * retries replay, the hash chain and the case summary follow the events, an
+ * aborted batch gives its positions back.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "command.h"
+#include "err.h"
+#include "evlog.h"
+#include "verify.h"
+
+static char dir[64];
+static struct evlog *elog;
+static struct config cfg;
+static struct org orgs[3];
+static struct platform platform = { .id = "vaulx-bron", .code = "VNX", .name = "V" };
+static char *platforms[] = { "vaulx-bron" };
+
+static int setup(void **state)
+{
+	char err[256];
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/maillage-cmd-XXXXXX");
+	if (!mkdtemp(dir) || evlog_open(dir, 64 << 20, false, &elog, err, sizeof(err)))
+		return -1;
+	orgs[0] = (struct org){ "landlord", "L", MAILLAGE__V1__ORG_KIND__LANDLORD, platforms, 1 };
+	orgs[1] = (struct org){ "coord", "C", MAILLAGE__V1__ORG_KIND__COORDINATION, platforms, 1 };
+	orgs[2] = (struct org){ "asso", "A", MAILLAGE__V1__ORG_KIND__ASSOCIATION, platforms, 1 };
+	cfg.orgs = orgs;
+	cfg.n_orgs = 3;
+	cfg.platforms = &platform;
+	cfg.n_platforms = 1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	evlog_close(elog);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static uint8_t next_id;
+
+static void command_id(ml_request *req, uint8_t *buf)
+{
+	memset(buf, 0, 16);
+	buf[0] = ++next_id;
+	req->command_id.data = buf;
+	req->command_id.len = 16;
+}
+
+/* Run reqs in one batch; commit when commit is true. */
+static void run_batch(ml_request **reqs, const struct org **who, size_t n,
+		      struct command_out *outs, bool commit)
+{
+	struct evlog_txn *txn;
+
+	assert_int_equal(evlog_txn_begin(elog, true, &txn), 0);
+	for (size_t i = 0; i < n; i++) {
+		struct command_ctx ctx = { &cfg, who[i], reqs[i], 1795000000000000LL };
+
+		command_run(txn, &ctx, &outs[i]);
+	}
+	if (commit)
+		assert_int_equal(evlog_txn_commit(txn), 0);
+	else
+		evlog_txn_abort(txn);
+}
+
+static uint64_t head(void)
+{
+	struct evlog_txn *txn;
+	uint64_t pos;
+
+	assert_int_equal(evlog_txn_begin(elog, false, &txn), 0);
+	pos = evlog_last_position(txn);
+	evlog_txn_abort(txn);
+	return pos;
+}
+
+struct refer {
+	ml_request req;
+	Maillage__V1__ReferHousehold body;
+	Maillage__V1__Referral ref;
+	Maillage__V1__Household hh;
+	Maillage__V1__Person person;
+	uint8_t id[16];
+};
+
+static void make_refer(struct refer *r, const char *last)
+{
+	maillage__v1__request__init(&r->req);
+	maillage__v1__refer_household__init(&r->body);
+	maillage__v1__referral__init(&r->ref);
+	maillage__v1__household__init(&r->hh);
+	maillage__v1__person__init(&r->person);
+	r->person.last_name = (char *)last;
+	r->person.first_name = "Jo";
+	r->person.birth_date = "1980-01-01";
+	r->hh.reference_person = &r->person;
+	r->hh.adults = 1;
+	r->ref.platform = "vaulx-bron";
+	r->ref.reason = MAILLAGE__V1__REFERRAL_REASON__REASON_UNPAID_RENT;
+	r->ref.household = &r->hh;
+	r->body.referral = &r->ref;
+	r->req.body_case = MAILLAGE__V1__REQUEST__BODY_REFER_HOUSEHOLD;
+	r->req.refer_household = &r->body;
+	command_id(&r->req, r->id);
+}
+
+struct ack {
+	ml_request req;
+	Maillage__V1__AcknowledgeReferral body;
+	uint8_t id[16];
+};
+
+static void make_ack(struct ack *a, const char *case_id)
+{
+	maillage__v1__request__init(&a->req);
+	maillage__v1__acknowledge_referral__init(&a->body);
+	a->body.case_id = (char *)case_id;
+	a->req.body_case = MAILLAGE__V1__REQUEST__BODY_ACKNOWLEDGE_REFERRAL;
+	a->req.acknowledge_referral = &a->body;
+	command_id(&a->req, a->id);
+}
+
+/* A batch mixing accepted and refused commands keeps exactly the accepted. */
+static void test_refusal_leaves_no_trace(void **state)
+{
+	struct refer r1, r2, r3;
+	struct ack bad, good;
+	ml_request *reqs[5];
+	const struct org *who[5] = { &orgs[0], &orgs[0], &orgs[1], &orgs[1], &orgs[0] };
+	struct command_out outs[5];
+	uint64_t before = head();
+
+	(void)state;
+	make_refer(&r1, "Alpha");
+	make_refer(&r2, "Alpha");          /* same household: ALREADY_EXISTS */
+	make_ack(&bad, "VNX-2026-999999"); /* missing case */
+	make_ack(&good, "VNX-2026-000001");
+	make_refer(&r3, "Beta");
+	reqs[0] = &r1.req;
+	reqs[1] = &r2.req;
+	reqs[2] = &bad.req;
+	reqs[3] = &good.req;
+	reqs[4] = &r3.req;
+	run_batch(reqs, who, 5, outs, true);
+	assert_int_equal(outs[0].st.code, 0);
+	assert_string_equal(outs[0].case_id, "VNX-2026-000001");
+	assert_int_equal(outs[1].st.code, MAILLAGE__V1__STATUS_CODE__ALREADY_EXISTS);
+	assert_string_equal(outs[1].case_id, "VNX-2026-000001");
+	assert_int_equal(outs[2].st.code, MAILLAGE__V1__STATUS_CODE__NOT_FOUND);
+	assert_int_equal(outs[3].st.code, 0);
+	assert_int_equal(outs[3].version, 2);
+	assert_int_equal(outs[4].st.code, 0);
+	/* case numbers stay dense too: the refused referral took none */
+	assert_string_equal(outs[4].case_id, "VNX-2026-000002");
+	assert_int_equal(head(), before + 3);
+	assert_int_equal(outs[4].first_position, before + 3);
+}
+
+/* An aborted batch gives back its positions and case numbers. */
+static void test_aborted_batch(void **state)
+{
+	struct refer r;
+	ml_request *reqs[1] = { &r.req };
+	const struct org *who[1] = { &orgs[0] };
+	struct command_out out;
+	uint64_t before = head();
+
+	(void)state;
+	make_refer(&r, "Gamma");
+	run_batch(reqs, who, 1, &out, false);
+	assert_int_equal(out.st.code, 0);
+	assert_int_equal(head(), before);
+	run_batch(reqs, who, 1, &out, true);
+	assert_int_equal(out.st.code, 0);
+	assert_false(out.replayed);
+	assert_int_equal(out.first_position, before + 1);
+	assert_string_equal(out.case_id, "VNX-2026-000003");
+}
+
+/* The same command_id answers the stored result; another sender is refused. */
+static void test_retry(void **state)
+{
+	struct refer r;
+	ml_request *reqs[1] = { &r.req };
+	const struct org *who[1] = { &orgs[0] };
+	const struct org *other[1] = { &orgs[2] };
+	struct command_out first, again;
+	uint64_t pos;
+
+	(void)state;
+	make_refer(&r, "Delta");
+	run_batch(reqs, who, 1, &first, true);
+	pos = head();
+	r.req.request_id = 99;      /* not part of the identity of a command */
+	run_batch(reqs, who, 1, &again, true);
+	assert_true(again.replayed);
+	assert_string_equal(again.case_id, first.case_id);
+	assert_int_equal(again.first_position, first.first_position);
+	assert_int_equal(head(), pos);
+	run_batch(reqs, other, 1, &again, true);
+	assert_int_equal(again.st.code, MAILLAGE__V1__STATUS_CODE__INVALID_ARGUMENT);
+	assert_string_equal(again.st.field, "command_id");
+	r.person.first_name = "Other";
+	run_batch(reqs, who, 1, &again, true);
+	assert_int_equal(again.st.code, MAILLAGE__V1__STATUS_CODE__INVALID_ARGUMENT);
+	assert_int_equal(head(), pos);
+}
+
+static void test_log_verifies(void **state)
+{
+	struct verify_report rep;
+
+	(void)state;
+	assert_int_equal(verify_log(elog, &rep), 0);
+	assert_int_equal(rep.events, head());
+	assert_int_equal(rep.cases, 4);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_refusal_leaves_no_trace),
+		cmocka_unit_test(test_aborted_batch),
+		cmocka_unit_test(test_retry),
+		cmocka_unit_test(test_log_verifies),
+	};
+
+	return cmocka_run_group_tests_name("command", tests, setup, teardown);
+}
