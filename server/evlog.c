@@ -215,7 +215,8 @@ static int open_dbs(struct evlog *log, bool readonly, char *err, size_t errlen)
 	rc = check_schema(txn, readonly, err, errlen);
 	if (rc)
 		goto err_abort;
-	return readonly ? (evlog_txn_abort(txn), 0) : evlog_txn_commit(txn);
+	/* Commit even a read-only transaction: the handles it opened live on. */
+	return evlog_txn_commit(txn);
 
 err_abort:
 	evlog_txn_abort(txn);

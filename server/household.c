@@ -42,33 +42,25 @@ static size_t seq_len(unsigned char c)
 	return 1;
 }
 
-/* Append the normalised form of name to out at *n; ML_EINVAL if it does not
- * fit or holds no letter or digit. */
+/* Append the normalised form of name to out at *n: letters and digits only,
+ * folded to lowercase ASCII. ML_EINVAL if it does not fit or holds none. */
 static int normalise(const char *name, char *out, size_t outlen, size_t *n)
 {
 	size_t start = *n;
-	bool space = false;
 
-	for (const char *p = name; *p;) {
+	for (const char *p = name; *p; p += strnlen(p, seq_len((unsigned char)*p))) {
 		const char *ascii = NULL;
-		size_t len = seq_len((unsigned char)*p);
 		char one[2] = { 0, 0 };
 
 		if (isascii(*p) && isalnum((unsigned char)*p)) {
-			one[0] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+			one[0] = (char)tolower((unsigned char)*p);
 			ascii = one;
 		}
 		for (size_t i = 0; !ascii && i < sizeof(folds) / sizeof(folds[0]); i++)
 			if (!strncmp(p, folds[i].utf8, strlen(folds[i].utf8)))
 				ascii = folds[i].ascii;
-		p += strnlen(p, len);
-		if (!ascii) {
-			space = *n > start;
+		if (!ascii)
 			continue;
-		}
-		if (space && *n + 1 < outlen)
-			out[(*n)++] = ' ';
-		space = false;
 		if (*n + strlen(ascii) >= outlen)
 			return ML_EINVAL;
 		memcpy(out + *n, ascii, strlen(ascii));

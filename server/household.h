@@ -4,9 +4,9 @@
  *
  * Normalisation: the reference person's last name, first name and birth date;
  * names folded to lowercase ASCII (French accented letters lose their accent,
- * œ -> oe, æ -> ae), every run of other characters (spaces, hyphens,
- * apostrophes) becomes one space, trimmed. The identity string is
- * "last|first|YYYY-MM-DD".
+ * œ -> oe, æ -> ae, ß -> ss) and every other character (spaces, hyphens,
+ * apostrophes, other scripts) dropped, so "N'Diaye", "N Diaye" and "NDIAYE"
+ * match. The identity string is "last|first|YYYY-MM-DD".
  */
 #ifndef MAILLAGE_HOUSEHOLD_H
 #define MAILLAGE_HOUSEHOLD_H

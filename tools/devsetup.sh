@@ -55,7 +55,7 @@ issue() {
 # client NAME CN DISPLAY CA: a client certificate DIR/NAME.crt with subject CN,
 # signed by CA, and its env file DIR/NAME.env.
 client() {
-	issue "$1" "/O=$3/CN=$2" "$4" \
+	issue "$1" "/O=$(printf '%s' "$3" | sed 's#/#\\/#g')/CN=$2" "$4" \
 		"basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature
 extendedKeyUsage=clientAuth"

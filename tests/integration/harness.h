@@ -16,7 +16,7 @@
 #include "mlclient.h"
 
 struct harness {
-	char root[512];        /* repository root */
+	char root[400];        /* repository root */
 	char bin[512];         /* build/bin */
 	char dir[512];         /* this server's temporary directory */
 	char certs[512];       /* shared development certificates */

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/sha.h>
