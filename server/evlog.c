@@ -205,13 +205,14 @@ static int open_dbs(struct evlog *log, bool readonly, char *err, size_t errlen)
 			goto err_abort;
 		}
 	}
-	rc = read_head(txn, &log->last_pos, log->head_hash);
+	rc = read_head(txn, &txn->last_pos, txn->head_hash);
 	if (rc) {
 		snprintf(err, errlen, "cannot read the head of the log in '%s': %s",
 			 log->dir, ml_strerror(rc));
 		goto err_abort;
 	}
-	txn->last_pos = log->last_pos;
+	log->last_pos = txn->last_pos;
+	memcpy(log->head_hash, txn->head_hash, WIRE_HASH_LEN);
 	rc = check_schema(txn, readonly, err, errlen);
 	if (rc)
 		goto err_abort;
