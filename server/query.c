@@ -72,7 +72,8 @@ static int get_case(struct query *q, Maillage__V1__CaseView *view, ml_event **fi
 						     ml_strerror(rc));
 	}
 	view->summary = c;
-	if (*first && (*first)->household_referred && (*first)->household_referred->referral)
+	if (*first && (*first)->body_case == MAILLAGE__V1__EVENT__BODY_HOUSEHOLD_REFERRED &&
+	    (*first)->household_referred->referral)
 		view->household = (*first)->household_referred->referral->household;
 	q->resp->result_case = MAILLAGE__V1__RESPONSE__RESULT_CASE;
 	q->resp->case_ = view;
