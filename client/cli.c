@@ -33,7 +33,7 @@ struct cli {
 	const char *positional;   /* the case id */
 	struct arg args[MAX_ARGS];
 	int n_args;
-	char err[256];
+	char err[1400];
 };
 
 struct subcmd {

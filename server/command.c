@@ -263,7 +263,8 @@ static int index_household(struct run *r)
 		rc = ML_ENOMEM;
 		goto out_free;
 	}
-	memcpy(ids, hc->case_ids, hc->n_case_ids * sizeof(*ids));
+	if (hc->n_case_ids)
+		memcpy(ids, hc->case_ids, hc->n_case_ids * sizeof(*ids));
 	ids[hc->n_case_ids] = r->new_case_id;
 	{
 		ml_household_cases next = MAILLAGE__V1__HOUSEHOLD_CASES__INIT;

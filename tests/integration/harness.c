@@ -156,28 +156,47 @@ int h_start(struct harness *h)
 
 int h_stop(struct harness *h, int sig)
 {
-	int status;
+	struct timespec pause = { .tv_nsec = 10 * 1000000 };
+	int status = 0;
+	pid_t got = 0;
 
 	if (!h->pid)
 		return -1;
 	kill(h->pid, sig);
-	while (waitpid(h->pid, &status, 0) < 0 && errno == EINTR)
-		;
+	/* A clean shutdown takes well under 10 s; past that, it is a failure. */
+	for (int i = 0; i < 1000 && got != h->pid; i++) {
+		got = waitpid(h->pid, &status, WNOHANG);
+		if (got == 0)
+			nanosleep(&pause, NULL);
+	}
+	if (got != h->pid) {
+		fprintf(stderr, "harness: maillaged did not stop on signal %d; killing it\n", sig);
+		kill(h->pid, SIGKILL);
+		waitpid(h->pid, &status, 0);
+		h->pid = 0;
+		return -1;
+	}
 	h->pid = 0;
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);
 }
 
-void h_teardown(struct harness *h)
+int h_teardown(struct harness *h)
 {
 	char cmd[700];
+	int status = h->pid ? h_stop(h, SIGTERM) : 0;
 
-	h_stop(h, SIGKILL);
+	if (status) {
+		fprintf(stderr, "harness: maillaged exited with status %d; its log:\n", status);
+		snprintf(cmd, sizeof(cmd), "tail -n 40 '%s' >&2", h->log);
+		run(cmd);
+	}
 	if (h->dir[0] && !getenv("MAILLAGE_KEEP")) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", h->dir);
 		run(cmd);
 	}
+	return status ? -1 : 0;
 }
 
 struct mlc *h_connect_files(struct harness *h, const char *cert, const char *key,

@@ -37,12 +37,15 @@ int h_setup(struct harness *h, const char *extra_config);
  * TLS connections (10 s at most). 0 or -1. */
 int h_start(struct harness *h);
 
-/* Send sig (SIGTERM, SIGKILL) and wait for the process; returns its exit
- * status (0..255), 128+signal if killed, -1 if it was not running. */
+/* Send sig (SIGTERM, SIGKILL) and wait for the process (10 s at most, then
+ * SIGKILL and -1); returns its exit status (0..255), 128+signal if killed by
+ * a signal, -1 if it was not running or had to be killed. */
 int h_stop(struct harness *h, int sig);
 
-/* Stop the server and remove the directory. */
-void h_teardown(struct harness *h);
+/* Stop the server with SIGTERM and remove the directory. Returns 0 when it
+ * exited cleanly (status 0: under the sanitizers, also no leak and no error),
+ * -1 otherwise with the end of its log on stderr. */
+int h_teardown(struct harness *h);
 
 /* Connect as organisation org (its development certificate). NULL on failure,
  * with the reason in err when err is not NULL. */

@@ -37,8 +37,7 @@ static int teardown(void **state)
 	(void)state;
 	for (int i = 0; i < N_COMMANDS; i++)
 		h_request_free(sent[i].req);
-	h_teardown(&H);
-	return 0;
+	return h_teardown(&H);
 }
 
 static uint64_t last_position(void)

@@ -27,8 +27,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	h_teardown(&H);
-	return 0;
+	return h_teardown(&H);
 }
 
 static struct mlc *connect_as(const char *org)

@@ -57,8 +57,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	h_teardown(&H);
-	return 0;
+	return h_teardown(&H);
 }
 
 /* A connection that the handshake should refuse: either connect fails, or the

@@ -29,8 +29,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	h_teardown(&H);
-	return 0;
+	return h_teardown(&H);
 }
 
 /* Send req as org, expect code; returns the response (caller frees). */
