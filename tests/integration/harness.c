@@ -1,4 +1,9 @@
 /* harness.c - starting, stopping and talking to a real maillaged in tests. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -444,4 +449,45 @@ int h_code(const mlc_response *resp)
 	if (!resp)
 		return -1;
 	return resp->status ? (int)resp->status->code : 0;
+}
+
+mlc_response *h_call_as(struct harness *h, const char *org, mlc_request *req, int code)
+{
+	char err[256];
+	struct mlc *c = h_connect(h, org, err, sizeof(err));
+	mlc_response *resp;
+
+	if (!c)
+		fail_msg("cannot connect as %s: %s", org, err);
+	resp = h_call(c, req);
+	mlc_close(c);
+	if (!resp)
+		fail_msg("%s: no answer", org);
+	if (h_code(resp) != code)
+		fail_msg("%s: expected code %d, got %d: %s (field %s)", org, code, h_code(resp),
+			 resp->status ? resp->status->message : "",
+			 resp->status ? resp->status->field : "");
+	return resp;
+}
+
+mlc_response *h_send_as(struct harness *h, const char *org, mlc_request *req, int code)
+{
+	mlc_response *resp = h_call_as(h, org, req, code);
+
+	h_request_free(req);
+	return resp;
+}
+
+void h_expect(struct harness *h, const char *org, mlc_request *req, int code)
+{
+	mlc_response_free(h_send_as(h, org, req, code));
+}
+
+uint64_t h_last_position(struct harness *h)
+{
+	mlc_response *resp = h_send_as(h, "auditor", h_ping(h), 0);
+	uint64_t pos = resp->pong->last_position;
+
+	mlc_response_free(resp);
+	return pos;
 }

@@ -81,6 +81,17 @@ mlc_request *h_get_case(struct harness *h, const char *case_id);
 mlc_request *h_history(struct harness *h, const char *case_id);
 mlc_request *h_ping(struct harness *h);
 
+/* As organisation org on a new connection: send req, fail the current test
+ * unless the answer has status code; return the response (free with
+ * mlc_response_free). h_call_as keeps req; h_send_as frees it; h_expect frees
+ * both. */
+mlc_response *h_call_as(struct harness *h, const char *org, mlc_request *req, int code);
+mlc_response *h_send_as(struct harness *h, const char *org, mlc_request *req, int code);
+void h_expect(struct harness *h, const char *org, mlc_request *req, int code);
+
+/* The position of the last event, from a ping. */
+uint64_t h_last_position(struct harness *h);
+
 /* mlc_call() then check the status code; returns the response (free with
  * mlc_response_free) or NULL if the call failed. */
 mlc_response *h_call(struct mlc *c, mlc_request *req);

@@ -40,23 +40,6 @@ static int teardown(void **state)
 	return h_teardown(&H);
 }
 
-static uint64_t last_position(void)
-{
-	struct mlc *c = h_connect(&H, "auditor", NULL, 0);
-	mlc_request *req = h_ping(&H);
-	mlc_response *resp;
-	uint64_t pos;
-
-	assert_non_null(c);
-	resp = h_call(c, req);
-	assert_int_equal(h_code(resp), 0);
-	pos = resp->pong->last_position;
-	mlc_response_free(resp);
-	h_request_free(req);
-	mlc_close(c);
-	return pos;
-}
-
 static void test_kill_mid_stream(void **state)
 {
 	struct mlc *c = h_connect(&H, "bailleur-est", NULL, 0);
@@ -90,8 +73,8 @@ static void test_kill_mid_stream(void **state)
 	assert_int_equal(h_start(&H), 0);
 	assert_int_equal(h_verify(&H), 0);
 	/* Nothing beyond what was committed; at least what was acknowledged. */
-	assert_true(last_position() >= (uint64_t)acked);
-	assert_true(last_position() <= N_COMMANDS);
+	assert_true(h_last_position(&H) >= (uint64_t)acked);
+	assert_true(h_last_position(&H) <= N_COMMANDS);
 
 	/* Retry everything with the same command ids. */
 	c = h_connect(&H, "bailleur-est", NULL, 0);
@@ -109,7 +92,7 @@ static void test_kill_mid_stream(void **state)
 	mlc_close(c);
 	print_message("replayed after restart: %d (acknowledged %d)\n", replayed, acked);
 	/* Exactly one event per command: no duplicate, no loss, no fragment. */
-	assert_int_equal(last_position(), N_COMMANDS);
+	assert_int_equal(h_last_position(&H), N_COMMANDS);
 	assert_int_equal(h_verify(&H), 0);
 }
 

@@ -30,33 +30,6 @@ static int teardown(void **state)
 	return h_teardown(&H);
 }
 
-/* Call as org and check the code; the request is kept (caller frees). */
-static mlc_response *call_as(const char *org, mlc_request *req, int code)
-{
-	struct mlc *c = h_connect(&H, org, NULL, 0);
-	mlc_response *resp;
-
-	assert_non_null(c);
-	resp = h_call(c, req);
-	assert_non_null(resp);
-	if (h_code(resp) != code)
-		fail_msg("%s: expected %d, got %d: %s", org, code, h_code(resp),
-			 resp->status ? resp->status->message : "");
-	mlc_close(c);
-	return resp;
-}
-
-static uint64_t last_position(void)
-{
-	mlc_request *req = h_ping(&H);
-	mlc_response *resp = call_as("auditor", req, ST(OK));
-	uint64_t pos = resp->pong->last_position;
-
-	mlc_response_free(resp);
-	h_request_free(req);
-	return pos;
-}
-
 static void test_retry_same_command_id(void **state)
 {
 	mlc_request *refer = h_refer(&H, "vaulx-bron", "Retry", "Rose", "1975-07-14");
@@ -64,18 +37,18 @@ static void test_retry_same_command_id(void **state)
 	uint64_t pos;
 
 	(void)state;
-	first = call_as("bailleur-est", refer, ST(OK));
+	first = h_call_as(&H, "bailleur-est", refer, ST(OK));
 	assert_false(first->command->replayed);
-	pos = last_position();
+	pos = h_last_position(&H);
 
 	/* Same id, same request, new request_id: the stored answer, nothing appended. */
 	refer->request_id = 0;
-	again = call_as("bailleur-est", refer, ST(OK));
+	again = h_call_as(&H, "bailleur-est", refer, ST(OK));
 	assert_true(again->command->replayed);
 	assert_string_equal(again->command->case_id, first->command->case_id);
 	assert_int_equal(again->command->first_position, first->command->first_position);
 	assert_int_equal(again->command->case_version, 1);
-	assert_int_equal(last_position(), pos);
+	assert_int_equal(h_last_position(&H), pos);
 	mlc_response_free(again);
 
 	/* After a clean restart (SIGTERM exits 0), still the same answer. */
@@ -83,15 +56,15 @@ static void test_retry_same_command_id(void **state)
 	assert_true(h_log_contains(&H, "event=shutdown"));
 	assert_int_equal(h_start(&H), 0);
 	refer->request_id = 0;
-	again = call_as("bailleur-est", refer, ST(OK));
+	again = h_call_as(&H, "bailleur-est", refer, ST(OK));
 	assert_true(again->command->replayed);
 	assert_string_equal(again->command->case_id, first->command->case_id);
-	assert_int_equal(last_position(), pos);
+	assert_int_equal(h_last_position(&H), pos);
 	mlc_response_free(again);
 
 	/* The same id from another organisation is refused. */
 	refer->request_id = 0;
-	again = call_as("ccas-vaulx", refer, ST(INVALID_ARGUMENT));
+	again = h_call_as(&H, "ccas-vaulx", refer, ST(INVALID_ARGUMENT));
 	assert_string_equal(again->status->field, "command_id");
 	mlc_response_free(again);
 	mlc_response_free(first);
@@ -106,8 +79,8 @@ static void test_command_id_reused_for_another_command(void **state)
 
 	(void)state;
 	memcpy(b->command_id.data, a->command_id.data, 16);
-	mlc_response_free(call_as("bailleur-est", a, ST(OK)));
-	r = call_as("bailleur-est", b, ST(INVALID_ARGUMENT));
+	mlc_response_free(h_call_as(&H, "bailleur-est", a, ST(OK)));
+	r = h_call_as(&H, "bailleur-est", b, ST(INVALID_ARGUMENT));
 	assert_string_equal(r->status->field, "command_id");
 	assert_non_null(strstr(r->status->message, "different command"));
 	mlc_response_free(r);
@@ -123,20 +96,20 @@ static void test_expected_version(void **state)
 	char case_id[64];
 
 	(void)state;
-	r = call_as("ccas-vaulx", refer, ST(OK));
+	r = h_call_as(&H, "ccas-vaulx", refer, ST(OK));
 	snprintf(case_id, sizeof(case_id), "%s", r->command->case_id);
 	mlc_response_free(r);
 
 	ack = h_acknowledge(&H, case_id);
 	ack->expected_version = 1;
-	r = call_as("coord-vaulx-bron", ack, ST(OK));
+	r = h_call_as(&H, "coord-vaulx-bron", ack, ST(OK));
 	assert_int_equal(r->command->case_version, 2);
 	mlc_response_free(r);
 
 	/* A stale expectation: ABORTED with the current version, nothing written. */
 	accept = h_accept(&H, case_id, "asso-habitat");
 	accept->expected_version = 1;
-	r = call_as("coord-vaulx-bron", accept, ST(ABORTED));
+	r = h_call_as(&H, "coord-vaulx-bron", accept, ST(ABORTED));
 	assert_non_null(r->command);
 	assert_int_equal(r->command->case_version, 2);
 	assert_string_equal(r->status->field, "expected_version");
@@ -145,7 +118,7 @@ static void test_expected_version(void **state)
 	/* The refusal left no trace: the same command_id, corrected, goes through. */
 	accept->expected_version = 2;
 	accept->request_id = 0;
-	r = call_as("coord-vaulx-bron", accept, ST(OK));
+	r = h_call_as(&H, "coord-vaulx-bron", accept, ST(OK));
 	assert_false(r->command->replayed);
 	assert_int_equal(r->command->case_version, 3);
 	mlc_response_free(r);

@@ -18,27 +18,6 @@
 static struct harness H;
 static char case_id[64];    /* referred by ccas-vaulx, accepted, lead asso-habitat */
 
-static mlc_response *send_as(const char *org, mlc_request *req, int code)
-{
-	struct mlc *c = h_connect(&H, org, NULL, 0);
-	mlc_response *resp;
-
-	assert_non_null(c);
-	resp = h_call(c, req);
-	assert_non_null(resp);
-	if (h_code(resp) != code)
-		fail_msg("%s: expected code %d, got %d: %s", org, code, h_code(resp),
-			 resp->status ? resp->status->message : "");
-	h_request_free(req);
-	mlc_close(c);
-	return resp;
-}
-
-static void expect(const char *org, mlc_request *req, int code)
-{
-	mlc_response_free(send_as(org, req, code));
-}
-
 static int setup(void **state)
 {
 	mlc_response *r;
@@ -46,11 +25,11 @@ static int setup(void **state)
 	(void)state;
 	if (h_setup(&H, NULL))
 		return -1;
-	r = send_as("ccas-vaulx", h_refer(&H, "vaulx-bron", "Secret", "Sam", "1988-08-08"), 0);
+	r = h_send_as(&H, "ccas-vaulx", h_refer(&H, "vaulx-bron", "Secret", "Sam", "1988-08-08"), 0);
 	snprintf(case_id, sizeof(case_id), "%s", r->command->case_id);
 	mlc_response_free(r);
-	expect("coord-vaulx-bron", h_acknowledge(&H, case_id), 0);
-	expect("coord-vaulx-bron", h_accept(&H, case_id, "asso-habitat"), 0);
+	h_expect(&H, "coord-vaulx-bron", h_acknowledge(&H, case_id), 0);
+	h_expect(&H, "coord-vaulx-bron", h_accept(&H, case_id, "asso-habitat"), 0);
 	return 0;
 }
 
@@ -115,42 +94,42 @@ static void test_wrong_kind(void **state)
 	mlc_response *r;
 
 	(void)state;
-	r = send_as("funder-metropole", h_refer(&H, "vaulx-bron", "A", "B", "1990-01-01"),
+	r = h_send_as(&H, "funder-metropole", h_refer(&H, "vaulx-bron", "A", "B", "1990-01-01"),
 		    ST(PERMISSION_DENIED));
 	assert_non_null(strstr(r->status->message, "funder-metropole"));
 	mlc_response_free(r);
-	expect("bailleur-est", h_acknowledge(&H, case_id), ST(PERMISSION_DENIED));
-	expect("asso-habitat", h_accept(&H, case_id, "asso-habitat"), ST(PERMISSION_DENIED));
-	expect("funder-metropole", h_get_case(&H, case_id), ST(PERMISSION_DENIED));
+	h_expect(&H, "bailleur-est", h_acknowledge(&H, case_id), ST(PERMISSION_DENIED));
+	h_expect(&H, "asso-habitat", h_accept(&H, case_id, "asso-habitat"), ST(PERMISSION_DENIED));
+	h_expect(&H, "funder-metropole", h_get_case(&H, case_id), ST(PERMISSION_DENIED));
 }
 
 static void test_wrong_platform(void **state)
 {
 	(void)state;
 	/* asso-habitat belongs to vaulx-bron only */
-	expect("asso-habitat", h_refer(&H, "venissieux", "A", "B", "1990-01-01"),
+	h_expect(&H, "asso-habitat", h_refer(&H, "venissieux", "A", "B", "1990-01-01"),
 	       ST(PERMISSION_DENIED));
-	expect("ccas-vaulx", h_refer(&H, "lyon-7-8", "A", "B", "1990-01-01"),
+	h_expect(&H, "ccas-vaulx", h_refer(&H, "lyon-7-8", "A", "B", "1990-01-01"),
 	       ST(INVALID_ARGUMENT));
 	/* the other platform's coordination has no hold on this case */
-	expect("coord-venissieux", h_decline(&H, case_id), ST(PERMISSION_DENIED));
+	h_expect(&H, "coord-venissieux", h_decline(&H, case_id), ST(PERMISSION_DENIED));
 }
 
 static void test_relation_to_the_case(void **state)
 {
 	(void)state;
 	/* asso-relais is an association of the platform, but not on this case */
-	expect("asso-relais", h_visit(&H, case_id, "2026-11-03"), ST(PERMISSION_DENIED));
-	expect("asso-relais", h_get_case(&H, case_id), ST(PERMISSION_DENIED));
+	h_expect(&H, "asso-relais", h_visit(&H, case_id, "2026-11-03"), ST(PERMISSION_DENIED));
+	h_expect(&H, "asso-relais", h_get_case(&H, case_id), ST(PERMISSION_DENIED));
 	/* the referrer reads it but may not record a visit */
-	expect("ccas-vaulx", h_get_case(&H, case_id), ST(OK));
-	expect("ccas-vaulx", h_visit(&H, case_id, "2026-11-03"), ST(PERMISSION_DENIED));
+	h_expect(&H, "ccas-vaulx", h_get_case(&H, case_id), ST(OK));
+	h_expect(&H, "ccas-vaulx", h_visit(&H, case_id, "2026-11-03"), ST(PERMISSION_DENIED));
 	/* the lead partner may; coordination, auditors read */
-	expect("asso-habitat", h_visit(&H, case_id, "2026-11-03"), ST(OK));
-	expect("auditor", h_history(&H, case_id), ST(OK));
+	h_expect(&H, "asso-habitat", h_visit(&H, case_id, "2026-11-03"), ST(OK));
+	h_expect(&H, "auditor", h_history(&H, case_id), ST(OK));
 	/* only the referrer may withdraw (and here it is too late anyway) */
-	expect("hopital-est", h_withdraw(&H, case_id), ST(PERMISSION_DENIED));
-	expect("ccas-vaulx", h_withdraw(&H, case_id), ST(FAILED_PRECONDITION));
+	h_expect(&H, "hopital-est", h_withdraw(&H, case_id), ST(PERMISSION_DENIED));
+	h_expect(&H, "ccas-vaulx", h_withdraw(&H, case_id), ST(FAILED_PRECONDITION));
 }
 
 /* An outsider learns nothing: a hidden case answers like a missing one. */
@@ -159,17 +138,17 @@ static void test_hidden_equals_missing(void **state)
 	mlc_response *hidden, *missing;
 
 	(void)state;
-	hidden = send_as("asso-relais", h_get_case(&H, case_id), ST(PERMISSION_DENIED));
-	missing = send_as("asso-relais", h_get_case(&H, "VNX-2026-999999"),
+	hidden = h_send_as(&H, "asso-relais", h_get_case(&H, case_id), ST(PERMISSION_DENIED));
+	missing = h_send_as(&H, "asso-relais", h_get_case(&H, "VNX-2026-999999"),
 			  ST(PERMISSION_DENIED));
 	assert_non_null(strstr(hidden->status->message, "no access"));
 	assert_non_null(strstr(missing->status->message, "no access"));
 	mlc_response_free(hidden);
 	mlc_response_free(missing);
 	/* the platform's own coordination is told it does not exist */
-	expect("coord-vaulx-bron", h_get_case(&H, "VNX-2026-999999"), ST(NOT_FOUND));
-	expect("coord-vaulx-bron", h_acknowledge(&H, "VNX-2026-999999"), ST(NOT_FOUND));
-	expect("coord-venissieux", h_get_case(&H, "VNX-2026-999999"), ST(PERMISSION_DENIED));
+	h_expect(&H, "coord-vaulx-bron", h_get_case(&H, "VNX-2026-999999"), ST(NOT_FOUND));
+	h_expect(&H, "coord-vaulx-bron", h_acknowledge(&H, "VNX-2026-999999"), ST(NOT_FOUND));
+	h_expect(&H, "coord-venissieux", h_get_case(&H, "VNX-2026-999999"), ST(PERMISSION_DENIED));
 }
 
 int main(void)

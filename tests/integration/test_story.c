@@ -32,38 +32,13 @@ static int teardown(void **state)
 	return h_teardown(&H);
 }
 
-/* Send req as org, expect code; returns the response (caller frees). */
-static mlc_response *send_as(const char *org, mlc_request *req, int code)
-{
-	char err[256];
-	struct mlc *c = h_connect(&H, org, err, sizeof(err));
-	mlc_response *resp;
-
-	if (!c)
-		fail_msg("cannot connect as %s: %s", org, err);
-	resp = h_call(c, req);
-	assert_non_null(resp);
-	if (h_code(resp) != code)
-		fail_msg("%s: expected code %d, got %d: %s (field %s)", org, code,
-			 h_code(resp), resp->status ? resp->status->message : "",
-			 resp->status ? resp->status->field : "");
-	h_request_free(req);
-	mlc_close(c);
-	return resp;
-}
-
-static void expect(const char *org, mlc_request *req, int code)
-{
-	mlc_response_free(send_as(org, req, code));
-}
-
 static void test_full_story(void **state)
 {
 	mlc_response *r;
 	char case_id[64];
 
 	(void)state;
-	r = send_as("bailleur-est", h_refer(&H, "vaulx-bron", "Benali", "Samira", "1984-03-12"),
+	r = h_send_as(&H, "bailleur-est", h_refer(&H, "vaulx-bron", "Benali", "Samira", "1984-03-12"),
 		    ST(OK));
 	assert_non_null(r->command);
 	assert_int_equal(r->command->case_version, 1);
@@ -72,14 +47,14 @@ static void test_full_story(void **state)
 	snprintf(case_id, sizeof(case_id), "%s", r->command->case_id);
 	mlc_response_free(r);
 
-	expect("coord-vaulx-bron", h_acknowledge(&H, case_id), ST(OK));
-	expect("coord-vaulx-bron", h_accept(&H, case_id, "asso-habitat"), ST(OK));
-	expect("asso-habitat", h_visit(&H, case_id, "2026-11-02"), ST(OK));
-	expect("bailleur-est", h_propose(&H, case_id, "bailleur-est"), ST(OK));
-	expect("asso-habitat", h_close(&H, case_id), ST(OK));
+	h_expect(&H, "coord-vaulx-bron", h_acknowledge(&H, case_id), ST(OK));
+	h_expect(&H, "coord-vaulx-bron", h_accept(&H, case_id, "asso-habitat"), ST(OK));
+	h_expect(&H, "asso-habitat", h_visit(&H, case_id, "2026-11-02"), ST(OK));
+	h_expect(&H, "bailleur-est", h_propose(&H, case_id, "bailleur-est"), ST(OK));
+	h_expect(&H, "asso-habitat", h_close(&H, case_id), ST(OK));
 
 	/* The case as it stands, read by the referrer. */
-	r = send_as("bailleur-est", h_get_case(&H, case_id), ST(OK));
+	r = h_send_as(&H, "bailleur-est", h_get_case(&H, case_id), ST(OK));
 	assert_non_null(r->case_);
 	assert_int_equal(r->case_->summary->state, MAILLAGE__V1__CASE_STATE__CLOSED);
 	assert_int_equal(r->case_->summary->version, 6);
@@ -109,7 +84,7 @@ static void test_history_and_chain(void **state)
 	mlc_response *r;
 
 	(void)state;
-	r = send_as("auditor", h_history(&H, "VNX-2026-000001"), ST(OK));
+	r = h_send_as(&H, "auditor", h_history(&H, "VNX-2026-000001"), ST(OK));
 	assert_non_null(r->history);
 	assert_int_equal(r->history->n_events, 6);
 	assert_int_equal(r->history->next_version, 0);
@@ -145,20 +120,20 @@ static void test_illegal_transitions(void **state)
 	char case_id[64];
 
 	(void)state;
-	r = send_as("ccas-vaulx", h_refer(&H, "vaulx-bron", "Martin", "Paul", "1970-01-01"),
+	r = h_send_as(&H, "ccas-vaulx", h_refer(&H, "vaulx-bron", "Martin", "Paul", "1970-01-01"),
 		    ST(OK));
 	snprintf(case_id, sizeof(case_id), "%s", r->command->case_id);
 	mlc_response_free(r);
 	/* accept needs ACKNOWLEDGED */
-	r = send_as("coord-vaulx-bron", h_accept(&H, case_id, "asso-habitat"),
+	r = h_send_as(&H, "coord-vaulx-bron", h_accept(&H, case_id, "asso-habitat"),
 		    ST(FAILED_PRECONDITION));
 	assert_non_null(strstr(r->status->message, "REFERRED"));
 	mlc_response_free(r);
-	expect("ccas-vaulx", h_visit(&H, case_id, "2026-11-02"), ST(PERMISSION_DENIED));
-	expect("ccas-vaulx", h_withdraw(&H, case_id), ST(OK));
+	h_expect(&H, "ccas-vaulx", h_visit(&H, case_id, "2026-11-02"), ST(PERMISSION_DENIED));
+	h_expect(&H, "ccas-vaulx", h_withdraw(&H, case_id), ST(OK));
 	/* final: nothing more */
-	expect("coord-vaulx-bron", h_acknowledge(&H, case_id), ST(FAILED_PRECONDITION));
-	expect("coord-vaulx-bron", h_decline(&H, case_id), ST(FAILED_PRECONDITION));
+	h_expect(&H, "coord-vaulx-bron", h_acknowledge(&H, case_id), ST(FAILED_PRECONDITION));
+	h_expect(&H, "coord-vaulx-bron", h_decline(&H, case_id), ST(FAILED_PRECONDITION));
 }
 
 /* A household with an open case on the platform cannot be referred again;
@@ -169,20 +144,20 @@ static void test_already_exists(void **state)
 	char case_id[64];
 
 	(void)state;
-	r = send_as("hopital-est", h_refer(&H, "vaulx-bron", "N'Diaye", "Élodie-Marie",
+	r = h_send_as(&H, "hopital-est", h_refer(&H, "vaulx-bron", "N'Diaye", "Élodie-Marie",
 					   "1990-05-05"), ST(OK));
 	snprintf(case_id, sizeof(case_id), "%s", r->command->case_id);
 	mlc_response_free(r);
-	r = send_as("ccas-vaulx", h_refer(&H, "vaulx-bron", "ndiaye", "elodie marie",
+	r = h_send_as(&H, "ccas-vaulx", h_refer(&H, "vaulx-bron", "ndiaye", "elodie marie",
 					  "1990-05-05"), ST(ALREADY_EXISTS));
 	assert_non_null(r->command);
 	assert_string_equal(r->command->case_id, case_id);
 	mlc_response_free(r);
 	/* another platform is another matter */
-	expect("hopital-est", h_refer(&H, "venissieux", "N'Diaye", "Élodie-Marie", "1990-05-05"),
+	h_expect(&H, "hopital-est", h_refer(&H, "venissieux", "N'Diaye", "Élodie-Marie", "1990-05-05"),
 	       ST(OK));
-	expect("coord-vaulx-bron", h_decline(&H, case_id), ST(OK));
-	r = send_as("ccas-vaulx", h_refer(&H, "vaulx-bron", "ndiaye", "elodie marie",
+	h_expect(&H, "coord-vaulx-bron", h_decline(&H, case_id), ST(OK));
+	r = h_send_as(&H, "ccas-vaulx", h_refer(&H, "vaulx-bron", "ndiaye", "elodie marie",
 					  "1990-05-05"), ST(OK));
 	assert_string_not_equal(r->command->case_id, case_id);
 	mlc_response_free(r);
