@@ -196,6 +196,27 @@ static void test_pipelining(void **state)
 	mlc_close(c);
 }
 
+/* A client that pipelines commands and hangs up before the replies: the
+ * commands are committed or not, whole, and the server carries on. */
+static void test_hang_up_mid_flight(void **state)
+{
+	struct mlc *c = connect_as("siao-rhone");
+	char first[32];
+
+	(void)state;
+	for (int i = 0; i < 300; i++) {
+		mlc_request *req;
+
+		snprintf(first, sizeof(first), "Gone%d", i);
+		req = h_refer(&H, "vaulx-bron", "Hangup", first, "1979-09-09");
+		assert_int_equal(mlc_send(c, req), 0);
+		h_request_free(req);
+	}
+	mlc_close(c);
+	assert_serving_others();
+	assert_int_equal(h_verify(&H), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -205,6 +226,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_field),
 		cmocka_unit_test(test_half_frame_stall),
 		cmocka_unit_test(test_pipelining),
+		cmocka_unit_test(test_hang_up_mid_flight),
 	};
 
 	return cmocka_run_group_tests_name("robust", tests, setup, teardown);
