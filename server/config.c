@@ -1,6 +1,8 @@
 /* config.c - reading and checking the configuration file (format in config.h
- * and deploy/maillaged.conf.example). Every error names FILE:LINE.
+ * and deploy/maillaged.conf.example) and the household secret it names.
+ * Every error is written as "FILE:LINE: problem".
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -8,55 +10,72 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "err.h"
 #include "wire.h"
 
-enum section { SEC_GLOBAL, SEC_PLATFORM, SEC_ORG };
+#define CONFIG_ID_MAX 64
+
+enum section {
+	SEC_GLOBAL,     /* before the first section header */
+	SEC_PLATFORM,   /* inside [platform ID] */
+	SEC_ORG,        /* inside [org ID] */
+};
+
+/* Where a section was declared, for errors found after it has ended. */
+struct section_lines {
+	unsigned header;        /* line of "[org ID]" or "[platform ID]" */
+	unsigned platforms;     /* org: line of its "platforms" key */
+};
 
 struct parser {
 	struct config *cfg;
-	const char *path;
-	char *dir;                 /* directory of the file, for relative paths */
-	unsigned line;
+	const char *path;               /* as given, for messages */
+	char *dir;                      /* absolute directory of the file */
+	unsigned line;                  /* current line, from 1 */
 	enum section sec;
-	unsigned sec_line;
-	unsigned seen;             /* keys seen in the current section (bit per key) */
+	unsigned sec_line;              /* header of the current section, 0 = globals */
+	unsigned seen;                  /* keys given in the section, a bit per key */
+	unsigned secret_line;           /* line of household_secret_file */
+	struct section_lines *plat_lines;       /* parallel to cfg->platforms */
+	struct section_lines *org_lines;        /* parallel to cfg->orgs */
 	char *err;
 	size_t errlen;
 };
 
-static int perr(struct parser *p, unsigned line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* Write "FILE:LINE: problem" into the caller's buffer and return rc. */
+static int perr_rc(struct parser *p, int rc, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
-static int perr(struct parser *p, unsigned line, const char *fmt, ...)
+static int perr_rc(struct parser *p, int rc, unsigned line, const char *fmt, ...)
 {
-	int n = snprintf(p->err, p->errlen, "%s:%u: ", p->path, line);
 	va_list ap;
+	int n;
 
+	if (!p->errlen)
+		return rc;
+	n = snprintf(p->err, p->errlen, "%s:%u: ", p->path, line);
 	if (n >= 0 && (size_t)n < p->errlen) {
 		va_start(ap, fmt);
 		vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
 		va_end(ap);
 	}
-	return ML_ECONFIG;
+	return rc;
 }
 
-/* Key tables: the key, a bit for "seen", required, and its setter. */
+#define perr(p, line, ...) perr_rc((p), ML_ECONFIG, (line), __VA_ARGS__)
+
+/* A key of one section: its name, whether it must be given, and the setter
+ * that checks the value and stores it at offset in the section's struct. */
 struct key {
 	const char *name;
 	bool required;
 	int (*set)(struct parser *p, const struct key *k, const char *value);
-	size_t offset;             /* into struct config, platform or org */
-	unsigned long min, max;    /* numbers */
-	size_t width;              /* numbers: sizeof the field (unsigned or size_t) */
+	size_t offset;
+	unsigned long min, max;         /* numbers only */
 };
-
-static char **field_str(void *base, const struct key *k)
-{
-	return (char **)((char *)base + k->offset);
-}
 
 static void *section_base(struct parser *p)
 {
@@ -69,35 +88,45 @@ static void *section_base(struct parser *p)
 	return cfg;
 }
 
+static void *field(struct parser *p, const struct key *k)
+{
+	return (char *)section_base(p) + k->offset;
+}
+
+static char *join_path(const char *dir, const char *name)
+{
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *s = malloc(n);
+
+	if (s)
+		snprintf(s, n, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", name);
+	return s;
+}
+
 static int set_string(struct parser *p, const struct key *k, const char *value)
 {
-	char **f = field_str(section_base(p), k);
+	char **f = field(p, k);
 
 	free(*f);
 	*f = strdup(value);
 	return *f ? 0 : ML_ENOMEM;
 }
 
+/* A path: kept when absolute, else joined to the config file's directory. */
 static int set_path(struct parser *p, const struct key *k, const char *value)
 {
-	char **f = field_str(section_base(p), k);
-	size_t n;
+	char **f = field(p, k);
 
-	if (!value[0])
-		return perr(p, p->line, "'%s' must not be empty", k->name);
 	free(*f);
-	if (value[0] == '/') {
-		*f = strdup(value);
-	} else {
-		n = strlen(p->dir) + strlen(value) + 2;
-		*f = malloc(n);
-		if (*f)
-			snprintf(*f, n, "%s/%s", p->dir, value);
-	}
+	*f = value[0] == '/' ? strdup(value) : join_path(p->dir, value);
+	if (k->offset == offsetof(struct config, household_secret_file))
+		p->secret_line = p->line;
 	return *f ? 0 : ML_ENOMEM;
 }
 
-static int set_number(struct parser *p, const struct key *k, const char *value)
+/* A whole decimal number in [k->min, k->max]; no sign, no suffix. */
+static int parse_number(struct parser *p, const struct key *k, const char *value,
+			unsigned long *out)
 {
 	char *end;
 	unsigned long v;
@@ -107,29 +136,69 @@ static int set_number(struct parser *p, const struct key *k, const char *value)
 	if (!isdigit((unsigned char)value[0]) || *end || errno || v < k->min || v > k->max)
 		return perr(p, p->line, "'%s' must be a whole number from %lu to %lu, not '%s'",
 			    k->name, k->min, k->max, value);
-	if (k->width == sizeof(size_t))
-		*(size_t *)((char *)p->cfg + k->offset) = v;
-	else
-		*(unsigned *)((char *)p->cfg + k->offset) = (unsigned)v;
+	*out = v;
 	return 0;
 }
 
+static int set_size(struct parser *p, const struct key *k, const char *value)
+{
+	unsigned long v;
+	int rc = parse_number(p, k, value, &v);
+
+	if (!rc)
+		*(size_t *)field(p, k) = v;
+	return rc;
+}
+
+static int set_uint(struct parser *p, const struct key *k, const char *value)
+{
+	unsigned long v;
+	int rc = parse_number(p, k, value, &v);
+
+	if (!rc)
+		*(unsigned *)field(p, k) = (unsigned)v;
+	return rc;
+}
+
+/* HOST:PORT, HOST a numeric IPv4 address or a bracketed IPv6 address (what
+ * the listener's evutil_parse_sockaddr_port() accepts: no name lookup). */
 static int set_listen(struct parser *p, const struct key *k, const char *value)
 {
 	const char *colon = strrchr(value, ':');
-	char *end;
-	long port;
+	const char *port;
+	unsigned char addr[sizeof(struct in6_addr)];
+	char host[INET6_ADDRSTRLEN + 2];
+	unsigned long v = 0;
+	size_t n;
+	int ok;
 
 	if (!colon || colon == value)
-		return perr(p, p->line, "'listen' must be HOST:PORT, not '%s'", value);
-	port = strtol(colon + 1, &end, 10);
-	if (*end || port < 1 || port > 65535)
+		return perr(p, p->line, "'listen' must be ADDRESS:PORT, not '%s'", value);
+	for (port = colon + 1; isdigit((unsigned char)*port) && v <= 65535; port++)
+		v = v * 10 + (unsigned long)(*port - '0');
+	if (port == colon + 1 || *port || v < 1 || v > 65535)
 		return perr(p, p->line, "'listen' port must be 1 to 65535, not '%s'", colon + 1);
+	n = (size_t)(colon - value);
+	if (value[0] == '[' && n >= 2 && value[n - 1] == ']' && n - 2 < sizeof(host)) {
+		memcpy(host, value + 1, n - 2);
+		host[n - 2] = 0;
+		ok = inet_pton(AF_INET6, host, addr) == 1;
+	} else if (n < sizeof(host)) {
+		memcpy(host, value, n);
+		host[n] = 0;
+		ok = inet_pton(AF_INET, host, addr) == 1;
+	} else {
+		ok = 0;
+	}
+	if (!ok)
+		return perr(p, p->line, "'listen' address must be an IPv4 address or an IPv6 "
+			    "address in brackets ([::1]:7400), not '%.*s'", (int)n, value);
 	return set_string(p, k, value);
 }
 
 static int set_code(struct parser *p, const struct key *k, const char *value)
 {
+	struct config *cfg = p->cfg;
 	size_t n = strlen(value);
 
 	for (size_t i = 0; i < n; i++)
@@ -137,10 +206,10 @@ static int set_code(struct parser *p, const struct key *k, const char *value)
 			n = 0;
 	if (n < 2 || n > 6)
 		return perr(p, p->line, "'code' must be 2 to 6 capital letters, not '%s'", value);
-	for (size_t i = 0; i + 1 < p->cfg->n_platforms; i++)
-		if (p->cfg->platforms[i].code && !strcmp(p->cfg->platforms[i].code, value))
+	for (size_t i = 0; i + 1 < cfg->n_platforms; i++)
+		if (!strcmp(cfg->platforms[i].code, value))
 			return perr(p, p->line, "code '%s' is already used by platform '%s'",
-				    value, p->cfg->platforms[i].id);
+				    value, cfg->platforms[i].id);
 	return set_string(p, k, value);
 }
 
@@ -148,158 +217,23 @@ static int set_kind(struct parser *p, const struct key *k, const char *value)
 {
 	int kind = wire_org_kind_from_name(value);
 
-	(void)k;
 	if (!kind)
 		return perr(p, p->line, "unknown organisation kind '%s' (LANDLORD, CCAS, MDM, "
-			    "HOSPITAL, SIAO, ASSOCIATION, COORDINATION, FUNDER, AUDITOR)", value);
-	p->cfg->orgs[p->cfg->n_orgs - 1].kind = kind;
+			    "HOSPITAL, SIAO, ASSOCIATION, COORDINATION, FUNDER or AUDITOR)",
+			    value);
+	*(int *)field(p, k) = kind;
 	return 0;
 }
 
-/* Platform ids are checked once every section is read. */
-static int set_platforms(struct parser *p, const struct key *k, const char *value)
+static bool valid_id(const char *id, size_t n)
 {
-	struct org *o = &p->cfg->orgs[p->cfg->n_orgs - 1];
-	char *copy = strdup(value), *save = NULL, *tok;
-
-	(void)k;
-	if (!copy)
-		return ML_ENOMEM;
-	for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
-		char **more = realloc(o->platforms, (o->n_platforms + 1) * sizeof(*more));
-
-		if (!more || !(more[o->n_platforms] = strdup(tok))) {
-			if (more)
-				o->platforms = more;
-			free(copy);
-			return ML_ENOMEM;
-		}
-		o->platforms = more;
-		o->n_platforms++;
-	}
-	free(copy);
-	if (!o->n_platforms)
-		return perr(p, p->line, "'platforms' must name at least one platform");
-	return 0;
-}
-
-#define CFG(f) offsetof(struct config, f)
-#define PLAT(f) offsetof(struct platform, f)
-#define ORG(f) offsetof(struct org, f)
-
-static const struct key global_keys[] = {
-	{ "listen", true, set_listen, CFG(listen), 0, 0, 0 },
-	{ "data_dir", true, set_path, CFG(data_dir), 0, 0, 0 },
-	{ "tls_cert", true, set_path, CFG(tls_cert), 0, 0, 0 },
-	{ "tls_key", true, set_path, CFG(tls_key), 0, 0, 0 },
-	{ "tls_ca", true, set_path, CFG(tls_ca), 0, 0, 0 },
-	{ "household_secret_file", true, set_path, CFG(household_secret_file), 0, 0, 0 },
-	{ "max_frame_bytes", false, set_number, CFG(max_frame_bytes), 1024, 64UL << 20, sizeof(size_t) },
-	{ "map_size_mb", false, set_number, CFG(map_size_mb), 16, 1048576UL, sizeof(size_t) },
-	{ "handshake_timeout_s", false, set_number, CFG(handshake_timeout_s), 1, 3600, sizeof(unsigned) },
-	{ "frame_timeout_s", false, set_number, CFG(frame_timeout_s), 1, 3600, sizeof(unsigned) },
-	{ "idle_timeout_s", false, set_number, CFG(idle_timeout_s), 1, 86400, sizeof(unsigned) },
-	{ "max_inflight", false, set_number, CFG(max_inflight), 1, 65536, sizeof(unsigned) },
-	{ "max_batch", false, set_number, CFG(max_batch), 1, 65536, sizeof(unsigned) },
-	{ NULL, false, NULL, 0, 0, 0, 0 },
-};
-
-static const struct key platform_keys[] = {
-	{ "code", true, set_code, PLAT(code), 0, 0, 0 },
-	{ "name", false, set_string, PLAT(name), 0, 0, 0 },
-	{ NULL, false, NULL, 0, 0, 0, 0 },
-};
-
-static const struct key org_keys[] = {
-	{ "kind", true, set_kind, 0, 0, 0, 0 },
-	{ "platforms", true, set_platforms, 0, 0, 0, 0 },
-	{ "name", false, set_string, ORG(name), 0, 0, 0 },
-	{ NULL, false, NULL, 0, 0, 0, 0 },
-};
-
-static const struct key *keys_of(enum section sec)
-{
-	return sec == SEC_PLATFORM ? platform_keys : sec == SEC_ORG ? org_keys : global_keys;
-}
-
-/* Every required key of the section just finished must have been given. */
-static int end_section(struct parser *p)
-{
-	const struct key *keys = keys_of(p->sec);
-
-	for (unsigned i = 0; keys[i].name; i++)
-		if (keys[i].required && !(p->seen & (1u << i)))
-			return perr(p, p->sec_line, "missing required key '%s'", keys[i].name);
-	return 0;
-}
-
-static bool valid_id(const char *id)
-{
-	size_t n = strlen(id);
-
-	if (n < 1 || n > 64)
+	if (n < 1 || n > CONFIG_ID_MAX)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!islower((unsigned char)id[i]) && !isdigit((unsigned char)id[i]) && id[i] != '-')
+		if (!(id[i] >= 'a' && id[i] <= 'z') && !isdigit((unsigned char)id[i]) &&
+		    id[i] != '-')
 			return false;
 	return true;
-}
-
-static bool id_taken(const struct config *cfg, enum section sec, const char *id)
-{
-	if (sec == SEC_PLATFORM)
-		return config_find_platform(cfg, id) != NULL;
-	return config_find_org(cfg, id) != NULL;
-}
-
-/* "[platform ID]" or "[org ID]": close the previous section, open this one. */
-static int begin_section(struct parser *p, char *line)
-{
-	char type[16], id[80], extra;
-	struct config *cfg = p->cfg;
-	int rc = end_section(p);
-
-	if (rc)
-		return rc;
-	if (sscanf(line, "[%15s %79[^] \t]]%c", type, id, &extra) != 2 ||
-	    line[strlen(line) - 1] != ']')
-		return perr(p, p->line, "bad section header '%s' (use [platform ID] or [org ID])",
-			    line);
-	if (!strcmp(type, "platform"))
-		p->sec = SEC_PLATFORM;
-	else if (!strcmp(type, "org"))
-		p->sec = SEC_ORG;
-	else
-		return perr(p, p->line, "unknown section type '%s' (platform or org)", type);
-	if (!valid_id(id))
-		return perr(p, p->line, "bad id '%s': 1 to 64 lowercase letters, digits or '-'", id);
-	if (id_taken(cfg, p->sec, id))
-		return perr(p, p->line, "duplicate %s '%s'", type, id);
-	if (p->sec == SEC_PLATFORM) {
-		struct platform *more = realloc(cfg->platforms,
-						(cfg->n_platforms + 1) * sizeof(*more));
-
-		if (!more)
-			return ML_ENOMEM;
-		cfg->platforms = more;
-		memset(&more[cfg->n_platforms], 0, sizeof(*more));
-		if (!(more[cfg->n_platforms].id = strdup(id)))
-			return ML_ENOMEM;
-		cfg->n_platforms++;
-	} else {
-		struct org *more = realloc(cfg->orgs, (cfg->n_orgs + 1) * sizeof(*more));
-
-		if (!more)
-			return ML_ENOMEM;
-		cfg->orgs = more;
-		memset(&more[cfg->n_orgs], 0, sizeof(*more));
-		if (!(more[cfg->n_orgs].id = strdup(id)))
-			return ML_ENOMEM;
-		cfg->n_orgs++;
-	}
-	p->seen = 0;
-	p->sec_line = p->line;
-	return 0;
 }
 
 static char *trim(char *s)
@@ -314,75 +248,247 @@ static char *trim(char *s)
 	return s;
 }
 
-static int key_value(struct parser *p, char *line)
+/* "a, b": platform ids, checked against the declared platforms in finish(),
+ * since a platform may be declared after the orgs that name it. */
+static int set_platforms(struct parser *p, const struct key *k, const char *value)
+{
+	struct org *o = &p->cfg->orgs[p->cfg->n_orgs - 1];
+	char *copy = strdup(value), *item, *next;
+	int rc = 0;
+
+	(void)k;
+	if (!copy)
+		return ML_ENOMEM;
+	for (item = copy; item && !rc; item = next) {
+		char **more;
+
+		next = strchr(item, ',');
+		if (next)
+			*next++ = 0;
+		item = trim(item);
+		if (!item[0]) {
+			rc = perr(p, p->line, "'platforms' has an empty item in '%s'", value);
+			break;
+		}
+		if (!valid_id(item, strlen(item))) {
+			rc = perr(p, p->line, "bad platform id '%s' in 'platforms'", item);
+			break;
+		}
+		if (org_is_member(o, item)) {
+			rc = perr(p, p->line, "platform '%s' is listed twice", item);
+			break;
+		}
+		more = realloc(o->platforms, (o->n_platforms + 1) * sizeof(*more));
+		if (!more) {
+			rc = ML_ENOMEM;
+			break;
+		}
+		o->platforms = more;
+		more[o->n_platforms] = strdup(item);
+		if (!more[o->n_platforms])
+			rc = ML_ENOMEM;
+		else
+			o->n_platforms++;
+	}
+	free(copy);
+	p->org_lines[p->cfg->n_orgs - 1].platforms = p->line;
+	return rc;
+}
+
+#define CFG(f) offsetof(struct config, f)
+#define PLAT(f) offsetof(struct platform, f)
+#define ORG(f) offsetof(struct org, f)
+
+static const struct key global_keys[] = {
+	{ "listen", true, set_listen, CFG(listen), 0, 0 },
+	{ "data_dir", true, set_path, CFG(data_dir), 0, 0 },
+	{ "tls_cert", true, set_path, CFG(tls_cert), 0, 0 },
+	{ "tls_key", true, set_path, CFG(tls_key), 0, 0 },
+	{ "tls_ca", true, set_path, CFG(tls_ca), 0, 0 },
+	{ "household_secret_file", true, set_path, CFG(household_secret_file), 0, 0 },
+	{ "max_frame_bytes", false, set_size, CFG(max_frame_bytes), 1024, 64UL << 20 },
+	{ "map_size_mb", false, set_size, CFG(map_size_mb), 16, 1048576 },
+	{ "handshake_timeout_s", false, set_uint, CFG(handshake_timeout_s), 1, 3600 },
+	{ "frame_timeout_s", false, set_uint, CFG(frame_timeout_s), 1, 3600 },
+	{ "idle_timeout_s", false, set_uint, CFG(idle_timeout_s), 1, 86400 },
+	{ "max_inflight", false, set_uint, CFG(max_inflight), 1, 65536 },
+	{ "max_batch", false, set_uint, CFG(max_batch), 1, 65536 },
+	{ NULL, false, NULL, 0, 0, 0 },
+};
+
+static const struct key platform_keys[] = {
+	{ "code", true, set_code, PLAT(code), 0, 0 },
+	{ "name", false, set_string, PLAT(name), 0, 0 },
+	{ NULL, false, NULL, 0, 0, 0 },
+};
+
+static const struct key org_keys[] = {
+	{ "kind", true, set_kind, ORG(kind), 0, 0 },
+	{ "name", false, set_string, ORG(name), 0, 0 },
+	{ "platforms", true, set_platforms, ORG(platforms), 0, 0 },
+	{ NULL, false, NULL, 0, 0, 0 },
+};
+
+static const struct key *keys_of(enum section sec)
+{
+	if (sec == SEC_PLATFORM)
+		return platform_keys;
+	if (sec == SEC_ORG)
+		return org_keys;
+	return global_keys;
+}
+
+static const struct key *find_key(const struct key *keys, const char *name, unsigned *bit)
+{
+	for (unsigned i = 0; keys[i].name; i++) {
+		if (!strcmp(keys[i].name, name)) {
+			*bit = 1u << i;
+			return &keys[i];
+		}
+	}
+	return NULL;
+}
+
+/* Every required key of the section just finished must have been given. */
+static int end_section(struct parser *p)
 {
 	const struct key *keys = keys_of(p->sec);
+
+	for (unsigned i = 0; keys[i].name; i++)
+		if (keys[i].required && !(p->seen & (1u << i)))
+			return perr(p, p->sec_line, "missing required key '%s'", keys[i].name);
+	return 0;
+}
+
+/* Append a zeroed platform or org named id, with its header line. */
+static int add_section(struct parser *p, const char *id)
+{
+	struct config *cfg = p->cfg;
+	bool plat = p->sec == SEC_PLATFORM;
+	size_t n = plat ? cfg->n_platforms : cfg->n_orgs;
+	struct section_lines *lines;
+	char *copy;
+
+	lines = realloc(plat ? p->plat_lines : p->org_lines, (n + 1) * sizeof(*lines));
+	if (!lines)
+		return ML_ENOMEM;
+	if (plat)
+		p->plat_lines = lines;
+	else
+		p->org_lines = lines;
+	lines[n].header = p->line;
+	lines[n].platforms = 0;
+	copy = strdup(id);
+	if (!copy)
+		return ML_ENOMEM;
+	if (plat) {
+		struct platform *more = realloc(cfg->platforms, (n + 1) * sizeof(*more));
+
+		if (!more)
+			goto err_free_copy;
+		cfg->platforms = more;
+		memset(&more[n], 0, sizeof(*more));
+		more[n].id = copy;
+		cfg->n_platforms++;
+	} else {
+		struct org *more = realloc(cfg->orgs, (n + 1) * sizeof(*more));
+
+		if (!more)
+			goto err_free_copy;
+		cfg->orgs = more;
+		memset(&more[n], 0, sizeof(*more));
+		more[n].id = copy;
+		cfg->n_orgs++;
+	}
+	return 0;
+
+err_free_copy:
+	free(copy);
+	return ML_ENOMEM;
+}
+
+/* "[platform ID]" or "[org ID]": close the previous section, open this one. */
+static int begin_section(struct parser *p, char *line)
+{
+	size_t len = strlen(line);
+	char *type, *id, *sp;
+	const char *kind;
+	unsigned first;
+	int rc = end_section(p);
+
+	if (rc)
+		return rc;
+	if (line[len - 1] != ']')
+		return perr(p, p->line, "bad section header '%s' (expected [platform ID] or "
+			    "[org ID])", line);
+	line[len - 1] = 0;
+	type = trim(line + 1);
+	sp = type + strcspn(type, " \t");
+	id = trim(sp);
+	*sp = 0;
+	if (!type[0] || !id[0] || strpbrk(id, " \t"))
+		return perr(p, p->line, "bad section header '[%s%s%s]' (expected [platform ID] "
+			    "or [org ID])", type, id[0] ? " " : "", id);
+	if (!strcmp(type, "platform"))
+		p->sec = SEC_PLATFORM;
+	else if (!strcmp(type, "org"))
+		p->sec = SEC_ORG;
+	else
+		return perr(p, p->line, "unknown section type '%s' (expected platform or org)",
+			    type);
+	kind = p->sec == SEC_PLATFORM ? "platform" : "org";
+	if (!valid_id(id, strlen(id)))
+		return perr(p, p->line, "bad %s id '%s': 1 to %d lowercase letters, digits or '-'",
+			    kind, id, CONFIG_ID_MAX);
+	if (p->sec == SEC_PLATFORM && config_find_platform(p->cfg, id)) {
+		first = p->plat_lines[config_find_platform(p->cfg, id) - p->cfg->platforms].header;
+		return perr(p, p->line, "duplicate platform '%s' (first declared at line %u)",
+			    id, first);
+	}
+	if (p->sec == SEC_ORG && config_find_org(p->cfg, id)) {
+		first = p->org_lines[config_find_org(p->cfg, id) - p->cfg->orgs].header;
+		return perr(p, p->line, "duplicate org '%s' (first declared at line %u)",
+			    id, first);
+	}
+	rc = add_section(p, id);
+	if (rc)
+		return rc;
+	p->seen = 0;
+	p->sec_line = p->line;
+	return 0;
+}
+
+static int key_value(struct parser *p, char *line)
+{
 	char *eq = strchr(line, '='), *name, *value;
+	const struct key *k;
+	unsigned bit;
 
 	if (!eq)
-		return perr(p, p->line, "expected 'key = value', got '%s'", line);
+		return perr(p, p->line, "expected 'key = value', not '%s'", line);
 	*eq = 0;
 	name = trim(line);
 	value = trim(eq + 1);
-	for (unsigned i = 0; keys[i].name; i++) {
-		if (strcmp(keys[i].name, name))
-			continue;
-		if (p->seen & (1u << i))
-			return perr(p, p->line, "duplicate key '%s'", name);
-		p->seen |= 1u << i;
-		return keys[i].set(p, &keys[i], value);
-	}
-	return perr(p, p->line, "unknown key '%s'%s", name,
-		    p->sec == SEC_GLOBAL ? "" : " in this section");
-}
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* The household secret: 64 hex characters, private to the server's user. */
-static int read_secret(struct config *cfg, char *err, size_t errlen)
-{
-	const char *path = cfg->household_secret_file;
-	char buf[80];
-	struct stat st;
-	size_t n;
-	FILE *f = fopen(path, "r");
-
-	if (!f) {
-		snprintf(err, errlen, "cannot open household secret '%s': %s", path,
-			 strerror(errno));
-		return ML_EIO;
-	}
-	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077)) {
-		fclose(f);
-		snprintf(err, errlen, "household secret '%s' must not be accessible by group "
-			 "or others (chmod 600)", path);
-		return ML_ECONFIG;
-	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	if (n > 0 && buf[n - 1] == '\n')
-		buf[--n] = 0;
-	for (size_t i = 0; n == 2 * CONFIG_SECRET_LEN && i < CONFIG_SECRET_LEN; i++) {
-		int hi = hexval(buf[2 * i]), lo = hexval(buf[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			n = 0;
-		else
-			cfg->household_secret[i] = (uint8_t)(hi << 4 | lo);
-	}
-	if (n != 2 * CONFIG_SECRET_LEN) {
-		snprintf(err, errlen, "household secret '%s' must hold 64 hexadecimal characters "
-			 "(e.g. from 'openssl rand -hex 32')", path);
-		return ML_ECONFIG;
-	}
-	return 0;
+	if (!name[0])
+		return perr(p, p->line, "missing key before '='");
+	k = find_key(keys_of(p->sec), name, &bit);
+	if (!k && p->sec != SEC_GLOBAL && find_key(global_keys, name, &bit))
+		return perr(p, p->line, "global key '%s' must come before the first section",
+			    name);
+	if (!k && p->sec != SEC_GLOBAL)
+		return perr(p, p->line, "unknown key '%s' in [%s %s]", name,
+			    p->sec == SEC_PLATFORM ? "platform" : "org",
+			    p->sec == SEC_PLATFORM ?
+			    p->cfg->platforms[p->cfg->n_platforms - 1].id :
+			    p->cfg->orgs[p->cfg->n_orgs - 1].id);
+	if (!k)
+		return perr(p, p->line, "unknown key '%s'", name);
+	if (p->seen & bit)
+		return perr(p, p->line, "duplicate key '%s'", name);
+	p->seen |= bit;
+	if (!value[0])
+		return perr(p, p->line, "empty value for '%s'", name);
+	return k->set(p, k, value);
 }
 
 /* After the last line: sections complete, org platforms declared. */
@@ -393,14 +499,105 @@ static int finish(struct parser *p)
 
 	if (rc)
 		return rc;
-	if (!cfg->n_platforms || !cfg->n_orgs)
-		return perr(p, p->line, "at least one [platform ID] and one [org ID] are needed");
+	if (!cfg->n_platforms)
+		return perr(p, 0, "no [platform ID] section: at least one platform is required");
+	if (!cfg->n_orgs)
+		return perr(p, 0, "no [org ID] section: at least one organisation is required");
 	for (size_t i = 0; i < cfg->n_orgs; i++)
 		for (size_t j = 0; j < cfg->orgs[i].n_platforms; j++)
 			if (!config_find_platform(cfg, cfg->orgs[i].platforms[j]))
-				return perr(p, 0, "organisation '%s' names unknown platform '%s'",
-					    cfg->orgs[i].id, cfg->orgs[i].platforms[j]);
+				return perr(p, p->org_lines[i].platforms,
+					    "unknown platform '%s' in org '%s'",
+					    cfg->orgs[i].platforms[j], cfg->orgs[i].id);
 	return 0;
+}
+
+static int parse_file(struct parser *p, FILE *f)
+{
+	char *buf = NULL, *line;
+	size_t cap = 0;
+	int rc = 0;
+
+	while (!rc && getline(&buf, &cap, f) >= 0) {
+		p->line++;
+		line = trim(buf);
+		if (!line[0] || line[0] == '#')
+			continue;
+		rc = line[0] == '[' ? begin_section(p, line) : key_value(p, line);
+	}
+	if (!rc && ferror(f))
+		rc = perr_rc(p, ML_EIO, p->line, "cannot read: %s", strerror(errno));
+	free(buf);
+	return rc ? rc : finish(p);
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The household secret: 64 hex characters and an optional newline, in a
+ * file that neither group nor others may read or write. */
+static int read_secret(struct parser *p)
+{
+	struct config *cfg = p->cfg;
+	const char *path = cfg->household_secret_file;
+	char buf[2 * CONFIG_SECRET_LEN + 3];
+	struct stat st;
+	size_t n;
+	int rc = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return perr_rc(p, ML_EIO, p->secret_line, "cannot open '%s': %s", path,
+			       strerror(errno));
+	if (fstat(fileno(f), &st)) {
+		rc = perr_rc(p, ML_EIO, p->secret_line, "cannot stat '%s': %s", path,
+			     strerror(errno));
+		goto err_close;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = perr(p, p->secret_line, "'%s' is not a regular file", path);
+		goto err_close;
+	}
+	if (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) {
+		rc = perr(p, p->secret_line, "'%s' must not be accessible by group or others "
+			  "(chmod 600)", path);
+		goto err_close;
+	}
+	n = fread(buf, 1, sizeof(buf), f);
+	if (ferror(f)) {
+		rc = perr_rc(p, ML_EIO, p->secret_line, "cannot read '%s': %s", path,
+			     strerror(errno));
+		goto err_wipe;
+	}
+	if (n == 2 * CONFIG_SECRET_LEN + 1 && buf[n - 1] == '\n')
+		n--;
+	for (size_t i = 0; n == 2 * CONFIG_SECRET_LEN && i < CONFIG_SECRET_LEN; i++) {
+		int hi = hexval((unsigned char)buf[2 * i]);
+		int lo = hexval((unsigned char)buf[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			n = 0;
+		else
+			cfg->household_secret[i] = (uint8_t)(hi << 4 | lo);
+	}
+	if (n != 2 * CONFIG_SECRET_LEN) {
+		explicit_bzero(cfg->household_secret, sizeof(cfg->household_secret));
+		rc = perr(p, p->secret_line, "'%s' must hold 64 hexadecimal characters "
+			  "(openssl rand -hex 32)", path);
+	}
+err_wipe:
+	explicit_bzero(buf, sizeof(buf));
+err_close:
+	fclose(f);
+	return rc;
 }
 
 static void set_defaults(struct config *cfg)
@@ -414,58 +611,68 @@ static void set_defaults(struct config *cfg)
 	cfg->max_batch = 512;
 }
 
-static int parse_file(struct parser *p, FILE *f)
+/* The absolute directory of path: relative paths in the file start there. */
+static char *dir_of(const char *path)
 {
-	char *buf = NULL, *line;
-	size_t cap = 0;
-	int rc = 0;
+	const char *slash = strrchr(path, '/');
+	char *cwd, *dir, *rel;
 
-	while (!rc && getline(&buf, &cap, f) > 0) {
-		p->line++;
-		line = trim(buf);
-		if (!line[0] || line[0] == '#')
-			continue;
-		rc = line[0] == '[' ? begin_section(p, line) : key_value(p, line);
-	}
-	free(buf);
-	return rc ? rc : finish(p);
+	if (path[0] == '/')
+		return strndup(path, slash == path ? 1 : (size_t)(slash - path));
+	cwd = getcwd(NULL, 0);
+	if (!cwd || !slash)
+		return cwd;
+	rel = strndup(path, (size_t)(slash - path));
+	dir = rel ? join_path(cwd, rel) : NULL;
+	free(rel);
+	free(cwd);
+	return dir;
 }
 
 int config_load(const char *path, struct config **out, char *err, size_t errlen)
 {
 	struct parser p = { .path = path, .err = err, .errlen = errlen };
-	const char *slash = strrchr(path, '/');
 	FILE *f;
-	int rc = ML_ENOMEM;
+	int rc;
 
-	p.cfg = calloc(1, sizeof(*p.cfg));
-	p.dir = slash ? strndup(path, (size_t)(slash - path + (slash == path))) : strdup(".");
-	if (!p.cfg || !p.dir || !(p.cfg->path = strdup(path))) {
-		snprintf(err, errlen, "out of memory");
-		goto err_free;
-	}
-	set_defaults(p.cfg);
+	*out = NULL;
+	if (errlen)
+		err[0] = 0;
 	f = fopen(path, "r");
 	if (!f) {
 		snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
-		rc = ML_EIO;
-		goto err_free;
+		return ML_EIO;
 	}
+	rc = ML_ENOMEM;
+	p.cfg = calloc(1, sizeof(*p.cfg));
+	if (!p.cfg)
+		goto err_close;
+	p.cfg->path = strdup(path);
+	p.dir = dir_of(path);
+	if (!p.cfg->path || !p.dir)
+		goto err_free;
+	set_defaults(p.cfg);
 	rc = parse_file(&p, f);
-	fclose(f);
 	if (!rc)
-		rc = read_secret(p.cfg, err, errlen);
-	if (rc == ML_ENOMEM)
-		snprintf(err, errlen, "out of memory");
+		rc = read_secret(&p);
 	if (rc)
 		goto err_free;
+	fclose(f);
+	free(p.plat_lines);
+	free(p.org_lines);
 	free(p.dir);
 	*out = p.cfg;
 	return 0;
 
 err_free:
+	free(p.plat_lines);
+	free(p.org_lines);
 	free(p.dir);
 	config_free(p.cfg);
+err_close:
+	fclose(f);
+	if (rc == ML_ENOMEM)
+		perr_rc(&p, rc, p.line, "out of memory");
 	return rc;
 }
 
@@ -494,6 +701,7 @@ void config_free(struct config *cfg)
 	free(cfg->tls_key);
 	free(cfg->tls_ca);
 	free(cfg->household_secret_file);
+	explicit_bzero(cfg->household_secret, sizeof(cfg->household_secret));
 	free(cfg);
 }
 

@@ -1,11 +1,15 @@
 /* test_config.c - the configuration parser: values, defaults, relative paths,
- * the secret file, and an error naming FILE:LINE for each kind of mistake.
+ * the household secret file, a "FILE:LINE: problem" error for each kind of
+ * mistake, the lookups, and the files shipped with the repository
+ * (deploy/maillaged.conf.example, the output of tools/devsetup.sh).
  */
-#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,29 +19,39 @@
 #include "config.h"
 #include "err.h"
 
-static char dir[64];
-static char path[128];
+static char dir[64];        /* mkdtemp: "/tmp/maillage-config-XXXXXX" */
+static char path[PATH_MAX];
 
-#define GLOBALS "listen = 127.0.0.1:7400\n" \
-		"data_dir = data\n" \
+#define SECRET_HEX "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+
+/* Six lines; the first section of a file that starts with them is line 7. */
+#define LISTEN "listen = 127.0.0.1:7400\n"
+#define NO_LISTEN "data_dir = data\n" \
 		"tls_cert = server.crt\n" \
 		"tls_key = server.key\n" \
-		"tls_ca = /etc/ca.crt\n" \
+		"tls_ca = /etc/maillage/ca.crt\n" \
 		"household_secret_file = secret\n"
+#define GLOBALS LISTEN NO_LISTEN
+/* Three lines each. */
 #define PLATFORM "[platform vaulx-bron]\ncode = VNX\nname = Vaulx / Bron\n"
 #define ORG "[org asso]\nkind = ASSOCIATION\nplatforms = vaulx-bron\n"
 
 static void write_file(const char *name, const char *text, mode_t mode)
 {
-	char p[160];
+	char p[PATH_MAX + 64];
 	FILE *f;
 
 	snprintf(p, sizeof(p), "%s/%s", dir, name);
 	f = fopen(p, "w");
 	assert_non_null(f);
 	fputs(text, f);
-	fclose(f);
-	chmod(p, mode);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(p, mode), 0);
+}
+
+static void write_secret(const char *text, mode_t mode)
+{
+	write_file("secret", text, mode);
 }
 
 static int setup(void **state)
@@ -47,150 +61,627 @@ static int setup(void **state)
 	if (!mkdtemp(dir))
 		return -1;
 	snprintf(path, sizeof(path), "%s/maillaged.conf", dir);
-	write_file("secret", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n",
-		   0600);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
+	char cmd[PATH_MAX + 32];
 
 	(void)state;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-/* Load text as the configuration; expect rc, and msg in the error if given. */
-static struct config *load(const char *text, int rc, const char *msg)
+/* Every test starts with a good secret file. */
+static int reset_secret(void **state)
+{
+	char p[PATH_MAX + 16];
+	FILE *f;
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/secret", dir);
+	f = fopen(p, "w");
+	if (!f)
+		return -1;
+	fputs(SECRET_HEX "\n", f);
+	fclose(f);
+	return chmod(p, 0600);
+}
+
+/* Load text as maillaged.conf; it must succeed. */
+static struct config *load_ok(const char *text)
 {
 	struct config *cfg = NULL;
-	char err[512] = "";
+	char err[1024] = "";
+
+	write_file("maillaged.conf", text, 0600);
+	if (config_load(path, &cfg, err, sizeof(err)))
+		fail_msg("config_load failed: %s", err);
+	assert_non_null(cfg);
+	return cfg;
+}
+
+/* Load text as maillaged.conf; expect rc and an error that reads
+ * "PATH:LINE: ..." with msg in it. */
+static void load_fails(const char *text, int rc, unsigned line, const char *msg)
+{
+	struct config *cfg = (struct config *)1;
+	char err[1024] = "", prefix[PATH_MAX + 32];
 
 	write_file("maillaged.conf", text, 0600);
 	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), rc);
-	if (msg && !strstr(err, msg))
+	assert_null(cfg);
+	snprintf(prefix, sizeof(prefix), "%s:%u: ", path, line);
+	if (strncmp(err, prefix, strlen(prefix)))
+		fail_msg("expected '%s' at the start of '%s'", prefix, err);
+	if (!strstr(err, msg))
 		fail_msg("expected '%s' in '%s'", msg, err);
-	return cfg;
+}
+
+static void expect_config_error(const char *text, unsigned line, const char *msg)
+{
+	load_fails(text, ML_ECONFIG, line, msg);
 }
 
 static void test_good_file(void **state)
 {
-	struct config *cfg = load(GLOBALS "max_batch = 64\n\n# comment\n" PLATFORM ORG
-				  "[org coord]\nkind = COORDINATION\nname = C\n"
-				  "platforms = vaulx-bron, venissieux\n"
-				  "[platform venissieux]\ncode = VEN\n", 0, NULL);
-	char expect[160];
+	const struct platform *p;
+	const struct org *o;
+	struct config *cfg;
+	char expect[PATH_MAX + 64];
 
 	(void)state;
-	assert_non_null(cfg);
-	assert_string_equal(cfg->listen, "127.0.0.1:7400");
-	snprintf(expect, sizeof(expect), "%s/data", dir);
+	cfg = load_ok("# maillage test\n"
+		      "  listen   =   0.0.0.0:7400  \n"
+		      "data_dir = data dir\n"
+		      "tls_cert = certs/server.crt\n"
+		      "tls_key = /abs/server.key\n"
+		      "tls_ca=ca.crt\n"
+		      "household_secret_file = secret\n"
+		      "\t# an indented comment\n"
+		      "max_batch = 64\n"
+		      "\n"
+		      "[org coord]\n"
+		      "kind = COORDINATION\n"
+		      "name = Coordination #1 = the best\n"
+		      "platforms = vaulx-bron ,venissieux\n"
+		      "[platform vaulx-bron]\n"
+		      "code = VNX\n"
+		      "name = Vaulx-en-Velin / Bron\n"
+		      "[ platform   venissieux ]\n"
+		      "code = VEN\n"
+		      "[org asso-1]\n"
+		      "platforms = vaulx-bron\n"
+		      "kind = ASSOCIATION\n");
+	assert_string_equal(cfg->path, path);
+	assert_string_equal(cfg->listen, "0.0.0.0:7400");
+	snprintf(expect, sizeof(expect), "%s/data dir", dir);
 	assert_string_equal(cfg->data_dir, expect);
-	assert_string_equal(cfg->tls_ca, "/etc/ca.crt");
+	snprintf(expect, sizeof(expect), "%s/certs/server.crt", dir);
+	assert_string_equal(cfg->tls_cert, expect);
+	assert_string_equal(cfg->tls_key, "/abs/server.key");
+	snprintf(expect, sizeof(expect), "%s/ca.crt", dir);
+	assert_string_equal(cfg->tls_ca, expect);
+	snprintf(expect, sizeof(expect), "%s/secret", dir);
+	assert_string_equal(cfg->household_secret_file, expect);
+	for (unsigned i = 0; i < CONFIG_SECRET_LEN; i++)
+		assert_int_equal(cfg->household_secret[i], i);
+
+	/* given, and defaults */
 	assert_int_equal(cfg->max_batch, 64);
 	assert_int_equal(cfg->max_frame_bytes, 1048576);
 	assert_int_equal(cfg->map_size_mb, 1024);
+	assert_int_equal(cfg->handshake_timeout_s, 10);
+	assert_int_equal(cfg->frame_timeout_s, 30);
 	assert_int_equal(cfg->idle_timeout_s, 600);
-	assert_int_equal(cfg->household_secret[0], 0);
-	assert_int_equal(cfg->household_secret[31], 0x1f);
+	assert_int_equal(cfg->max_inflight, 256);
+
 	assert_int_equal(cfg->n_platforms, 2);
+	assert_string_equal(cfg->platforms[0].id, "vaulx-bron");
+	assert_string_equal(cfg->platforms[0].code, "VNX");
+	assert_string_equal(cfg->platforms[0].name, "Vaulx-en-Velin / Bron");
+	assert_string_equal(cfg->platforms[1].id, "venissieux");
+	assert_null(cfg->platforms[1].name);
+
 	assert_int_equal(cfg->n_orgs, 2);
-	assert_string_equal(config_platform_by_code(cfg, "VEN-2026", 3)->id, "venissieux");
-	assert_null(config_platform_by_code(cfg, "VE", 2));
-	assert_int_equal(config_find_org(cfg, "coord")->kind, 7);
-	assert_true(org_is_member(config_find_org(cfg, "coord"), "venissieux"));
-	assert_false(org_is_member(config_find_org(cfg, "asso"), "venissieux"));
-	assert_null(config_find_org(cfg, "nobody"));
+	o = config_find_org(cfg, "coord");
+	assert_ptr_equal(o, &cfg->orgs[0]);
+	assert_int_equal(o->kind, 7);
+	assert_string_equal(o->name, "Coordination #1 = the best");
+	assert_int_equal(o->n_platforms, 2);
+	assert_string_equal(o->platforms[0], "vaulx-bron");
+	assert_string_equal(o->platforms[1], "venissieux");
+	o = config_find_org(cfg, "asso-1");
+	assert_non_null(o);
+	assert_int_equal(o->kind, 6);
+	assert_null(o->name);
+
+	p = config_find_platform(cfg, "venissieux");
+	assert_ptr_equal(p, &cfg->platforms[1]);
+	assert_null(config_find_platform(cfg, "lyon"));
 	config_free(cfg);
 }
 
-static void test_errors_name_the_line(void **state)
+static void test_every_limit(void **state)
 {
-	static const struct {
-		const char *text;
-		const char *msg;
-	} cases[] = {
-		{ GLOBALS "colour = blue\n" PLATFORM ORG, "maillaged.conf:7: unknown key 'colour'" },
-		{ GLOBALS "listen = x:1\n" PLATFORM ORG, ":7: duplicate key 'listen'" },
-		{ GLOBALS "max_batch = 0\n" PLATFORM ORG, ":7: 'max_batch' must be a whole number" },
-		{ GLOBALS "max_batch = 12abc\n" PLATFORM ORG, ":7:" },
-		{ "data_dir = d\ntls_cert = c\ntls_key = k\ntls_ca = a\nhousehold_secret_file = secret\n"
-		  PLATFORM ORG, ":0: missing required key 'listen'" },
-		{ "listen = 127.0.0.1:99999\n", ":1: 'listen' port must be 1 to 65535" },
-		{ GLOBALS "[shelf x]\n", ":7: unknown section type 'shelf'" },
-		{ GLOBALS "[org Bad_Id]\n", ":7: bad id 'Bad_Id'" },
-		{ GLOBALS PLATFORM "[platform vaulx-bron]\ncode = VNY\n", ":10: duplicate platform" },
-		{ GLOBALS PLATFORM "[platform b]\ncode = VNX\n", ":11: code 'VNX' is already used" },
-		{ GLOBALS PLATFORM "[platform b]\nname = x\n" ORG, ":10: missing required key 'code'" },
-		{ GLOBALS PLATFORM "[org a]\nkind = BAKER\nplatforms = vaulx-bron\n",
-		  ":11: unknown organisation kind 'BAKER'" },
-		{ GLOBALS PLATFORM "[org a]\nkind = CCAS\nplatforms = lyon\n",
-		  "organisation 'a' names unknown platform 'lyon'" },
-		{ GLOBALS PLATFORM, "at least one [platform ID] and one [org ID]" },
-		{ GLOBALS "just words\n", ":7: expected 'key = value'" },
-	};
+	struct config *cfg;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		load(cases[i].text, ML_ECONFIG, cases[i].msg);
+	cfg = load_ok(GLOBALS
+		      "max_frame_bytes = 67108864\n"
+		      "map_size_mb = 16\n"
+		      "handshake_timeout_s = 5\n"
+		      "frame_timeout_s = 2\n"
+		      "idle_timeout_s = 86400\n"
+		      "max_inflight = 1\n"
+		      "max_batch = 65536\n"
+		      PLATFORM ORG);
+	assert_int_equal(cfg->max_frame_bytes, 64u << 20);
+	assert_int_equal(cfg->map_size_mb, 16);
+	assert_int_equal(cfg->handshake_timeout_s, 5);
+	assert_int_equal(cfg->frame_timeout_s, 2);
+	assert_int_equal(cfg->idle_timeout_s, 86400);
+	assert_int_equal(cfg->max_inflight, 1);
+	assert_int_equal(cfg->max_batch, 65536);
+	config_free(cfg);
+
+	cfg = load_ok(GLOBALS "max_frame_bytes = 1024\nmap_size_mb = 1048576\n" PLATFORM ORG);
+	assert_int_equal(cfg->max_frame_bytes, 1024);
+	assert_int_equal(cfg->map_size_mb, 1048576);
+	config_free(cfg);
+}
+
+/* A file named without a directory: paths are made absolute from the cwd. */
+static void test_relative_config_path(void **state)
+{
+	char cwd[PATH_MAX], here[PATH_MAX], expect[PATH_MAX + 16], err[512] = "";
+	struct config *cfg = NULL;
+	int rc;
+
+	(void)state;
+	write_file("maillaged.conf", GLOBALS PLATFORM ORG, 0600);
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(dir), 0);
+	assert_non_null(getcwd(here, sizeof(here)));
+	rc = config_load("maillaged.conf", &cfg, err, sizeof(err));
+	assert_int_equal(chdir(cwd), 0);
+	if (rc)
+		fail_msg("config_load failed: %s", err);
+	snprintf(expect, sizeof(expect), "%s/data", here);
+	assert_string_equal(cfg->data_dir, expect);
+	assert_string_equal(cfg->path, "maillaged.conf");
+	config_free(cfg);
+}
+
+/* Windows line endings and a long line: no fixed line length. */
+static void test_crlf_and_long_lines(void **state)
+{
+	size_t n = 100000;
+	char *text = malloc(n + 1024), *name = malloc(n + 1);
+	struct config *cfg;
+
+	(void)state;
+	assert_non_null(text);
+	assert_non_null(name);
+	memset(name, 'x', n);
+	name[n] = 0;
+	snprintf(text, n + 1024, "listen = 127.0.0.1:1\r\ndata_dir = d\r\ntls_cert = c\r\n"
+		 "tls_key = k\r\ntls_ca = a\r\nhousehold_secret_file = secret\r\n"
+		 "[platform p]\r\ncode = PP\r\nname = %s\r\n"
+		 "[org o]\r\nkind = FUNDER\r\nplatforms = p\r\n", name);
+	cfg = load_ok(text);
+	assert_string_equal(cfg->listen, "127.0.0.1:1");
+	assert_int_equal(strlen(cfg->platforms[0].name), n);
+	assert_int_equal(cfg->orgs[0].kind, 8);
+	config_free(cfg);
+	free(name);
+	free(text);
+}
+
+static void test_listen(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	cfg = load_ok("listen = [::1]:65535\n" NO_LISTEN PLATFORM ORG);
+	assert_string_equal(cfg->listen, "[::1]:65535");
+	config_free(cfg);
+
+	expect_config_error("listen = 127.0.0.1\n", 1,
+			    "'listen' must be ADDRESS:PORT, not '127.0.0.1'");
+	expect_config_error("listen = 127.0.0.1:\n", 1, "'listen' port must be 1 to 65535");
+	expect_config_error("listen = 127.0.0.1:0\n", 1, "'listen' port must be 1 to 65535, not '0'");
+	expect_config_error("listen = 127.0.0.1:65536\n", 1, "not '65536'");
+	expect_config_error("listen = 127.0.0.1:99999999999999999999999\n", 1, "port must be");
+	expect_config_error("listen = 127.0.0.1:+80\n", 1, "port must be");
+	expect_config_error("listen = :7400\n", 1, "'listen' must be ADDRESS:PORT");
+	expect_config_error("listen = localhost:7400\n", 1,
+			    "'listen' address must be an IPv4 address or an IPv6 address in "
+			    "brackets ([::1]:7400), not 'localhost'");
+	expect_config_error("listen = ::1:7400\n", 1, "not '::1'");
+	expect_config_error("listen = [127.0.0.1]:7400\n", 1, "not '[127.0.0.1]'");
+}
+
+static void test_bad_numbers(void **state)
+{
+	static const char *const bad[] = {
+		"max_batch = 0\n", "max_batch = 65537\n", "max_batch = 12abc\n",
+		"max_batch = -1\n", "max_batch = +5\n", "max_batch = 0x10\n",
+		"max_batch = 1 000\n", "max_batch = 99999999999999999999999999\n",
+	};
+	char text[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), GLOBALS "%s" PLATFORM ORG, bad[i]);
+		expect_config_error(text, 7, "'max_batch' must be a whole number from 1 to 65536");
+	}
+	expect_config_error(GLOBALS "max_frame_bytes = 1023\n", 7,
+			    "'max_frame_bytes' must be a whole number from 1024 to 67108864, "
+			    "not '1023'");
+	expect_config_error(GLOBALS "max_frame_bytes = 67108865\n", 7, "not '67108865'");
+	expect_config_error(GLOBALS "map_size_mb = 15\n", 7, "from 16 to 1048576");
+	expect_config_error(GLOBALS "map_size_mb = 1048577\n", 7, "from 16 to 1048576");
+	expect_config_error(GLOBALS "max_inflight = 65537\n", 7, "'max_inflight'");
+	expect_config_error(GLOBALS "handshake_timeout_s = 0\n", 7, "'handshake_timeout_s'");
+	expect_config_error(GLOBALS "frame_timeout_s = 0\n", 7, "'frame_timeout_s'");
+	expect_config_error(GLOBALS "idle_timeout_s = 86401\n", 7, "'idle_timeout_s'");
+}
+
+static void test_keys(void **state)
+{
+	(void)state;
+	expect_config_error(GLOBALS "colour = blue\n" PLATFORM ORG, 7, "unknown key 'colour'");
+	expect_config_error(GLOBALS PLATFORM "colour = blue\n" ORG, 10,
+			    "unknown key 'colour' in [platform vaulx-bron]");
+	expect_config_error(GLOBALS PLATFORM ORG "code = X\n", 13,
+			    "unknown key 'code' in [org asso]");
+	expect_config_error(GLOBALS PLATFORM ORG "max_batch = 2\n", 13,
+			    "global key 'max_batch' must come before the first section");
+	expect_config_error(GLOBALS "listen = 127.0.0.1:1\n" PLATFORM ORG, 7,
+			    "duplicate key 'listen'");
+	expect_config_error(GLOBALS "max_batch = 1\nmax_batch = 1\n" PLATFORM ORG, 8,
+			    "duplicate key 'max_batch'");
+	expect_config_error(GLOBALS PLATFORM "name = again\n" ORG, 10, "duplicate key 'name'");
+	expect_config_error(GLOBALS PLATFORM ORG "kind = CCAS\n", 13, "duplicate key 'kind'");
+	expect_config_error(GLOBALS "[platform b]\nname =\n" ORG, 8, "empty value for 'name'");
+	expect_config_error(NO_LISTEN "listen = \t \n", 6, "empty value for 'listen'");
+	expect_config_error(GLOBALS "= 3\n", 7, "missing key before '='");
+	expect_config_error(GLOBALS "just words\n", 7, "expected 'key = value', not 'just words'");
+	/* '#' after the start of a line is part of the value */
+	expect_config_error(GLOBALS "max_batch = 5 # five\n", 7, "not '5 # five'");
+}
+
+static void test_missing_keys(void **state)
+{
+	(void)state;
+	/* globals: line 0, found at the first section or at the end */
+	expect_config_error(NO_LISTEN PLATFORM ORG, 0, "missing required key 'listen'");
+	expect_config_error("listen = 127.0.0.1:1\n", 0, "missing required key 'data_dir'");
+	expect_config_error("", 0, "missing required key 'listen'");
+	expect_config_error("tls_ca = a\n", 0, "missing required key 'listen'");
+	/* sections: the line of their header */
+	expect_config_error(GLOBALS PLATFORM "[platform b]\nname = x\n" ORG, 10,
+			    "missing required key 'code'");
+	expect_config_error(GLOBALS PLATFORM ORG "[platform b]\n", 13,
+			    "missing required key 'code'");
+	expect_config_error(GLOBALS PLATFORM "[org a]\nplatforms = vaulx-bron\n", 10,
+			    "missing required key 'kind'");
+	expect_config_error(GLOBALS PLATFORM "\n[org a]\nkind = CCAS\nname = A\n" ORG, 11,
+			    "missing required key 'platforms'");
+	/* at least one platform and one org */
+	expect_config_error(GLOBALS, 0, "no [platform ID] section");
+	expect_config_error(GLOBALS PLATFORM, 0, "no [org ID] section");
+	expect_config_error(GLOBALS ORG, 0, "no [platform ID] section");
+}
+
+static void test_sections(void **state)
+{
+	(void)state;
+	expect_config_error(GLOBALS "[shelf x]\n", 7,
+			    "unknown section type 'shelf' (expected platform or org)");
+	expect_config_error(GLOBALS "[Platform x]\n", 7, "unknown section type 'Platform'");
+	expect_config_error(GLOBALS "[org]\n", 7, "bad section header '[org]'");
+	expect_config_error(GLOBALS "[org a b]\n", 7, "bad section header '[org a b]'");
+	expect_config_error(GLOBALS "[org a\n", 7, "bad section header '[org a'");
+	expect_config_error(GLOBALS "[]\n", 7, "bad section header '[]'");
+	expect_config_error(GLOBALS "[org Bad_Id]\n", 7,
+			    "bad org id 'Bad_Id': 1 to 64 lowercase letters, digits or '-'");
+	expect_config_error(GLOBALS "[platform a.b]\n", 7, "bad platform id 'a.b'");
+	expect_config_error(GLOBALS "[platform "
+			    "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij12345]\n",
+			    7, "bad platform id");
+	expect_config_error(GLOBALS PLATFORM "[platform vaulx-bron]\ncode = VNY\n", 10,
+			    "duplicate platform 'vaulx-bron' (first declared at line 7)");
+	expect_config_error(GLOBALS PLATFORM ORG "\n" ORG, 14,
+			    "duplicate org 'asso' (first declared at line 10)");
+}
+
+static void test_platform_and_org_values(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	/* a 64-character id, and an org named like a platform, are fine */
+	cfg = load_ok(GLOBALS
+		      "[platform abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij1234]\n"
+		      "code = ABCDEF\n"
+		      "[org abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij1234]\n"
+		      "kind = AUDITOR\n"
+		      "platforms = abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij1234\n");
+	assert_int_equal(cfg->orgs[0].kind, 9);
+	config_free(cfg);
+
+	expect_config_error(GLOBALS "[platform a]\ncode = vnx\n", 8,
+			    "'code' must be 2 to 6 capital letters, not 'vnx'");
+	expect_config_error(GLOBALS "[platform a]\ncode = V\n", 8, "not 'V'");
+	expect_config_error(GLOBALS "[platform a]\ncode = ABCDEFG\n", 8, "not 'ABCDEFG'");
+	expect_config_error(GLOBALS "[platform a]\ncode = V1\n", 8, "not 'V1'");
+	expect_config_error(GLOBALS PLATFORM "[platform b]\ncode = VNX\n", 11,
+			    "code 'VNX' is already used by platform 'vaulx-bron'");
+	expect_config_error(GLOBALS PLATFORM "[org a]\nkind = BAKER\nplatforms = vaulx-bron\n",
+			    11, "unknown organisation kind 'BAKER'");
+	expect_config_error(GLOBALS PLATFORM "[org a]\nkind = landlord\n", 11,
+			    "unknown organisation kind 'landlord'");
+	expect_config_error(GLOBALS PLATFORM "[org a]\nkind = ORG_KIND_UNSPECIFIED\n", 11,
+			    "unknown organisation kind");
+	/* platforms: checked at the end, reported at the org's platforms line */
+	expect_config_error(GLOBALS PLATFORM "[org a]\nkind = CCAS\nplatforms = lyon\n" ORG,
+			    12, "unknown platform 'lyon' in org 'a'");
+	expect_config_error(GLOBALS PLATFORM ORG "[org a]\nplatforms = vaulx-bron, lyon\n"
+			    "kind = CCAS\n[platform b]\ncode = BB\n",
+			    14, "unknown platform 'lyon' in org 'a'");
+	expect_config_error(GLOBALS PLATFORM "[org a]\nkind = CCAS\nplatforms = vaulx-bron,,\n",
+			    12, "'platforms' has an empty item");
+	expect_config_error(GLOBALS PLATFORM "[org a]\nkind = CCAS\nplatforms = ,\n",
+			    12, "'platforms' has an empty item");
+	expect_config_error(GLOBALS PLATFORM "[org a]\nkind = CCAS\n"
+			    "platforms = vaulx-bron, vaulx-bron\n",
+			    12, "platform 'vaulx-bron' is listed twice");
+	expect_config_error(GLOBALS PLATFORM "[org a]\nkind = CCAS\nplatforms = vaulx bron\n",
+			    12, "bad platform id 'vaulx bron'");
 }
 
 static void test_secret_file(void **state)
 {
+	static const mode_t shared[] = { 0640, 0620, 0604, 0602, 0644, 0666 };
+	struct config *cfg;
+
 	(void)state;
-	write_file("secret", "0011\n", 0600);
-	load(GLOBALS PLATFORM ORG, ML_ECONFIG, "must hold 64 hexadecimal characters");
-	write_file("secret", "zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
-		   0600);
-	load(GLOBALS PLATFORM ORG, ML_ECONFIG, "must hold 64 hexadecimal characters");
-	write_file("secret", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
-		   0644);
-	load(GLOBALS PLATFORM ORG, ML_ECONFIG, "must not be accessible by group or others");
-	write_file("secret", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
-		   0600);
-	config_free(load(GLOBALS PLATFORM ORG, 0, NULL));
+	for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++) {
+		write_secret(SECRET_HEX "\n", shared[i]);
+		expect_config_error(GLOBALS PLATFORM ORG, 6,
+				    "/secret' must not be accessible by group or others "
+				    "(chmod 600)");
+	}
+	write_secret(SECRET_HEX, 0400);
+	config_free(load_ok(GLOBALS PLATFORM ORG));
+	write_secret("000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F\n", 0600);
+	cfg = load_ok(GLOBALS PLATFORM ORG);
+	assert_int_equal(cfg->household_secret[31], 0x1f);
+	config_free(cfg);
+
+	write_secret("0011\n", 0600);
+	expect_config_error(GLOBALS PLATFORM ORG, 6, "must hold 64 hexadecimal characters");
+	write_secret("", 0600);
+	expect_config_error(GLOBALS PLATFORM ORG, 6, "must hold 64 hexadecimal characters");
+	write_secret("zz" "02030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", 0600);
+	expect_config_error(GLOBALS PLATFORM ORG, 6, "must hold 64 hexadecimal characters");
+	write_secret(SECRET_HEX "0\n", 0600);
+	expect_config_error(GLOBALS PLATFORM ORG, 6, "must hold 64 hexadecimal characters");
+	write_secret(SECRET_HEX "\n\n", 0600);
+	expect_config_error(GLOBALS PLATFORM ORG, 6, "must hold 64 hexadecimal characters");
+	write_secret(" " "00102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", 0600);
+	expect_config_error(GLOBALS PLATFORM ORG, 6, "must hold 64 hexadecimal characters");
+
+	load_fails("listen = 127.0.0.1:1\ndata_dir = d\ntls_cert = c\ntls_key = k\ntls_ca = a\n"
+		   "household_secret_file = nowhere\n" PLATFORM ORG, ML_EIO, 6,
+		   "cannot open '");
+	load_fails("listen = 127.0.0.1:1\ndata_dir = d\ntls_cert = c\ntls_key = k\ntls_ca = a\n"
+		   "household_secret_file = .\n" PLATFORM ORG, ML_ECONFIG, 6,
+		   "is not a regular file");
 }
 
-static void test_missing_file(void **state)
+static void test_cannot_open(void **state)
 {
-	struct config *cfg = NULL;
+	struct config *cfg = (struct config *)1;
 	char err[256];
 
 	(void)state;
 	assert_int_equal(config_load("/nonexistent/maillaged.conf", &cfg, err, sizeof(err)),
 			 ML_EIO);
-	assert_non_null(strstr(err, "cannot open '/nonexistent/maillaged.conf'"));
+	assert_null(cfg);
+	assert_string_equal(err, "cannot open '/nonexistent/maillaged.conf': "
+			    "No such file or directory");
 }
 
-/* The development configuration of tools/devsetup.sh loads. */
-static void test_devsetup_config(void **state)
+/* A small error buffer is filled, never overrun. */
+static void test_small_error_buffer(void **state)
+{
+	struct config *cfg = NULL;
+	char err[8];
+
+	(void)state;
+	write_file("maillaged.conf", GLOBALS "colour = blue\n", 0600);
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), ML_ECONFIG);
+	assert_int_equal(strlen(err), sizeof(err) - 1);
+	assert_int_equal(config_load(path, &cfg, NULL, 0), ML_ECONFIG);
+}
+
+static void test_lookups(void **state)
+{
+	struct config *cfg;
+	const struct org *a, *b;
+
+	(void)state;
+	cfg = load_ok(GLOBALS PLATFORM "[platform venissieux]\ncode = VEN\n"
+		      "[platform lyon]\ncode = VENX\n" ORG
+		      "[org both]\nkind = LANDLORD\nplatforms = venissieux, vaulx-bron\n");
+	assert_string_equal(config_platform_by_code(cfg, "VEN-2026-000001", 3)->id, "venissieux");
+	assert_string_equal(config_platform_by_code(cfg, "VENX-2026-000001", 4)->id, "lyon");
+	assert_string_equal(config_platform_by_code(cfg, "VNX", 3)->id, "vaulx-bron");
+	assert_null(config_platform_by_code(cfg, "VE", 2));
+	assert_null(config_platform_by_code(cfg, "VNXX", 4));
+	assert_null(config_platform_by_code(cfg, "", 0));
+	assert_string_equal(config_find_platform(cfg, "lyon")->code, "VENX");
+	assert_null(config_find_platform(cfg, "VNX"));
+	a = config_find_org(cfg, "asso");
+	b = config_find_org(cfg, "both");
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(b->kind, 1);
+	assert_null(config_find_org(cfg, "nobody"));
+	assert_null(config_find_org(cfg, "vaulx-bron"));
+	assert_true(org_is_member(a, "vaulx-bron"));
+	assert_false(org_is_member(a, "venissieux"));
+	assert_false(org_is_member(a, "vaulx"));
+	assert_true(org_is_member(b, "venissieux"));
+	assert_true(org_is_member(b, "vaulx-bron"));
+	assert_false(org_is_member(b, "lyon"));
+	config_free(cfg);
+	config_free(NULL);
+}
+
+static const char *repo_root(void)
 {
 	const char *root = getenv("MAILLAGE_ROOT");
+
+	return root && root[0] ? root : ".";
+}
+
+/* "# max_batch = 512" is a commented-out setting: return "max_batch = 512". */
+static const char *commented_setting(const char *line)
+{
+	size_t n;
+
+	if (strncmp(line, "# ", 2))
+		return NULL;
+	n = strspn(line + 2, "abcdefghijklmnopqrstuvwxyz_");
+	if (!n || strncmp(line + 2 + n, " = ", 3))
+		return NULL;
+	return line + 2;
+}
+
+/* deploy/maillaged.conf.example loads (with a secret of ours), and its
+ * commented-out limits are the defaults. */
+static void test_example_file(void **state)
+{
+	char src[PATH_MAX + 64], line[1024], secret[PATH_MAX + 64];
+	struct config *cfg = NULL, *uncommented = NULL;
+	char err[1024] = "";
+	char path2[PATH_MAX + 16];
+	const char *setting;
+	FILE *in, *out, *out2;
+
+	(void)state;
+	snprintf(src, sizeof(src), "%s/deploy/maillaged.conf.example", repo_root());
+	snprintf(secret, sizeof(secret), "%s/secret", dir);
+	snprintf(path2, sizeof(path2), "%s/uncommented.conf", dir);
+	in = fopen(src, "r");
+	if (!in)
+		fail_msg("cannot open '%s' (set MAILLAGE_ROOT)", src);
+	out = fopen(path, "w");
+	out2 = fopen(path2, "w");
+	assert_non_null(out);
+	assert_non_null(out2);
+	while (fgets(line, sizeof(line), in)) {
+		if (!strncmp(line, "household_secret_file", 21)) {
+			fprintf(out, "household_secret_file = %s\n", secret);
+			fprintf(out2, "household_secret_file = %s\n", secret);
+			continue;
+		}
+		fputs(line, out);
+		setting = commented_setting(line);
+		fputs(setting ? setting : line, out2);
+	}
+	fclose(in);
+	fclose(out);
+	fclose(out2);
+	if (config_load(path, &cfg, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_true(cfg->n_platforms >= 1);
+	assert_true(cfg->n_orgs >= 1);
+	if (config_load(path2, &uncommented, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(uncommented->max_frame_bytes, cfg->max_frame_bytes);
+	assert_int_equal(uncommented->map_size_mb, cfg->map_size_mb);
+	assert_int_equal(uncommented->handshake_timeout_s, cfg->handshake_timeout_s);
+	assert_int_equal(uncommented->frame_timeout_s, cfg->frame_timeout_s);
+	assert_int_equal(uncommented->idle_timeout_s, cfg->idle_timeout_s);
+	assert_int_equal(uncommented->max_inflight, cfg->max_inflight);
+	assert_int_equal(uncommented->max_batch, cfg->max_batch);
+	config_free(uncommented);
+	config_free(cfg);
+}
+
+/* The development configuration written by tools/devsetup.sh loads. */
+static void test_devsetup_config(void **state)
+{
+	char cmd[3 * PATH_MAX + 128], conf[PATH_MAX + 32], data[PATH_MAX + 32];
+	char err[1024] = "";
 	struct config *cfg = NULL;
-	char cmd[512], conf[160], err[512] = "";
+	const struct org *o;
+	struct stat st;
 
 	(void)state;
 	snprintf(cmd, sizeof(cmd), "'%s/tools/devsetup.sh' '%s/dev' 7999 '%s/devdata' >/dev/null",
-		 root ? root : ".", dir, dir);
-	assert_int_equal(system(cmd), 0);
+		 repo_root(), dir, dir);
+	if (system(cmd) != 0)
+		fail_msg("'%s' failed (set MAILLAGE_ROOT to the repository)", cmd);
 	snprintf(conf, sizeof(conf), "%s/dev/maillaged.conf", dir);
 	if (config_load(conf, &cfg, err, sizeof(err)))
 		fail_msg("%s", err);
+	assert_string_equal(cfg->listen, "127.0.0.1:7999");
+	snprintf(data, sizeof(data), "%s/devdata", dir);
+	assert_string_equal(cfg->data_dir, data);
 	assert_int_equal(cfg->n_platforms, 2);
+	assert_string_equal(config_platform_by_code(cfg, "VNX", 3)->id, "vaulx-bron");
+	assert_string_equal(config_find_platform(cfg, "venissieux")->name, "V\xc3\xa9nissieux");
 	assert_int_equal(cfg->n_orgs, 11);
-	assert_non_null(config_find_org(cfg, "coord-vaulx-bron"));
+	o = config_find_org(cfg, "coord-vaulx-bron");
+	assert_non_null(o);
+	assert_int_equal(o->kind, 7);
+	assert_false(org_is_member(o, "venissieux"));
+	o = config_find_org(cfg, "asso-habitat");
+	assert_string_equal(o->name, "Habitat et Solidarit\xc3\xa9");
+	o = config_find_org(cfg, "bailleur-est");
+	assert_true(org_is_member(o, "vaulx-bron") && org_is_member(o, "venissieux"));
+	assert_null(config_find_org(cfg, "stranger"));
+	assert_null(config_find_org(cfg, "intruder"));
+	assert_int_equal(cfg->max_frame_bytes, 1048576);
+	assert_int_equal(stat(cfg->tls_key, &st), 0);
+	assert_int_equal(st.st_mode & 077, 0);
+	assert_int_equal(stat(cfg->tls_ca, &st), 0);
+	config_free(cfg);
+
+	/* a second run keeps the secret and still loads */
+	if (system(cmd) != 0)
+		fail_msg("'%s' failed a second time", cmd);
+	if (config_load(conf, &cfg, err, sizeof(err)))
+		fail_msg("%s", err);
 	config_free(cfg);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good_file),
-		cmocka_unit_test(test_errors_name_the_line),
-		cmocka_unit_test(test_secret_file),
-		cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_devsetup_config),
+		cmocka_unit_test_setup(test_good_file, reset_secret),
+		cmocka_unit_test_setup(test_every_limit, reset_secret),
+		cmocka_unit_test_setup(test_relative_config_path, reset_secret),
+		cmocka_unit_test_setup(test_crlf_and_long_lines, reset_secret),
+		cmocka_unit_test_setup(test_listen, reset_secret),
+		cmocka_unit_test_setup(test_bad_numbers, reset_secret),
+		cmocka_unit_test_setup(test_keys, reset_secret),
+		cmocka_unit_test_setup(test_missing_keys, reset_secret),
+		cmocka_unit_test_setup(test_sections, reset_secret),
+		cmocka_unit_test_setup(test_platform_and_org_values, reset_secret),
+		cmocka_unit_test_setup(test_secret_file, reset_secret),
+		cmocka_unit_test_setup(test_cannot_open, reset_secret),
+		cmocka_unit_test_setup(test_small_error_buffer, reset_secret),
+		cmocka_unit_test_setup(test_lookups, reset_secret),
+		cmocka_unit_test_setup(test_example_file, reset_secret),
+		cmocka_unit_test_setup(test_devsetup_config, reset_secret),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, setup, teardown);
