@@ -26,6 +26,7 @@ static const struct rule rules[] = {
 	  "a relation to the case" },
 	{ BODY(GET_CASE_HISTORY), ANY_KIND & ~KIND(FUNDER), AUTH_READERS,
 	  "a relation to the case" },
+	{ BODY(READ_EVENTS), KIND(AUDITOR), 0, "an auditor" },
 	{ BODY(REFER_HOUSEHOLD), REFERRER_KINDS, 0,
 	  "a landlord, CCAS, MDM, hospital, SIAO or association" },
 	{ BODY(ACKNOWLEDGE_REFERRAL), KIND(COORDINATION), AUTH_REL_COORDINATION,
@@ -39,9 +40,29 @@ static const struct rule rules[] = {
 	{ BODY(RECORD_VISIT), PARTNER_KINDS, AUTH_REL_LEAD | AUTH_REL_CO_REFERENT,
 	  "an assigned partner" },
 	{ BODY(PROPOSE_REHOUSING), KIND(LANDLORD) | KIND(COORDINATION),
-	  AUTH_REL_REFERRER | AUTH_REL_COORDINATION,
+	  AUTH_REL_LANDLORD | AUTH_REL_COORDINATION,
 	  "the referring landlord or the platform's coordination" },
 	{ BODY(CLOSE_SUPPORT), PARTNER_KINDS | KIND(COORDINATION),
+	  AUTH_REL_LEAD | AUTH_REL_COORDINATION,
+	  "the lead partner or the platform's coordination" },
+	{ BODY(ASSIGN_PARTNER), KIND(COORDINATION), AUTH_REL_COORDINATION,
+	  "the platform's coordination" },
+	{ BODY(RELEASE_ASSIGNMENT), PARTNER_KINDS | KIND(COORDINATION),
+	  AUTH_REL_LEAD | AUTH_REL_CO_REFERENT | AUTH_REL_COORDINATION,
+	  "an assigned partner or the platform's coordination" },
+	{ BODY(RECORD_PROCEDURE_STEP), KIND(LANDLORD) | PARTNER_KINDS | KIND(COORDINATION),
+	  AUTH_REL_LANDLORD | AUTH_REL_LEAD | AUTH_REL_CO_REFERENT | AUTH_REL_COORDINATION,
+	  "the referring landlord, an assigned partner or the platform's coordination" },
+	{ BODY(ANSWER_PROPOSAL), KIND(LANDLORD) | PARTNER_KINDS,
+	  AUTH_REL_LANDLORD | AUTH_REL_LEAD | AUTH_REL_CO_REFERENT,
+	  "an assigned partner or the referring landlord" },
+	{ BODY(SIGN_LEASE), KIND(LANDLORD) | PARTNER_KINDS,
+	  AUTH_REL_LANDLORD | AUTH_REL_LEAD | AUTH_REL_CO_REFERENT,
+	  "an assigned partner or the referring landlord" },
+	{ BODY(PUT_ON_HOLD), PARTNER_KINDS | KIND(COORDINATION),
+	  AUTH_REL_LEAD | AUTH_REL_COORDINATION,
+	  "the lead partner or the platform's coordination" },
+	{ BODY(RESUME), PARTNER_KINDS | KIND(COORDINATION),
 	  AUTH_REL_LEAD | AUTH_REL_COORDINATION,
 	  "the lead partner or the platform's coordination" },
 };
@@ -60,6 +81,8 @@ unsigned auth_relations(const struct org *org, const ml_case *c)
 
 	if (!strcmp(c->referrer, org->id))
 		rel |= AUTH_REL_REFERRER;
+	if (!strcmp(c->referrer, org->id) && org->kind == MAILLAGE__V1__ORG_KIND__LANDLORD)
+		rel |= AUTH_REL_LANDLORD;
 	if (!strcmp(c->lead_partner, org->id))
 		rel |= AUTH_REL_LEAD;
 	for (size_t i = 0; i < c->n_co_referents; i++)
@@ -110,6 +133,8 @@ static int role_of(unsigned rel)
 		return MAILLAGE__V1__ACTOR_ROLE__ROLE_LEAD_PARTNER;
 	if (rel & AUTH_REL_CO_REFERENT)
 		return MAILLAGE__V1__ACTOR_ROLE__ROLE_CO_REFERENT;
+	if (rel & AUTH_REL_LANDLORD)
+		return MAILLAGE__V1__ACTOR_ROLE__ROLE_LANDLORD;
 	return MAILLAGE__V1__ACTOR_ROLE__ROLE_REFERRER;
 }
 

@@ -22,6 +22,7 @@ enum auth_rel {
 	AUTH_REL_CO_REFERENT = 1 << 2,
 	AUTH_REL_COORDINATION = 1 << 3,  /* coordination member of the case's platform */
 	AUTH_REL_AUDITOR = 1 << 4,       /* auditor member of the case's platform */
+	AUTH_REL_LANDLORD = 1 << 5,      /* the landlord that referred the case */
 };
 
 /* Relations that let an organisation read a case and its history. */

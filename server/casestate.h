@@ -7,8 +7,11 @@
  *     +-- expire (timer) ---> EXPIRED
  *
  * States are maillage.v1.CaseState values; commands are identified by the
- * Request body case (MAILLAGE__V1__REQUEST__BODY_*). Visits and proposals are
- * events inside IN_SUPPORT and leave the state unchanged.
+ * Request body case (MAILLAGE__V1__REQUEST__BODY_*). Visits, proposals and
+ * their answers, leases and partner assignments are events inside IN_SUPPORT
+ * (assignments also ON_HOLD) and leave the state unchanged; procedure steps
+ * may be recorded in any open state. PutOnHold and Resume move between
+ * IN_SUPPORT and ON_HOLD.
  */
 #ifndef MAILLAGE_CASESTATE_H
 #define MAILLAGE_CASESTATE_H

@@ -36,6 +36,13 @@ struct run {
 		Maillage__V1__VisitRecorded visit_recorded;
 		Maillage__V1__RehousingProposed rehousing_proposed;
 		Maillage__V1__SupportClosed support_closed;
+		Maillage__V1__PartnerAssigned partner_assigned;
+		Maillage__V1__AssignmentReleased assignment_released;
+		Maillage__V1__ProcedureStepRecorded procedure_step_recorded;
+		Maillage__V1__ProposalAnswered proposal_answered;
+		Maillage__V1__LeaseSigned lease_signed;
+		Maillage__V1__SupportSuspended support_suspended;
+		Maillage__V1__SupportResumed support_resumed;
 	} body;
 	uint8_t household_key[CRYPTO_SHA256_LEN];
 	char new_case_id[64];
@@ -167,6 +174,142 @@ static int decide_close(struct run *r)
 	return 0;
 }
 
+/* True when partner is the case's lead or one of its co-referents. */
+static bool is_assigned(const ml_case *c, const char *partner)
+{
+	if (!strcmp(c->lead_partner, partner))
+		return true;
+	for (size_t i = 0; i < c->n_co_referents; i++)
+		if (!strcmp(c->co_referents[i], partner))
+			return true;
+	return false;
+}
+
+static int decide_assign(struct run *r)
+{
+	const Maillage__V1__AssignPartner *a = r->ctx->req->assign_partner;
+	Maillage__V1__PartnerAssigned *b = &r->body.partner_assigned;
+	bool lead = a->role == MAILLAGE__V1__PARTNER_ROLE__PARTNER_LEAD;
+	int rc = check_partner(r, a->partner, "assign_partner.partner");
+
+	if (rc)
+		return rc;
+	if (lead ? !strcmp(r->c->lead_partner, a->partner) : is_assigned(r->c, a->partner))
+		return status_fail(&r->out->st, ML_EINVAL, "assign_partner.partner",
+				   "'%s' is already %s of case '%s'", a->partner,
+				   lead ? "the lead partner" : "assigned", r->case_id);
+	maillage__v1__partner_assigned__init(b);
+	b->partner = a->partner;
+	b->role = a->role;
+	b->previous_lead = lead ? r->c->lead_partner : "";
+	r->ev.partner_assigned = b;
+	return 0;
+}
+
+static int decide_release(struct run *r)
+{
+	const Maillage__V1__ReleaseAssignment *a = r->ctx->req->release_assignment;
+	Maillage__V1__AssignmentReleased *b = &r->body.assignment_released;
+
+	if (!is_assigned(r->c, a->partner))
+		return status_fail(&r->out->st, ML_EINVAL, "release_assignment.partner",
+				   "'%s' is not assigned to case '%s'", a->partner, r->case_id);
+	if (r->ctx->org->kind != MAILLAGE__V1__ORG_KIND__COORDINATION &&
+	    strcmp(a->partner, r->ctx->org->id))
+		return status_fail(&r->out->st, ML_EPERM, "release_assignment.partner",
+				   "a partner may release only its own assignment, not '%s''s",
+				   a->partner);
+	maillage__v1__assignment_released__init(b);
+	b->partner = a->partner;
+	b->reason_text = a->reason_text;
+	r->ev.assignment_released = b;
+	return 0;
+}
+
+static int decide_step(struct run *r)
+{
+	Maillage__V1__ProcedureStepRecorded *b = &r->body.procedure_step_recorded;
+
+	maillage__v1__procedure_step_recorded__init(b);
+	b->step = r->ctx->req->record_procedure_step->step;
+	occurred_on(r, b->step->date);
+	r->ev.procedure_step_recorded = b;
+	return 0;
+}
+
+/* The proposal numbered n on the case, or a refusal naming field. */
+static int find_proposal(struct run *r, uint32_t n, const char *field,
+			 const Maillage__V1__ProposalState **out)
+{
+	if (n < 1 || n > r->c->n_proposals)
+		return status_fail(&r->out->st, ML_EINVAL, field,
+				   "case '%s' has no proposal %u", r->case_id, n);
+	*out = r->c->proposals[n - 1];
+	return 0;
+}
+
+static int decide_answer(struct run *r)
+{
+	Maillage__V1__ProposalAnswer *a = r->ctx->req->answer_proposal->answer;
+	Maillage__V1__ProposalAnswered *b = &r->body.proposal_answered;
+	const Maillage__V1__ProposalState *ps = NULL;
+	int rc = find_proposal(r, a->proposal_number, "answer_proposal.answer.proposal_number",
+			       &ps);
+
+	if (rc)
+		return rc;
+	if (ps->answered)
+		return status_fail(&r->out->st, ML_ESTATE, NULL,
+				   "proposal %u of case '%s' was already %s", a->proposal_number,
+				   r->case_id, ps->accepted ? "accepted" : "refused");
+	maillage__v1__proposal_answered__init(b);
+	b->answer = a;
+	r->ev.proposal_answered = b;
+	return 0;
+}
+
+static int decide_lease(struct run *r)
+{
+	const Maillage__V1__SignLease *l = r->ctx->req->sign_lease;
+	Maillage__V1__LeaseSigned *b = &r->body.lease_signed;
+	const Maillage__V1__ProposalState *ps = NULL;
+	int rc = find_proposal(r, l->proposal_number, "sign_lease.proposal_number", &ps);
+
+	if (rc)
+		return rc;
+	if (!ps->accepted || ps->lease_signed)
+		return status_fail(&r->out->st, ML_ESTATE, NULL,
+				   "proposal %u of case '%s' is %s", l->proposal_number, r->case_id,
+				   ps->lease_signed ? "already signed" :
+				   ps->answered ? "refused" : "not accepted yet");
+	maillage__v1__lease_signed__init(b);
+	b->proposal_number = l->proposal_number;
+	b->date = l->date;
+	occurred_on(r, l->date);
+	r->ev.lease_signed = b;
+	return 0;
+}
+
+static int decide_hold(struct run *r)
+{
+	Maillage__V1__SupportSuspended *b = &r->body.support_suspended;
+
+	maillage__v1__support_suspended__init(b);
+	b->reason_text = r->ctx->req->put_on_hold->reason_text;
+	r->ev.support_suspended = b;
+	return 0;
+}
+
+static int decide_resume(struct run *r)
+{
+	Maillage__V1__SupportResumed *b = &r->body.support_resumed;
+
+	maillage__v1__support_resumed__init(b);
+	b->note = r->ctx->req->resume->note;
+	r->ev.support_resumed = b;
+	return 0;
+}
+
 struct handler {
 	int body;
 	int event;
@@ -181,6 +324,13 @@ static const struct handler handlers[] = {
 	{ BODY(RECORD_VISIT), EV(VISIT_RECORDED), decide_visit },
 	{ BODY(PROPOSE_REHOUSING), EV(REHOUSING_PROPOSED), decide_propose },
 	{ BODY(CLOSE_SUPPORT), EV(SUPPORT_CLOSED), decide_close },
+	{ BODY(ASSIGN_PARTNER), EV(PARTNER_ASSIGNED), decide_assign },
+	{ BODY(RELEASE_ASSIGNMENT), EV(ASSIGNMENT_RELEASED), decide_release },
+	{ BODY(RECORD_PROCEDURE_STEP), EV(PROCEDURE_STEP_RECORDED), decide_step },
+	{ BODY(ANSWER_PROPOSAL), EV(PROPOSAL_ANSWERED), decide_answer },
+	{ BODY(SIGN_LEASE), EV(LEASE_SIGNED), decide_lease },
+	{ BODY(PUT_ON_HOLD), EV(SUPPORT_SUSPENDED), decide_hold },
+	{ BODY(RESUME), EV(SUPPORT_RESUMED), decide_resume },
 };
 
 /* Fill the envelope common to every event of this command. */

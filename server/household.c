@@ -1,7 +1,6 @@
 /* household.c - normalising a household's identity and keying it with the
  * server's secret (see household.h for the rules).
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,7 +8,9 @@
 #include "household.h"
 #include "validate.h"
 
-/* Latin letters with accents (UTF-8, two bytes) and what they fold to. */
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Latin letters of French names (UTF-8, two bytes) and what they fold to. */
 static const struct fold {
 	const char *utf8;
 	const char *ascii;
@@ -42,6 +43,38 @@ static size_t seq_len(unsigned char c)
 	return 1;
 }
 
+/* What the character at p folds to; NULL when it is dropped. one holds the
+ * result for ASCII letters and digits. */
+static const char *fold_char(const char *p, char one[2])
+{
+	unsigned char c = (unsigned char)*p;
+
+	if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+		one[0] = (char)c;
+		return one;
+	}
+	if (c >= 'A' && c <= 'Z') {
+		one[0] = (char)(c - 'A' + 'a');
+		return one;
+	}
+	for (size_t i = 0; c >= 0x80 && i < ARRAY_SIZE(folds); i++)
+		if (!strncmp(p, folds[i].utf8, strlen(folds[i].utf8)))
+			return folds[i].ascii;
+	return NULL;
+}
+
+/* Append s (len bytes) to out at *n, leaving room for the NUL; ML_EINVAL when
+ * it does not fit. */
+static int append(char *out, size_t outlen, size_t *n, const char *s, size_t len)
+{
+	if (*n + len >= outlen)
+		return ML_EINVAL;
+	memcpy(out + *n, s, len);
+	*n += len;
+	out[*n] = 0;
+	return 0;
+}
+
 /* Append the normalised form of name to out at *n: letters and digits only,
  * folded to lowercase ASCII. ML_EINVAL if it does not fit or holds none. */
 static int normalise(const char *name, char *out, size_t outlen, size_t *n)
@@ -49,24 +82,12 @@ static int normalise(const char *name, char *out, size_t outlen, size_t *n)
 	size_t start = *n;
 
 	for (const char *p = name; *p; p += strnlen(p, seq_len((unsigned char)*p))) {
-		const char *ascii = NULL;
 		char one[2] = { 0, 0 };
+		const char *ascii = fold_char(p, one);
 
-		if (isascii(*p) && isalnum((unsigned char)*p)) {
-			one[0] = (char)tolower((unsigned char)*p);
-			ascii = one;
-		}
-		for (size_t i = 0; !ascii && i < sizeof(folds) / sizeof(folds[0]); i++)
-			if (!strncmp(p, folds[i].utf8, strlen(folds[i].utf8)))
-				ascii = folds[i].ascii;
-		if (!ascii)
-			continue;
-		if (*n + strlen(ascii) >= outlen)
+		if (ascii && append(out, outlen, n, ascii, strlen(ascii)))
 			return ML_EINVAL;
-		memcpy(out + *n, ascii, strlen(ascii));
-		*n += strlen(ascii);
 	}
-	out[*n] = 0;
 	return *n > start ? 0 : ML_EINVAL;
 }
 
@@ -75,24 +96,25 @@ int household_identity(const Maillage__V1__Person *p, char *out, size_t outlen)
 	size_t n = 0;
 	int64_t us;
 
-	if (!p || outlen < 16 || validate_parse_date(p->birth_date, &us))
+	if (!p || !outlen || validate_parse_date(p->birth_date, &us))
 		return ML_EINVAL;
-	if (normalise(p->last_name, out, outlen, &n) || n + 2 >= outlen)
+	out[0] = 0;
+	if (normalise(p->last_name, out, outlen, &n) || append(out, outlen, &n, "|", 1) ||
+	    normalise(p->first_name, out, outlen, &n) || append(out, outlen, &n, "|", 1) ||
+	    append(out, outlen, &n, p->birth_date, strlen(p->birth_date)))
 		return ML_EINVAL;
-	out[n++] = '|';
-	if (normalise(p->first_name, out, outlen, &n) || n + 12 >= outlen)
-		return ML_EINVAL;
-	n += (size_t)snprintf(out + n, outlen - n, "|%s", p->birth_date);
 	return 0;
 }
 
 int household_key(const uint8_t *secret, size_t secretlen,
 		  const Maillage__V1__Person *p, uint8_t key[CRYPTO_SHA256_LEN])
 {
-	char identity[512];
+	/* Two names of VALIDATE_MAX_NAME bytes never grow when folded. */
+	char identity[2 * VALIDATE_MAX_NAME + 16];
 	int rc = household_identity(p, identity, sizeof(identity));
 
-	if (rc)
-		return rc;
-	return crypto_hmac_sha256(secret, secretlen, identity, strlen(identity), key);
+	if (!rc)
+		rc = crypto_hmac_sha256(secret, secretlen, identity, strlen(identity), key);
+	explicit_bzero(identity, sizeof(identity));     /* personal data */
+	return rc;
 }

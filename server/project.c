@@ -1,4 +1,5 @@
 /* project.c - folding a case's events into its CaseSummary. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
@@ -54,6 +55,99 @@ static int apply_acceptance(ml_case *c, const Maillage__V1__Acceptance *a)
 				a->co_referents, a->n_co_referents);
 }
 
+/* Drop partner from the co-referents. */
+static int remove_co_referent(ml_case *c, const char *partner)
+{
+	char **keep = calloc(c->n_co_referents + 1, sizeof(*keep));
+	size_t n = 0;
+	int rc;
+
+	if (!keep)
+		return ML_ENOMEM;
+	for (size_t i = 0; i < c->n_co_referents; i++)
+		if (strcmp(c->co_referents[i], partner))
+			keep[n++] = c->co_referents[i];
+	rc = wire_set_strings(&c->co_referents, &c->n_co_referents, keep, n);
+	free(keep);
+	return rc;
+}
+
+/* Partner is no longer assigned, as lead or co-referent. */
+static int release(ml_case *c, const char *partner)
+{
+	int rc = remove_co_referent(c, partner);
+
+	if (!rc && !strcmp(c->lead_partner, partner))
+		rc = wire_set_string(&c->lead_partner, "");
+	return rc;
+}
+
+static int apply_assignment(ml_case *c, const Maillage__V1__PartnerAssigned *a)
+{
+	char *one[1] = { a->partner };
+	char **all;
+	int rc;
+
+	if (a->role == MAILLAGE__V1__PARTNER_ROLE__PARTNER_LEAD) {
+		rc = wire_set_string(&c->lead_partner, a->partner);
+		return rc ? rc : remove_co_referent(c, a->partner);
+	}
+	all = malloc((c->n_co_referents + 1) * sizeof(*all));
+	if (!all)
+		return ML_ENOMEM;
+	memcpy(all, c->co_referents, c->n_co_referents * sizeof(*all));
+	all[c->n_co_referents] = one[0];
+	rc = wire_set_strings(&c->co_referents, &c->n_co_referents, all, c->n_co_referents + 1);
+	free(all);
+	return rc;
+}
+
+static int apply_step(ml_case *c, const Maillage__V1__ProcedureStep *s)
+{
+	if (!s || strcmp(s->date, c->procedure_stage_date) < 0)
+		return 0;
+	c->procedure_stage = s->stage;
+	return wire_set_string(&c->procedure_stage_date, s->date);
+}
+
+static int apply_proposal(ml_case *c, const ml_event *ev)
+{
+	const Maillage__V1__Proposal *p = ev->rehousing_proposed->proposal;
+	Maillage__V1__ProposalState *ps = wire_case_add_proposal(c);
+
+	c->proposal_count++;
+	if (!ps)
+		return ML_ENOMEM;
+	return wire_set_string(&ps->landlord, p && p->landlord[0] ? p->landlord : ev->actor_org);
+}
+
+/* The proposal an answer or a lease names; NULL if there is none. */
+static Maillage__V1__ProposalState *proposal(ml_case *c, uint32_t number)
+{
+	return number >= 1 && number <= c->n_proposals ? c->proposals[number - 1] : NULL;
+}
+
+static int apply_answer(ml_case *c, const Maillage__V1__ProposalAnswer *a)
+{
+	Maillage__V1__ProposalState *ps = a ? proposal(c, a->proposal_number) : NULL;
+
+	if (!ps)
+		return ML_ECORRUPT;
+	ps->answered = 1;
+	ps->accepted = a->accepted;
+	return 0;
+}
+
+static int apply_lease(ml_case *c, const Maillage__V1__LeaseSigned *l)
+{
+	Maillage__V1__ProposalState *ps = proposal(c, l->proposal_number);
+
+	if (!ps)
+		return ML_ECORRUPT;
+	ps->lease_signed = 1;
+	return 0;
+}
+
 static int apply(ml_case *c, const ml_event *ev)
 {
 	switch (ev->body_case) {
@@ -73,12 +167,27 @@ static int apply(ml_case *c, const ml_event *ev)
 	case EV(VISIT_RECORDED):
 		return apply_visit(c, ev->visit_recorded->visit);
 	case EV(REHOUSING_PROPOSED):
-		c->proposal_count++;
-		return 0;
+		return apply_proposal(c, ev);
 	case EV(SUPPORT_CLOSED):
 		c->state = ST(CLOSED);
 		c->outcome = ev->support_closed->closure ?
 			ev->support_closed->closure->outcome : 0;
+		return 0;
+	case EV(PARTNER_ASSIGNED):
+		return apply_assignment(c, ev->partner_assigned);
+	case EV(ASSIGNMENT_RELEASED):
+		return release(c, ev->assignment_released->partner);
+	case EV(PROCEDURE_STEP_RECORDED):
+		return apply_step(c, ev->procedure_step_recorded->step);
+	case EV(PROPOSAL_ANSWERED):
+		return apply_answer(c, ev->proposal_answered->answer);
+	case EV(LEASE_SIGNED):
+		return apply_lease(c, ev->lease_signed);
+	case EV(SUPPORT_SUSPENDED):
+		c->state = ST(ON_HOLD);
+		return 0;
+	case EV(SUPPORT_RESUMED):
+		c->state = ST(IN_SUPPORT);
 		return 0;
 	default:
 		return ML_ECORRUPT;

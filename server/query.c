@@ -1,11 +1,15 @@
-/* query.c - the read side of issue-2 queries: ping, a case, its history. */
+/* query.c - the read side: ping, a case, its history (as of a version or a
+ * date), and the log itself for auditors.
+ */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "auth.h"
 #include "err.h"
+#include "project.h"
 #include "query.h"
+#include "validate.h"
 
 struct query {
 	struct evlog_txn *txn;
@@ -83,33 +87,59 @@ static int get_case(struct query *q, Maillage__V1__CaseView *view, ml_event **fi
 struct history {
 	Maillage__V1__CaseHistory *h;
 	size_t cap, bytes, max_bytes, max_events;
+	uint32_t from_version, as_of_version;
+	int64_t as_of_us;             /* events recorded before this instant */
+	ml_case *c;                   /* the case folded up to the last event sent */
+	int rc;                       /* a failure of the fold */
 };
+
+/* Append a copy of the stored event to a growing array. */
+static int push_event(ml_event ***events, size_t *n, size_t *cap, const uint8_t *raw,
+		      size_t rawlen)
+{
+	if (*n == *cap) {
+		size_t more = *cap ? *cap * 2 : 16;
+		ml_event **grown = realloc(*events, more * sizeof(*grown));
+
+		if (!grown)
+			return ML_ENOMEM;
+		*events = grown;
+		*cap = more;
+	}
+	(*events)[*n] = wire_event_unpack(raw, rawlen);
+	if (!(*events)[*n])
+		return ML_ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+/* True when a page already holding n events of bytes may not take len more. */
+static bool page_full(size_t n, size_t bytes, size_t len, size_t max_bytes, size_t max_events)
+{
+	return n && (bytes + len + 16 > max_bytes || n >= max_events);
+}
 
 static int add_event(void *arg, const ml_event *ev, const uint8_t *raw, size_t rawlen)
 {
 	struct history *hs = arg;
 	Maillage__V1__CaseHistory *h = hs->h;
+	int rc;
 
-	if (h->n_events && (hs->bytes + rawlen + 16 > hs->max_bytes ||
-			    h->n_events >= hs->max_events)) {
-		h->next_version = ev->case_version;
+	if ((hs->as_of_version && ev->case_version > hs->as_of_version) ||
+	    (hs->as_of_us && ev->recorded_at >= hs->as_of_us))
 		return 1;
+	if (ev->case_version >= hs->from_version) {
+		if (page_full(h->n_events, hs->bytes, rawlen, hs->max_bytes, hs->max_events)) {
+			h->next_version = ev->case_version;
+			return 1;
+		}
+		rc = push_event(&h->events, &h->n_events, &hs->cap, raw, rawlen);
+		if (rc)
+			return rc;
+		hs->bytes += rawlen + 16;
 	}
-	if (h->n_events == hs->cap) {
-		size_t cap = hs->cap ? hs->cap * 2 : 16;
-		ml_event **evs = realloc(h->events, cap * sizeof(*evs));
-
-		if (!evs)
-			return ML_ENOMEM;
-		h->events = evs;
-		hs->cap = cap;
-	}
-	h->events[h->n_events] = wire_event_unpack(raw, rawlen);
-	if (!h->events[h->n_events])
-		return ML_ENOMEM;
-	h->n_events++;
-	hs->bytes += rawlen + 16;
-	return 0;
+	hs->rc = project_case_apply(&hs->c, ev);
+	return hs->rc;
 }
 
 static int get_history(struct query *q, Maillage__V1__CaseHistory *h, size_t max_bytes)
@@ -118,32 +148,77 @@ static int get_history(struct query *q, Maillage__V1__CaseHistory *h, size_t max
 	struct history hs = {
 		.h = h, .max_bytes = max_bytes,
 		.max_events = g->max_events ? g->max_events : SIZE_MAX,
+		.from_version = g->from_version ? g->from_version : 1,
+		.as_of_version = g->as_of_version,
 	};
 	ml_case *c = NULL;
 	int rc = readable_case(q, &c);
 
 	if (rc)
 		goto out_free;
+	if (g->as_of_date[0] && validate_parse_date(g->as_of_date, &hs.as_of_us) == 0)
+		hs.as_of_us += 86400LL * 1000000;     /* up to the end of that day */
 	h->case_id = q->req->get_case_history->case_id;
-	rc = evlog_stream_scan(q->txn, c->case_id, g->from_version ? g->from_version : 1,
-			       add_event, &hs);
+	rc = evlog_stream_scan(q->txn, c->case_id, 1, add_event, &hs);
 	if (rc) {
 		status_fail(&q->st, rc, NULL, "cannot read the history of case '%s': %s",
 			    c->case_id, ml_strerror(rc));
 		goto out_free;
 	}
+	h->as_of = hs.c;
+	hs.c = NULL;
 	q->resp->result_case = MAILLAGE__V1__RESPONSE__RESULT_HISTORY;
 	q->resp->history = h;
 out_free:
+	wire_free(hs.c);
 	wire_free(c);
 	return rc;
 }
 
-static void free_history(Maillage__V1__CaseHistory *h)
+struct page {
+	struct query *q;
+	Maillage__V1__EventPage *p;
+	size_t cap, bytes, max_bytes, max_events;
+};
+
+/* Keep the events of the auditor's platforms, until the page is full. */
+static int add_log_event(void *arg, const ml_event *ev, const uint8_t *raw, size_t rawlen)
 {
-	for (size_t i = 0; i < h->n_events; i++)
-		wire_free(h->events[i]);
-	free(h->events);
+	struct page *pg = arg;
+	Maillage__V1__EventPage *p = pg->p;
+
+	if (page_full(p->n_events, pg->bytes, rawlen, pg->max_bytes, pg->max_events)) {
+		p->next_position = ev->position;
+		return 1;
+	}
+	if (!org_is_member(pg->q->org, ev->platform))
+		return 0;
+	pg->bytes += rawlen + 16;
+	return push_event(&p->events, &p->n_events, &pg->cap, raw, rawlen);
+}
+
+static int read_events(struct query *q, Maillage__V1__EventPage *p, size_t max_bytes)
+{
+	const Maillage__V1__ReadEvents *r = q->req->read_events;
+	struct page pg = {
+		.q = q, .p = p, .max_bytes = max_bytes,
+		.max_events = r->max_events ? r->max_events : SIZE_MAX,
+	};
+	int rc = evlog_scan(q->txn, r->from_position ? r->from_position : 1, add_log_event, &pg);
+
+	if (rc)
+		return status_fail(&q->st, rc, NULL, "cannot read the log: %s", ml_strerror(rc));
+	p->last_position = evlog_last_position(q->txn);
+	q->resp->result_case = MAILLAGE__V1__RESPONSE__RESULT_EVENTS;
+	q->resp->events = p;
+	return 0;
+}
+
+static void free_events(ml_event **events, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		wire_free(events[i]);
+	free(events);
 }
 
 int query_run(struct evlog *log, const struct config *cfg, const struct org *org,
@@ -154,6 +229,7 @@ int query_run(struct evlog *log, const struct config *cfg, const struct org *org
 	Maillage__V1__Pong pong = MAILLAGE__V1__PONG__INIT;
 	Maillage__V1__CaseView view = MAILLAGE__V1__CASE_VIEW__INIT;
 	Maillage__V1__CaseHistory hist = MAILLAGE__V1__CASE_HISTORY__INIT;
+	Maillage__V1__EventPage page = MAILLAGE__V1__EVENT_PAGE__INIT;
 	struct query q = { .cfg = cfg, .org = org, .req = req, .resp = &resp };
 	ml_event *first = NULL;
 	int rc = evlog_txn_begin(log, false, &q.txn);
@@ -174,6 +250,9 @@ int query_run(struct evlog *log, const struct config *cfg, const struct org *org
 	case MAILLAGE__V1__REQUEST__BODY_GET_CASE_HISTORY:
 		get_history(&q, &hist, max_bytes);
 		break;
+	case MAILLAGE__V1__REQUEST__BODY_READ_EVENTS:
+		read_events(&q, &page, max_bytes);
+		break;
 	default:
 		status_fail(&q.st, ML_EINVAL, "body", "'%s' is not a query",
 			    wire_body_name(req));
@@ -188,6 +267,8 @@ out_reply:
 	rc = wire_pack_frame(&resp, frame, len);
 	wire_free(view.summary);
 	wire_free(first);
-	free_history(&hist);
+	free_events(hist.events, hist.n_events);
+	wire_free(hist.as_of);
+	free_events(page.events, page.n_events);
 	return rc;
 }

@@ -9,11 +9,17 @@
 #include "validate.h"
 
 #define B(x) MAILLAGE__V1__REQUEST__BODY_##x
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#define CASE_ID_MAX 40
+#define PING_MAX 1024
+#define HOUSEHOLD_MAX 30
+#define QUOTE_MAX 40          /* bytes of a client's value quoted in a message */
 
 enum rule_kind {
 	R_MSG,        /* submessage required */
 	R_STR,        /* non-empty string */
-	R_ENUM,       /* enum other than 0 */
+	R_ENUM,       /* enum other than 0 (known values are checked by the walk) */
 	R_DATE,       /* "YYYY-MM-DD" required */
 	R_OPT_DATE,   /* empty or a date */
 	R_CASE_ID,    /* CODE-YYYY-NNNNNN */
@@ -27,6 +33,8 @@ struct rule {
 	long long min, max;
 };
 
+/* Per command, parents before their children: a rule on a field whose parent
+ * is absent is skipped, the parent's own rule having refused first. */
 static const struct rule rules[] = {
 	{ B(REFER_HOUSEHOLD), "referral", R_MSG, 0, 0 },
 	{ B(REFER_HOUSEHOLD), "referral.platform", R_STR, 0, 0 },
@@ -36,8 +44,8 @@ static const struct rule rules[] = {
 	{ B(REFER_HOUSEHOLD), "referral.household.reference_person.last_name", R_STR, 0, 0 },
 	{ B(REFER_HOUSEHOLD), "referral.household.reference_person.first_name", R_STR, 0, 0 },
 	{ B(REFER_HOUSEHOLD), "referral.household.reference_person.birth_date", R_DATE, 0, 0 },
-	{ B(REFER_HOUSEHOLD), "referral.household.adults", R_RANGE, 1, 30 },
-	{ B(REFER_HOUSEHOLD), "referral.household.children", R_RANGE, 0, 29 },
+	{ B(REFER_HOUSEHOLD), "referral.household.adults", R_RANGE, 1, HOUSEHOLD_MAX },
+	{ B(REFER_HOUSEHOLD), "referral.household.children", R_RANGE, 0, HOUSEHOLD_MAX - 1 },
 	{ B(REFER_HOUSEHOLD), "referral.household.debt_cents", R_RANGE, 0, 10000000000LL },
 	{ B(ACKNOWLEDGE_REFERRAL), "case_id", R_CASE_ID, 0, 0 },
 	{ B(ACCEPT_CASE), "case_id", R_CASE_ID, 0, 0 },
@@ -64,16 +72,186 @@ static const struct rule rules[] = {
 	{ B(CLOSE_SUPPORT), "closure", R_MSG, 0, 0 },
 	{ B(CLOSE_SUPPORT), "closure.outcome", R_ENUM, 0, 0 },
 	{ B(CLOSE_SUPPORT), "closure.date", R_DATE, 0, 0 },
+	{ B(ASSIGN_PARTNER), "case_id", R_CASE_ID, 0, 0 },
+	{ B(ASSIGN_PARTNER), "partner", R_STR, 0, 0 },
+	{ B(ASSIGN_PARTNER), "role", R_ENUM, 0, 0 },
+	{ B(RELEASE_ASSIGNMENT), "case_id", R_CASE_ID, 0, 0 },
+	{ B(RELEASE_ASSIGNMENT), "partner", R_STR, 0, 0 },
+	{ B(RECORD_PROCEDURE_STEP), "case_id", R_CASE_ID, 0, 0 },
+	{ B(RECORD_PROCEDURE_STEP), "step", R_MSG, 0, 0 },
+	{ B(RECORD_PROCEDURE_STEP), "step.stage", R_ENUM, 0, 0 },
+	{ B(RECORD_PROCEDURE_STEP), "step.date", R_DATE, 0, 0 },
+	{ B(RECORD_PROCEDURE_STEP), "step.amount_cents", R_RANGE, 0, 10000000000LL },
+	{ B(RECORD_PROCEDURE_STEP), "step.hearing_date", R_OPT_DATE, 0, 0 },
+	{ B(ANSWER_PROPOSAL), "case_id", R_CASE_ID, 0, 0 },
+	{ B(ANSWER_PROPOSAL), "answer", R_MSG, 0, 0 },
+	{ B(ANSWER_PROPOSAL), "answer.proposal_number", R_RANGE, 1, 1000 },
+	{ B(SIGN_LEASE), "case_id", R_CASE_ID, 0, 0 },
+	{ B(SIGN_LEASE), "proposal_number", R_RANGE, 1, 1000 },
+	{ B(SIGN_LEASE), "date", R_DATE, 0, 0 },
+	{ B(PUT_ON_HOLD), "case_id", R_CASE_ID, 0, 0 },
+	{ B(RESUME), "case_id", R_CASE_ID, 0, 0 },
 	{ B(GET_CASE), "case_id", R_CASE_ID, 0, 0 },
 	{ B(GET_CASE_HISTORY), "case_id", R_CASE_ID, 0, 0 },
 };
 
-/* Free-text fields: multiline and up to VALIDATE_MAX_TEXT bytes. */
+/* Free-text fields, by name: multiline and up to VALIDATE_MAX_TEXT bytes.
+ * Every other string is single-line and up to VALIDATE_MAX_NAME bytes. */
 static const char *const text_fields[] = {
 	"notes", "note", "text", "reason_details", "reason_text",
 };
 
-/* Where a field lives in a message, by name; NULL message when a parent on the
+/* Length of the well-formed UTF-8 character at s (n > 0 bytes left) when it
+ * is not a control character (C0, DEL, C1; tab and newline allowed when
+ * multiline); 0 otherwise. */
+static size_t utf8_char(const unsigned char *s, size_t n, bool multiline)
+{
+	static const unsigned min_cp[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	size_t need;
+	unsigned cp;
+
+	if (s[0] < 0x80)
+		return (s[0] >= 0x20 && s[0] != 0x7f) ||
+		       (multiline && (s[0] == '\n' || s[0] == '\t'));
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		need = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		need = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		need = 4;
+	else
+		return 0;     /* continuation byte, overlong lead, or beyond U+10FFFF */
+	cp = s[0] & (0x7fu >> need);
+	if (need > n)
+		return 0;
+	for (size_t k = 1; k < need; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[k] & 0x3f);
+	}
+	if (cp < min_cp[need] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+	    (cp >= 0x80 && cp < 0xa0))
+		return 0;
+	return need;
+}
+
+/* Offset of the first byte of s that starts no allowed character; len when
+ * every character is allowed. */
+static size_t utf8_bad_at(const char *s, size_t len, bool multiline)
+{
+	size_t i = 0, k;
+
+	while (i < len && (k = utf8_char((const unsigned char *)s + i, len - i, multiline)))
+		i += k;
+	return i;
+}
+
+bool validate_utf8(const char *s, size_t len, bool multiline)
+{
+	return utf8_bad_at(s, len, multiline) == len;
+}
+
+/* The client's value s, fit to quote in a message: whole characters up to
+ * QUOTE_MAX bytes, '?' for each byte that starts none, "..." when cut. A
+ * message is sent back as a protobuf string and must be valid UTF-8 even
+ * when the value is not. buf holds QUOTE_MAX + 4 bytes. */
+static const char *quote(const char *s, char *buf)
+{
+	size_t n = strlen(s), i = 0, o = 0;
+
+	while (i < n) {
+		size_t k = utf8_char((const unsigned char *)s + i, n - i, false);
+
+		if (o + (k ? k : 1) > QUOTE_MAX)
+			break;
+		if (k)
+			memcpy(buf + o, s + i, k);
+		else
+			buf[o] = '?';
+		o += k ? k : 1;
+		i += k ? k : 1;
+	}
+	snprintf(buf + o, 4, "%s", i < n ? "..." : "");
+	return buf;
+}
+
+/* The value of the n decimal digits at s; -1 when one is not a digit. */
+static int digits(const char *s, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+static int days_in_month(int y, int m)
+{
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+
+	return mdays[m - 1] + (m == 2 && leap);
+}
+
+/* Days from 1970-01-01 to y-m-d, proleptic Gregorian, for y >= 1 (H. Hinnant's
+ * days_from_civil). */
+static int64_t days_from_civil(int y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = y / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int validate_parse_date(const char *s, int64_t *out_us)
+{
+	int y, m, d;
+
+	if (strnlen(s, 11) != 10 || s[4] != '-' || s[7] != '-')
+		return ML_EINVAL;
+	y = digits(s, 4);
+	m = digits(s + 5, 2);
+	d = digits(s + 8, 2);
+	if (y < 1900 || y > 2199 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
+		return ML_EINVAL;
+	*out_us = days_from_civil(y, m, d) * 86400LL * 1000000LL;
+	return 0;
+}
+
+/* Skip a run of characters in [lo, hi] at s + *i; how many there were. */
+static size_t span(const char *s, size_t *i, char lo, char hi)
+{
+	size_t start = *i;
+
+	while (s[*i] >= lo && s[*i] <= hi)
+		(*i)++;
+	return *i - start;
+}
+
+bool validate_case_id(const char *s)
+{
+	size_t i = 0, code, year, number;
+
+	if (strnlen(s, CASE_ID_MAX + 1) > CASE_ID_MAX)
+		return false;
+	code = span(s, &i, 'A', 'Z');
+	if (code < 2 || code > 6 || s[i++] != '-')
+		return false;
+	year = span(s, &i, '0', '9');
+	if (year != 4 || s[i++] != '-')
+		return false;
+	number = span(s, &i, '0', '9');
+	return number >= 6 && s[i] == 0;
+}
+
+/* Where a field lives in a message, by name; NULL msg when a parent on the
  * path is absent. */
 struct located {
 	const ProtobufCMessage *msg;
@@ -125,23 +303,46 @@ static long long int_value(const struct located *at)
 	}
 }
 
-bool validate_case_id(const char *s)
+static int required(const char *field, struct status *st)
 {
-	size_t i = 0, n = strlen(s), digits;
+	return status_fail(st, ML_EINVAL, field, "field is required");
+}
 
-	if (n > 40)
-		return false;
-	while (s[i] >= 'A' && s[i] <= 'Z')
-		i++;
-	if (i < 2 || i > 6 || s[i++] != '-')
-		return false;
-	for (digits = 0; s[i] >= '0' && s[i] <= '9'; i++)
-		digits++;
-	if (digits != 4 || s[i++] != '-')
-		return false;
-	for (digits = 0; s[i] >= '0' && s[i] <= '9'; i++)
-		digits++;
-	return digits >= 6 && i == n;
+static int check_date(const char *s, bool optional, const char *field, struct status *st)
+{
+	char q[QUOTE_MAX + 4];
+	int64_t us;
+
+	if (!s[0])
+		return optional ? 0 : required(field, st);
+	if (validate_parse_date(s, &us))
+		return status_fail(st, ML_EINVAL, field,
+				   "date '%s' is not a calendar date written YYYY-MM-DD",
+				   quote(s, q));
+	return 0;
+}
+
+static int check_case_id(const char *s, const char *field, struct status *st)
+{
+	char q[QUOTE_MAX + 4];
+
+	if (!s[0])
+		return required(field, st);
+	if (!validate_case_id(s))
+		return status_fail(st, ML_EINVAL, field,
+				   "case id '%s' is not of the form CODE-YYYY-NNNNNN", quote(s, q));
+	return 0;
+}
+
+static int check_range(const struct located *at, const struct rule *r, const char *field,
+		       struct status *st)
+{
+	long long v = int_value(at);
+
+	if (v < r->min || v > r->max)
+		return status_fail(st, ML_EINVAL, field, "value %lld is not between %lld and %lld",
+				   v, r->min, r->max);
+	return 0;
 }
 
 static int check_rule(const ProtobufCMessage *body, const struct rule *r,
@@ -150,53 +351,34 @@ static int check_rule(const ProtobufCMessage *body, const struct rule *r,
 	char field[128];
 	struct located at;
 	const char *s;
-	long long v;
-	int64_t us;
 
 	if (locate(body, r->path, &at))
 		return status_fail(st, ML_EINTERNAL, NULL, "no field '%s'", r->path);
 	if (!at.msg)
 		return 0;     /* a missing parent has its own rule, checked first */
 	snprintf(field, sizeof(field), "%s.%s", prefix, r->path);
-	s = at.field->type == PROTOBUF_C_TYPE_STRING ? *(char *const *)at.value : NULL;
+	s = at.field->type == PROTOBUF_C_TYPE_STRING ? *(char *const *)at.value : "";
 	switch (r->kind) {
 	case R_MSG:
-		if (!*(const void *const *)at.value)
-			return status_fail(st, ML_EINVAL, field, "field is required");
-		return 0;
+		return *(const void *const *)at.value ? 0 : required(field, st);
 	case R_STR:
-		return s && s[0] ? 0 : status_fail(st, ML_EINVAL, field, "field is required");
+		return s[0] ? 0 : required(field, st);
 	case R_ENUM:
-		return *(const int *)at.value ? 0 :
-			status_fail(st, ML_EINVAL, field, "field is required");
-	case R_OPT_DATE:
-		if (!s[0])
-			return 0;
-		/* fall through */
+		return *(const int *)at.value ? 0 : required(field, st);
 	case R_DATE:
-		if (!s[0])
-			return status_fail(st, ML_EINVAL, field, "field is required");
-		return validate_parse_date(s, &us) == 0 ? 0 :
-			status_fail(st, ML_EINVAL, field, "date '%.40s' is not a calendar date "
-				    "written YYYY-MM-DD", s);
+	case R_OPT_DATE:
+		return check_date(s, r->kind == R_OPT_DATE, field, st);
 	case R_CASE_ID:
-		if (!s[0])
-			return status_fail(st, ML_EINVAL, field, "field is required");
-		return validate_case_id(s) ? 0 :
-			status_fail(st, ML_EINVAL, field, "case id '%.40s' is not of the form "
-				    "CODE-YYYY-NNNNNN", s);
+		return check_case_id(s, field, st);
 	case R_RANGE:
-		v = int_value(&at);
-		return v >= r->min && v <= r->max ? 0 :
-			status_fail(st, ML_EINVAL, field, "value %lld is not between %lld and %lld",
-				    v, r->min, r->max);
+		return check_range(&at, r, field, st);
 	}
 	return 0;
 }
 
 static bool is_text(const char *name)
 {
-	for (size_t i = 0; i < sizeof(text_fields) / sizeof(text_fields[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(text_fields); i++)
 		if (!strcmp(name, text_fields[i]))
 			return true;
 	return false;
@@ -207,13 +389,15 @@ static int check_string(const char *s, const char *name, const char *field,
 {
 	bool text = is_text(name);
 	size_t n = strlen(s), max = text ? VALIDATE_MAX_TEXT : VALIDATE_MAX_NAME;
+	size_t bad;
 
 	if (n > max)
 		return status_fail(st, ML_EINVAL, field, "text of %zu bytes is longer than %zu",
 				   n, max);
-	if (!validate_utf8(s, n, text))
-		return status_fail(st, ML_EINVAL, field,
-				   "text is not valid UTF-8 or holds control characters");
+	bad = utf8_bad_at(s, n, text);
+	if (bad < n)
+		return status_fail(st, ML_EINVAL, field, "text is not valid UTF-8 or holds a "
+				   "control character at byte %zu", bad);
 	return 0;
 }
 
@@ -259,8 +443,18 @@ static size_t elem_size(const ProtobufCFieldDescriptor *f)
 	case PROTOBUF_C_TYPE_ENUM:
 		return sizeof(int);
 	default:
-		return 0;
+		return 0;     /* lists of other types are not checked entry by entry */
 	}
+}
+
+/* True when two entries of a list of strings or enums are equal. */
+static bool same_entry(const ProtobufCFieldDescriptor *f, const void *a, const void *b)
+{
+	if (f->type == PROTOBUF_C_TYPE_ENUM)
+		return *(const int *)a == *(const int *)b;
+	if (f->type == PROTOBUF_C_TYPE_STRING)
+		return !strcmp(*(char *const *)a, *(char *const *)b);
+	return false;
 }
 
 static int check_list(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f,
@@ -276,15 +470,10 @@ static int check_list(const ProtobufCMessage *msg, const ProtobufCFieldDescripto
 				   n, VALIDATE_MAX_LIST);
 	for (size_t i = 0; size && !rc && i < n; i++) {
 		rc = check_value(f, items + i * size, field, true, st);
-		for (size_t j = 0; !rc && f->type != PROTOBUF_C_TYPE_MESSAGE && j < i; j++) {
-			bool same = f->type == PROTOBUF_C_TYPE_ENUM ?
-				*(const int *)(items + i * size) == *(const int *)(items + j * size) :
-				!strcmp(*(char *const *)(items + i * size),
-					*(char *const *)(items + j * size));
-			if (same)
+		for (size_t j = 0; !rc && j < i; j++)
+			if (same_entry(f, items + i * size, items + j * size))
 				rc = status_fail(st, ML_EINVAL, field, "entry %zu repeats entry %zu",
 						 i + 1, j + 1);
-		}
 	}
 	return rc;
 }
@@ -310,35 +499,68 @@ static int walk(const ProtobufCMessage *msg, const char *prefix, struct status *
 	return rc;
 }
 
-/* Rules no table can say. */
-static int check_specific(const ml_request *req, struct status *st)
+/* Rules across fields, which no table row can say. They run last, once every
+ * required message is known to be present. */
+static int check_household_size(const ml_request *req, struct status *st)
 {
-	if (req->body_case == B(REFER_HOUSEHOLD)) {
-		const Maillage__V1__Household *h = req->refer_household->referral->household;
+	const Maillage__V1__Household *h = req->refer_household->referral->household;
 
-		if (h->adults + h->children > 30)
-			return status_fail(st, ML_EINVAL, "refer_household.referral.household.children",
-					   "a household of %u people is not plausible",
-					   h->adults + h->children);
-	}
-	if (req->body_case == B(ACCEPT_CASE)) {
-		const Maillage__V1__Acceptance *a = req->accept_case->acceptance;
-
-		for (size_t i = 0; i < a->n_co_referents; i++)
-			if (!strcmp(a->co_referents[i], a->lead_partner))
-				return status_fail(st, ML_EINVAL,
-						   "accept_case.acceptance.co_referents",
-						   "'%s' is already the lead partner", a->lead_partner);
-	}
-	if (req->body_case == B(PING) && req->ping->payload.len > 1024)
-		return status_fail(st, ML_EINVAL, "ping.payload", "payload of %zu bytes is longer "
-				   "than 1024", req->ping->payload.len);
+	if (h->adults + h->children > HOUSEHOLD_MAX)
+		return status_fail(st, ML_EINVAL, "refer_household.referral.household.children",
+				   "a household of %u people is not plausible (%d at most)",
+				   h->adults + h->children, HOUSEHOLD_MAX);
 	return 0;
 }
 
+static int check_co_referents(const ml_request *req, struct status *st)
+{
+	const Maillage__V1__Acceptance *a = req->accept_case->acceptance;
+	char q[QUOTE_MAX + 4];
+
+	for (size_t i = 0; i < a->n_co_referents; i++)
+		if (!strcmp(a->co_referents[i], a->lead_partner))
+			return status_fail(st, ML_EINVAL, "accept_case.acceptance.co_referents",
+					   "'%s' is already the lead partner",
+					   quote(a->lead_partner, q));
+	return 0;
+}
+
+static int check_ping(const ml_request *req, struct status *st)
+{
+	if (req->ping->payload.len > PING_MAX)
+		return status_fail(st, ML_EINVAL, "ping.payload",
+				   "payload of %zu bytes is longer than %d",
+				   req->ping->payload.len, PING_MAX);
+	return 0;
+}
+
+/* A refusal says why; an acceptance has no refusal reason. */
+static int check_answer(const ml_request *req, struct status *st)
+{
+	const Maillage__V1__ProposalAnswer *a = req->answer_proposal->answer;
+
+	if (!a->accepted && !a->refusal_reason)
+		return status_fail(st, ML_EINVAL, "answer_proposal.answer.refusal_reason",
+				   "field is required when the proposal is refused");
+	if (a->accepted && a->refusal_reason)
+		return status_fail(st, ML_EINVAL, "answer_proposal.answer.refusal_reason",
+				   "an accepted proposal has no refusal reason");
+	return 0;
+}
+
+static const struct {
+	int body;
+	int (*check)(const ml_request *req, struct status *st);
+} cross_checks[] = {
+	{ B(ANSWER_PROPOSAL), check_answer },
+	{ B(REFER_HOUSEHOLD), check_household_size },
+	{ B(ACCEPT_CASE), check_co_referents },
+	{ B(PING), check_ping },
+};
+
 bool validate_is_command(const ml_request *req)
 {
-	return req->body_case >= B(REFER_HOUSEHOLD) && req->body_case <= B(CLOSE_SUPPORT);
+	return req->body_case >= B(REFER_HOUSEHOLD) && req->body_case <= B(RESUME);
 }
 
 int validate_request(const ml_request *req, struct status *st)
@@ -355,80 +577,13 @@ int validate_request(const ml_request *req, struct status *st)
 				   "command_id must be %d random bytes, not %zu",
 				   WIRE_COMMAND_ID_LEN, req->command_id.len);
 	rc = check_string(req->correlation_id, "correlation_id", "correlation_id", st);
-	for (size_t i = 0; !rc && i < sizeof(rules) / sizeof(rules[0]); i++)
+	for (size_t i = 0; !rc && i < ARRAY_SIZE(rules); i++)
 		if (rules[i].body == (int)req->body_case)
 			rc = check_rule(body, &rules[i], name, st);
 	if (!rc)
 		rc = walk(body, name, st);
-	return rc ? rc : check_specific(req, st);
-}
-
-int validate_parse_date(const char *s, int64_t *out_us)
-{
-	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int y, m, d, n = -1;
-	long long days;
-
-	if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 ||
-	    s[4] != '-' || s[7] != '-')
-		return ML_EINVAL;
-	for (int i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-			return ML_EINVAL;
-	if (y < 1900 || y > 2199 || m < 1 || m > 12 || d < 1)
-		return ML_EINVAL;
-	if (d > mdays[m - 1] + (m == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))))
-		return ML_EINVAL;
-	/* Days from 1970-01-01 (H. Hinnant's days_from_civil). */
-	y -= m <= 2;
-	{
-		long long era = y / 400, yoe = y - era * 400;
-		long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-		long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-		days = era * 146097 + doe - 719468;
-	}
-	*out_us = days * 86400LL * 1000000LL;
-	return 0;
-}
-
-bool validate_utf8(const char *str, size_t len, bool multiline)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned c = s[i], need, cp;
-
-		if (c < 0x80) {
-			if ((c < 0x20 && !(multiline && (c == '\n' || c == '\t'))) || c == 0x7f)
-				return false;
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			need = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			need = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			need = 3;
-			cp = c & 0x07;
-		} else {
-			return false;    /* continuation byte, overlong lead, or > U+10FFFF */
-		}
-		if (i + need >= len)
-			return false;
-		for (unsigned k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0))
-			return false;
-		i += need + 1;
-	}
-	return true;
+	for (size_t i = 0; !rc && i < ARRAY_SIZE(cross_checks); i++)
+		if (cross_checks[i].body == (int)req->body_case)
+			rc = cross_checks[i].check(req, st);
+	return rc;
 }

@@ -149,6 +149,23 @@ int wire_set_bytes(ProtobufCBinaryData *field, const uint8_t *data, size_t len)
 	return 0;
 }
 
+Maillage__V1__ProposalState *wire_case_add_proposal(ml_case *c)
+{
+	Maillage__V1__ProposalState **more, *p = malloc(sizeof(*p));
+
+	if (!p)
+		return NULL;
+	maillage__v1__proposal_state__init(p);
+	more = realloc(c->proposals, (c->n_proposals + 1) * sizeof(*more));
+	if (!more) {
+		free(p);
+		return NULL;
+	}
+	more[c->n_proposals++] = p;
+	c->proposals = more;
+	return p;
+}
+
 ml_case *wire_case_new(void)
 {
 	ml_case *c = malloc(sizeof(*c));

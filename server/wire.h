@@ -68,6 +68,9 @@ int wire_set_string(char **field, const char *value);
 int wire_set_strings(char ***field, size_t *n, char *const *values, size_t count);
 int wire_set_bytes(ProtobufCBinaryData *field, const uint8_t *data, size_t len);
 
+/* Append an empty ProposalState to c->proposals; NULL when out of memory. */
+Maillage__V1__ProposalState *wire_case_add_proposal(ml_case *c);
+
 /* A new, initialised CaseSummary to fill with the setters; wire_free() it. */
 ml_case *wire_case_new(void);
 

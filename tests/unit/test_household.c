@@ -9,6 +9,8 @@
 #include "err.h"
 #include "household.h"
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 static const uint8_t secret[32] = {
 	0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
 	0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
@@ -24,41 +26,89 @@ static Maillage__V1__Person person(const char *last, const char *first, const ch
 	return p;
 }
 
-static void assert_identity(const char *last, const char *first, const char *want)
-{
-	Maillage__V1__Person p = person(last, first, "1990-05-05");
-	char out[256];
-
-	assert_int_equal(household_identity(&p, out, sizeof(out)), 0);
-	assert_string_equal(out, want);
-}
-
 static void test_normalisation(void **state)
 {
+	static const struct {
+		const char *last, *first, *want;
+	} cases[] = {
+		{ "N'Diaye", "Élodie-Marie", "ndiaye|elodiemarie|1990-05-05" },
+		{ "  NDIAYE ", "elodie marie", "ndiaye|elodiemarie|1990-05-05" },
+		{ "n diaye", "ELODIE  MARIE", "ndiaye|elodiemarie|1990-05-05" },
+		{ "Lefèvre-Çelik", "Zoë", "lefevrecelik|zoe|1990-05-05" },
+		{ "Bœuf", "Lætitia", "boeuf|laetitia|1990-05-05" },
+		{ "BŒUF", "LÆTITIA", "boeuf|laetitia|1990-05-05" },
+		{ "STRAßE", "ÅSA", "strasse|asa|1990-05-05" },
+		{ "O'Brien 2", "Ann", "obrien2|ann|1990-05-05" },
+		{ "àâäáãåçéèêëíìîïñóòôöõúùûüýÿ", "x",
+		  "aaaaaaceeeeiiiinooooouuuuyy|x|1990-05-05" },
+		{ "ÀÂÄÁÃÅÇÉÈÊËÍÌÎÏÑÓÒÔÖÕÚÙÛÜÝŸ", "x",
+		  "aaaaaaceeeeiiiinooooouuuuyy|x|1990-05-05" },
+		/* letters of other scripts are separators, dropped like the rest */
+		{ "Łukasz-Ωmega", "Дарья Anne", "ukaszmega|anne|1990-05-05" },
+	};
+	char out[256];
+
 	(void)state;
-	assert_identity("N'Diaye", "Élodie-Marie", "ndiaye|elodiemarie|1990-05-05");
-	assert_identity("  NDIAYE ", "elodie marie", "ndiaye|elodiemarie|1990-05-05");
-	assert_identity("Lefèvre-Çelik", "Zoë", "lefevrecelik|zoe|1990-05-05");
-	assert_identity("Bœuf", "Lætitia", "boeuf|laetitia|1990-05-05");
-	assert_identity("STRAßE", "ÅSA", "strasse|asa|1990-05-05");
-	assert_identity("O'Brien 2", "Ann", "obrien2|ann|1990-05-05");
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		Maillage__V1__Person p = person(cases[i].last, cases[i].first, "1990-05-05");
+
+		assert_int_equal(household_identity(&p, out, sizeof(out)), 0);
+		assert_string_equal(out, cases[i].want);
+	}
+}
+
+/* The example of the brief: one identity whatever the accents, case, hyphens,
+ * apostrophes and spaces. */
+static void test_same_identity(void **state)
+{
+	Maillage__V1__Person a = person("N'Diaye", "Élodie-Marie  ", "1979-11-30");
+	Maillage__V1__Person b = person("n diaye", "elodie marie", "1979-11-30");
+	Maillage__V1__Person c = person("NDIAYE", "ELODIE-MARIE", "1979-11-30");
+	char ia[128], ib[128], ic[128];
+	uint8_t ka[32], kb[32];
+
+	(void)state;
+	assert_int_equal(household_identity(&a, ia, sizeof(ia)), 0);
+	assert_int_equal(household_identity(&b, ib, sizeof(ib)), 0);
+	assert_int_equal(household_identity(&c, ic, sizeof(ic)), 0);
+	assert_string_equal(ia, ib);
+	assert_string_equal(ia, ic);
+	assert_int_equal(household_key(secret, sizeof(secret), &a, ka), 0);
+	assert_int_equal(household_key(secret, sizeof(secret), &b, kb), 0);
+	assert_memory_equal(ka, kb, 32);
 }
 
 static void test_refused(void **state)
 {
+	static const struct {
+		const char *last, *first, *born;
+	} cases[] = {
+		{ "", "Ann", "1990-05-05" },
+		{ "Smith", "", "1990-05-05" },
+		{ "- ' -", "Ann", "1990-05-05" },
+		{ "Smith", "Дарья", "1990-05-05" },
+		{ "Smith", "Ann", "1990-02-30" },
+		{ "Smith", "Ann", "" },
+		{ "Smith", "Ann", "05/05/1990" },
+	};
 	Maillage__V1__Person p;
+	uint8_t key[32];
 	char out[256];
 
 	(void)state;
-	p = person("", "Ann", "1990-05-05");
-	assert_int_equal(household_identity(&p, out, sizeof(out)), ML_EINVAL);
-	p = person("- ' -", "Ann", "1990-05-05");
-	assert_int_equal(household_identity(&p, out, sizeof(out)), ML_EINVAL);
-	p = person("Smith", "Ann", "1990-02-30");
-	assert_int_equal(household_identity(&p, out, sizeof(out)), ML_EINVAL);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		p = person(cases[i].last, cases[i].first, cases[i].born);
+		assert_int_equal(household_identity(&p, out, sizeof(out)), ML_EINVAL);
+		assert_int_equal(household_key(secret, sizeof(secret), &p, key), ML_EINVAL);
+	}
+	/* "smith|ann|1990-05-05" and its NUL: 21 bytes */
 	p = person("Smith", "Ann", "1990-05-05");
 	assert_int_equal(household_identity(&p, out, 20), ML_EINVAL);
+	assert_int_equal(household_identity(&p, out, 21), 0);
+	assert_string_equal(out, "smith|ann|1990-05-05");
+	assert_int_equal(household_identity(&p, out, 0), ML_EINVAL);
 	assert_int_equal(household_identity(NULL, out, sizeof(out)), ML_EINVAL);
+	assert_int_equal(household_key(secret, sizeof(secret), NULL, key), ML_EINVAL);
 }
 
 /* Computed with: printf '%s' 'benali|samira|1984-03-12' |
@@ -78,30 +128,54 @@ static void test_known_key(void **state)
 	assert_memory_equal(key, want, 32);
 }
 
+/* Computed with: printf '%s' 'ndiaye|elodiemarie|1990-05-05' |
+ *   openssl dgst -sha256 -hmac 'maillage-test-secret' */
+static void test_known_key_text_secret(void **state)
+{
+	static const char text_secret[] = "maillage-test-secret";
+	static const uint8_t want[32] = {
+		0xa6, 0x2f, 0x44, 0x3c, 0x5a, 0x1c, 0x71, 0xcc, 0x6e, 0xcd, 0xc9, 0x12,
+		0x7c, 0xaf, 0x02, 0xaf, 0x93, 0x78, 0x66, 0xb8, 0xc5, 0xca, 0x6a, 0xc2,
+		0xd8, 0x9d, 0xab, 0xee, 0xc7, 0xb6, 0xe8, 0xc0,
+	};
+	Maillage__V1__Person p = person("N'Diaye", "Élodie-Marie", "1990-05-05");
+	uint8_t key[32];
+
+	(void)state;
+	assert_int_equal(household_key((const uint8_t *)text_secret, strlen(text_secret), &p,
+				       key), 0);
+	assert_memory_equal(key, want, 32);
+}
+
 static void test_keys_differ(void **state)
 {
 	Maillage__V1__Person a = person("Benali", "Samira", "1984-03-12");
 	Maillage__V1__Person b = person("BENALI", "samira", "1984-03-12");
 	Maillage__V1__Person c = person("Benali", "Samira", "1984-03-13");
-	uint8_t ka[32], kb[32], kc[32], kd[32];
+	Maillage__V1__Person d = person("Samira", "Benali", "1984-03-12");
+	uint8_t ka[32], kb[32], kc[32], kd[32], ke[32];
 	uint8_t other[32] = { 1 };
 
 	(void)state;
 	assert_int_equal(household_key(secret, 32, &a, ka), 0);
 	assert_int_equal(household_key(secret, 32, &b, kb), 0);
 	assert_int_equal(household_key(secret, 32, &c, kc), 0);
-	assert_int_equal(household_key(other, 32, &a, kd), 0);
+	assert_int_equal(household_key(secret, 32, &d, kd), 0);
+	assert_int_equal(household_key(other, 32, &a, ke), 0);
 	assert_memory_equal(ka, kb, 32);
-	assert_memory_not_equal(ka, kc, 32);
-	assert_memory_not_equal(ka, kd, 32);
+	assert_memory_not_equal(ka, kc, 32);     /* another birth date */
+	assert_memory_not_equal(ka, kd, 32);     /* names swapped */
+	assert_memory_not_equal(ka, ke, 32);     /* another secret */
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_normalisation),
+		cmocka_unit_test(test_same_identity),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_known_key),
+		cmocka_unit_test(test_known_key_text_secret),
 		cmocka_unit_test(test_keys_differ),
 	};
 

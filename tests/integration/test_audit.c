@@ -1,0 +1,160 @@
+/* test_audit.c - replaying a case as it stood (as of a version, as of a date)
+ * and reading the log itself as an auditor, paged and limited to the
+ * auditor's platforms.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+#define ST(x) MAILLAGE__V1__STATUS_CODE__##x
+#define STATE(x) MAILLAGE__V1__CASE_STATE__##x
+
+static struct harness H;
+static char vnx[64], ven[64];
+
+static int setup(void **state)
+{
+	mlc_response *r;
+
+	(void)state;
+	if (h_setup(&H, NULL))
+		return -1;
+	r = h_send_as(&H, "bailleur-est", h_refer(&H, "vaulx-bron", "Audit", "Ada", "1970-07-07"), 0);
+	snprintf(vnx, sizeof(vnx), "%s", r->command->case_id);
+	mlc_response_free(r);
+	r = h_send_as(&H, "bailleur-est", h_refer(&H, "venissieux", "Audit", "Ben", "1971-07-07"), 0);
+	snprintf(ven, sizeof(ven), "%s", r->command->case_id);
+	mlc_response_free(r);
+	h_expect(&H, "coord-vaulx-bron", h_acknowledge(&H, vnx), 0);
+	h_expect(&H, "coord-vaulx-bron", h_accept(&H, vnx, "asso-habitat"), 0);
+	h_expect(&H, "asso-habitat", h_visit(&H, vnx, "2026-11-02"), 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return h_teardown(&H);
+}
+
+static mlc_response *history_as_of(uint32_t version, const char *date, int code)
+{
+	mlc_request *req = h_history(&H, vnx);
+
+	req->get_case_history->as_of_version = version;
+	if (date)    /* replaces the static empty default: nothing to free */
+		req->get_case_history->as_of_date = strdup(date);
+	return h_send_as(&H, "coord-vaulx-bron", req, code);
+}
+
+static void test_as_of_version(void **state)
+{
+	mlc_response *r;
+
+	(void)state;
+	r = history_as_of(2, NULL, ST(OK));
+	assert_int_equal(r->history->n_events, 2);
+	assert_non_null(r->history->as_of);
+	assert_int_equal(r->history->as_of->state, STATE(ACKNOWLEDGED));
+	assert_int_equal(r->history->as_of->version, 2);
+	assert_string_equal(r->history->as_of->lead_partner, "");
+	mlc_response_free(r);
+	r = history_as_of(0, NULL, ST(OK));
+	assert_int_equal(r->history->n_events, 4);
+	assert_int_equal(r->history->as_of->state, STATE(IN_SUPPORT));
+	assert_int_equal(r->history->as_of->visit_count, 1);
+	mlc_response_free(r);
+}
+
+static void test_as_of_date(void **state)
+{
+	mlc_response *r;
+
+	(void)state;
+	/* before anything was recorded: nothing */
+	r = history_as_of(0, "2000-01-01", ST(OK));
+	assert_int_equal(r->history->n_events, 0);
+	assert_null(r->history->as_of);
+	mlc_response_free(r);
+	/* far in the future: everything */
+	r = history_as_of(0, "2199-12-31", ST(OK));
+	assert_int_equal(r->history->n_events, 4);
+	mlc_response_free(r);
+}
+
+static void test_paging(void **state)
+{
+	mlc_request *req = h_history(&H, vnx);
+	mlc_response *r;
+
+	(void)state;
+	req->get_case_history->max_events = 3;
+	r = h_call_as(&H, "auditor", req, ST(OK));
+	assert_int_equal(r->history->n_events, 3);
+	assert_int_equal(r->history->next_version, 4);
+	mlc_response_free(r);
+	req->get_case_history->from_version = 4;
+	req->request_id = 0;
+	r = h_call_as(&H, "auditor", req, ST(OK));
+	assert_int_equal(r->history->n_events, 1);
+	assert_int_equal(r->history->events[0]->case_version, 4);
+	assert_int_equal(r->history->next_version, 0);
+	assert_int_equal(r->history->as_of->version, 4);
+	mlc_response_free(r);
+	h_request_free(req);
+}
+
+static mlc_request *read_events(uint64_t from, uint32_t max)
+{
+	mlc_request *req = h_request(&H);
+
+	req->read_events = calloc(1, sizeof(*req->read_events));
+	assert_non_null(req->read_events);
+	maillage__v1__read_events__init(req->read_events);
+	req->read_events->from_position = from;
+	req->read_events->max_events = max;
+	req->body_case = MAILLAGE__V1__REQUEST__BODY_READ_EVENTS;
+	return req;
+}
+
+static void test_read_events(void **state)
+{
+	mlc_response *r;
+	uint64_t pos = 1;
+	size_t seen = 0;
+
+	(void)state;
+	/* the auditor belongs to both platforms: every event, in pages of 2 */
+	do {
+		r = h_send_as(&H, "auditor", read_events(pos, 2), ST(OK));
+		for (size_t i = 0; i < r->events->n_events; i++)
+			assert_int_equal(r->events->events[i]->position, pos + i);
+		seen += r->events->n_events;
+		pos = r->events->next_position;
+		assert_int_equal(r->events->last_position, 5);
+		mlc_response_free(r);
+	} while (pos);
+	assert_int_equal(seen, 5);
+	/* only auditors */
+	h_expect(&H, "coord-vaulx-bron", read_events(1, 0), ST(PERMISSION_DENIED));
+	h_expect(&H, "funder-metropole", read_events(1, 0), ST(PERMISSION_DENIED));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_as_of_version),
+		cmocka_unit_test(test_as_of_date),
+		cmocka_unit_test(test_paging),
+		cmocka_unit_test(test_read_events),
+	};
+
+	return cmocka_run_group_tests_name("audit", tests, setup, teardown);
+}

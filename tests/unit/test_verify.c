@@ -1,0 +1,264 @@
+/* test_verify.c - maillage-admin verify's checker against a log damaged on
+ * purpose: a flipped byte in an event, a broken hash chain, a missing streams
+ * entry, a missing idempotency record. The damage is done with LMDB directly
+ * (this test is the only place outside evlog.c that does so).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "command.h"
+#include "err.h"
+#include "evlog.h"
+#include "verify.h"
+
+static char dir[64];
+static struct config cfg;
+static struct org org = { "landlord", "L", MAILLAGE__V1__ORG_KIND__LANDLORD, NULL, 1 };
+static struct platform platform = { "vaulx-bron", "VNX", "V" };
+static char *platforms[] = { "vaulx-bron" };
+
+/* A fresh directory holding five referrals (positions 1..5). */
+static int setup(void **state)
+{
+	struct evlog *log;
+	struct evlog_txn *txn;
+	char err[256];
+
+	(void)state;
+	org.platforms = platforms;
+	cfg.orgs = &org;
+	cfg.n_orgs = 1;
+	cfg.platforms = &platform;
+	cfg.n_platforms = 1;
+	snprintf(dir, sizeof(dir), "/tmp/maillage-verify-XXXXXX");
+	if (!mkdtemp(dir) || evlog_open(dir, 16 << 20, false, &log, err, sizeof(err)) ||
+	    evlog_txn_begin(log, true, &txn))
+		return -1;
+	for (int i = 0; i < 5; i++) {
+		ml_request req = MAILLAGE__V1__REQUEST__INIT;
+		Maillage__V1__ReferHousehold body = MAILLAGE__V1__REFER_HOUSEHOLD__INIT;
+		Maillage__V1__Referral ref = MAILLAGE__V1__REFERRAL__INIT;
+		Maillage__V1__Household hh = MAILLAGE__V1__HOUSEHOLD__INIT;
+		Maillage__V1__Person p = MAILLAGE__V1__PERSON__INIT;
+		uint8_t id[16] = { (uint8_t)(i + 1) };
+		char first[16];
+		struct command_ctx ctx = { &cfg, &org, &req, 1795000000000000LL };
+		struct command_out out;
+
+		snprintf(first, sizeof(first), "P%d", i);
+		p.last_name = "Verify";
+		p.first_name = first;
+		p.birth_date = "1980-01-01";
+		hh.reference_person = &p;
+		hh.adults = 1;
+		ref.platform = "vaulx-bron";
+		ref.reason = MAILLAGE__V1__REFERRAL_REASON__REASON_OTHER;
+		ref.household = &hh;
+		body.referral = &ref;
+		req.body_case = MAILLAGE__V1__REQUEST__BODY_REFER_HOUSEHOLD;
+		req.refer_household = &body;
+		req.command_id.data = id;
+		req.command_id.len = 16;
+		if (command_run(txn, &ctx, &out) || out.st.code)
+			return -1;
+	}
+	if (evlog_txn_commit(txn))
+		return -1;
+	evlog_close(log);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Run verify on the directory; return its code and the fault in fault. */
+static int verify(char *fault, size_t len)
+{
+	struct verify_report rep;
+	struct evlog *log;
+	char err[256];
+	int rc;
+
+	assert_int_equal(evlog_open(dir, 16 << 20, true, &log, err, sizeof(err)), 0);
+	rc = verify_log(log, &rep);
+	snprintf(fault, len, "%s", rep.fault);
+	evlog_close(log);
+	return rc;
+}
+
+/* Open the raw environment and one named database for damage. */
+static void raw_open(const char *name, MDB_env **env, MDB_txn **txn, MDB_dbi *dbi)
+{
+	assert_int_equal(mdb_env_create(env), 0);
+	mdb_env_set_maxdbs(*env, 16);
+	mdb_env_set_mapsize(*env, 16 << 20);
+	assert_int_equal(mdb_env_open(*env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(*env, NULL, 0, txn), 0);
+	assert_int_equal(mdb_dbi_open(*txn, name, 0, dbi), 0);
+}
+
+static void raw_close(MDB_env *env, MDB_txn *txn)
+{
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+static MDB_val pos_key(uint8_t *buf, uint64_t pos)
+{
+	MDB_val k = { 8, buf };
+
+	for (int i = 7; i >= 0; i--, pos >>= 8)
+		buf[i] = (uint8_t)pos;
+	return k;
+}
+
+/* Replace event pos by a copy with byte at offset from the end flipped. */
+static void flip_event_byte(uint64_t pos, size_t from_end, uint8_t *saved, size_t *saved_len)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	uint8_t kbuf[8], copy[4096];
+	MDB_val k = pos_key(kbuf, pos), v;
+
+	raw_open("events", &env, &txn, &dbi);
+	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+	assert_true(v.mv_size <= sizeof(copy));
+	memcpy(copy, v.mv_data, v.mv_size);
+	memcpy(saved, v.mv_data, v.mv_size);
+	*saved_len = v.mv_size;
+	copy[v.mv_size - from_end] ^= 0x01;
+	v.mv_data = copy;
+	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	raw_close(env, txn);
+}
+
+static void restore_event(uint64_t pos, uint8_t *saved, size_t len)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	uint8_t kbuf[8];
+	MDB_val k = pos_key(kbuf, pos), v = { len, saved };
+
+	raw_open("events", &env, &txn, &dbi);
+	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	raw_close(env, txn);
+}
+
+static void test_intact(void **state)
+{
+	char fault[512];
+
+	(void)state;
+	assert_int_equal(verify(fault, sizeof(fault)), 0);
+	assert_string_equal(fault, "");
+}
+
+/* A byte changed inside event 2's body: event 3 no longer chains to it. */
+static void test_flipped_byte(void **state)
+{
+	uint8_t saved[4096];
+	size_t len;
+	char fault[512];
+
+	(void)state;
+	flip_event_byte(2, 3, saved, &len);
+	assert_int_equal(verify(fault, sizeof(fault)), ML_ECORRUPT);
+	if (!strstr(fault, "position 3") && !strstr(fault, "position 2"))
+		fail_msg("fault does not locate the damage: %s", fault);
+	restore_event(2, saved, len);
+	assert_int_equal(verify(fault, sizeof(fault)), 0);
+}
+
+/* A forged prev_hash in event 4: the chain is broken exactly there. */
+static void test_broken_chain(void **state)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	uint8_t kbuf[8], saved[4096];
+	MDB_val k = pos_key(kbuf, 4), v;
+	ml_event *ev;
+	uint8_t *packed;
+	size_t len, saved_len;
+	char fault[512];
+
+	(void)state;
+	raw_open("events", &env, &txn, &dbi);
+	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+	memcpy(saved, v.mv_data, v.mv_size);
+	saved_len = v.mv_size;
+	ev = wire_event_unpack(v.mv_data, v.mv_size);
+	assert_non_null(ev);
+	ev->prev_hash.data[0] ^= 0xff;
+	assert_int_equal(wire_pack(ev, &packed, &len), 0);
+	v.mv_data = packed;
+	v.mv_size = len;
+	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	raw_close(env, txn);
+	free(packed);
+	wire_free(ev);
+	assert_int_equal(verify(fault, sizeof(fault)), ML_ECORRUPT);
+	assert_non_null(strstr(fault, "position 4: prev_hash does not match"));
+	restore_event(4, saved, saved_len);
+}
+
+/* Deleting an index entry is found too. */
+static void delete_and_verify(const char *db, MDB_val key, const char *expect)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	char fault[512];
+
+	raw_open(db, &env, &txn, &dbi);
+	assert_int_equal(mdb_del(txn, dbi, &key, NULL), 0);
+	raw_close(env, txn);
+	assert_int_equal(verify(fault, sizeof(fault)), ML_ECORRUPT);
+	if (!strstr(fault, expect))
+		fail_msg("expected '%s' in '%s'", expect, fault);
+}
+
+static void test_missing_streams_entry(void **state)
+{
+	uint8_t key[] = "VNX-2026-000003\0\0\0\0\1";
+
+	(void)state;
+	delete_and_verify("streams", (MDB_val){ sizeof(key) - 1, key },
+			  "position 3: no streams entry for case 'VNX-2026-000003'");
+}
+
+static void test_missing_command_record(void **state)
+{
+	uint8_t id[16] = { 2 };
+
+	(void)state;
+	delete_and_verify("commands", (MDB_val){ 16, id }, "position 2: its command has no idempotency record");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_intact),
+		cmocka_unit_test(test_flipped_byte),
+		cmocka_unit_test(test_broken_chain),
+		cmocka_unit_test(test_missing_streams_entry),
+		cmocka_unit_test(test_missing_command_record),
+	};
+
+	return cmocka_run_group_tests_name("verify", tests, setup, teardown);
+}
