@@ -43,24 +43,37 @@ static size_t seq_len(unsigned char c)
 	return 1;
 }
 
-/* What the character at p folds to; NULL when it is dropped. one holds the
- * result for ASCII letters and digits. */
-static const char *fold_char(const char *p, char one[2])
+/* Characters of other scripts are kept as written, but these punctuation
+ * marks separate words like ASCII punctuation does. */
+static const char *const separators[] = {
+	"\u00a0", "\u00ab", "\u00bb", "\u00b7", "\u2010", "\u2011", "\u2012",
+	"\u2013", "\u2014", "\u2015", "\u2018", "\u2019", "\u201c", "\u201d",
+	"\u2032", "\u202f",
+};
+
+/* What the character at p (len bytes) becomes: *out and the returned length;
+ * 0 when it is dropped. one holds the result for ASCII letters and digits. */
+static size_t fold_char(const char *p, size_t len, const char **out, char one[2])
 {
 	unsigned char c = (unsigned char)*p;
 
-	if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-		one[0] = (char)c;
-		return one;
+	if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z')) {
+		one[0] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+		*out = one;
+		return 1;
 	}
-	if (c >= 'A' && c <= 'Z') {
-		one[0] = (char)(c - 'A' + 'a');
-		return one;
-	}
-	for (size_t i = 0; c >= 0x80 && i < ARRAY_SIZE(folds); i++)
-		if (!strncmp(p, folds[i].utf8, strlen(folds[i].utf8)))
-			return folds[i].ascii;
-	return NULL;
+	if (c < 0x80)
+		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(folds); i++)
+		if (!strncmp(p, folds[i].utf8, strlen(folds[i].utf8))) {
+			*out = folds[i].ascii;
+			return strlen(*out);
+		}
+	for (size_t i = 0; i < ARRAY_SIZE(separators); i++)
+		if (!strncmp(p, separators[i], strlen(separators[i])))
+			return 0;
+	*out = p;      /* another script's letter: kept as written */
+	return len;
 }
 
 /* Append s (len bytes) to out at *n, leaving room for the NUL; ML_EINVAL when
@@ -75,17 +88,20 @@ static int append(char *out, size_t outlen, size_t *n, const char *s, size_t len
 	return 0;
 }
 
-/* Append the normalised form of name to out at *n: letters and digits only,
- * folded to lowercase ASCII. ML_EINVAL if it does not fit or holds none. */
+/* Append the normalised form of name to out at *n. ML_EINVAL if it does not
+ * fit or keeps no character at all. */
 static int normalise(const char *name, char *out, size_t outlen, size_t *n)
 {
-	size_t start = *n;
+	size_t start = *n, len;
 
-	for (const char *p = name; *p; p += strnlen(p, seq_len((unsigned char)*p))) {
+	for (const char *p = name; *p; p += len) {
 		char one[2] = { 0, 0 };
-		const char *ascii = fold_char(p, one);
+		const char *kept = NULL;
+		size_t keep;
 
-		if (ascii && append(out, outlen, n, ascii, strlen(ascii)))
+		len = strnlen(p, seq_len((unsigned char)*p));
+		keep = fold_char(p, len, &kept, one);
+		if (keep && append(out, outlen, n, kept, keep))
 			return ML_EINVAL;
 	}
 	return *n > start ? 0 : ML_EINVAL;

@@ -5,8 +5,10 @@
  * Normalisation: the reference person's last name, first name and birth date;
  * names folded to lowercase ASCII (French accented letters lose their accent,
  * œ -> oe, æ -> ae, ß -> ss) and every other character (spaces, hyphens,
- * apostrophes, other scripts) dropped, so "N'Diaye", "N Diaye" and "NDIAYE"
- * match. The identity string is "last|first|YYYY-MM-DD".
+ * apostrophes, typographic quotes and dashes) dropped, so "N'Diaye",
+ * "N’Diaye" and "NDIAYE" match. Letters of other scripts (Cyrillic, Arabic,
+ * ...) are kept as written, case included: such names match only when written
+ * the same way. The identity string is "last|first|YYYY-MM-DD".
  */
 #ifndef MAILLAGE_HOUSEHOLD_H
 #define MAILLAGE_HOUSEHOLD_H

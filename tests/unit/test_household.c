@@ -44,10 +44,12 @@ static void test_normalisation(void **state)
 		{ "ÀÂÄÁÃÅÇÉÈÊËÍÌÎÏÑÓÒÔÖÕÚÙÛÜÝŸ", "x",
 		  "aaaaaaceeeeiiiinooooouuuuyy|x|1990-05-05" },
 		/* letters of other scripts are separators, dropped like the rest */
-		{ "Łukasz-Ωmega", "Дарья Anne", "ukaszmega|anne|1990-05-05" },
+		{ "Łukasz-Ωmega", "Дарья Anne", "ŁukaszΩmega|Дарьяanne|1990-05-05" },
 	};
 	char out[256];
 
+	/* Letters outside the fold table (Ł, Ω, Cyrillic) are kept as written,
+	 * so names in other scripts still make a household key. */
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		Maillage__V1__Person p = person(cases[i].last, cases[i].first, "1990-05-05");
@@ -86,7 +88,7 @@ static void test_refused(void **state)
 		{ "", "Ann", "1990-05-05" },
 		{ "Smith", "", "1990-05-05" },
 		{ "- ' -", "Ann", "1990-05-05" },
-		{ "Smith", "Дарья", "1990-05-05" },
+		{ "Smith", "\u2019 \u2013 \u00a0", "1990-05-05" },    /* typographic separators only */
 		{ "Smith", "Ann", "1990-02-30" },
 		{ "Smith", "Ann", "" },
 		{ "Smith", "Ann", "05/05/1990" },
