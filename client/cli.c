@@ -1,11 +1,12 @@
 /* cli.c - `maillage`, the command-line client: one table of subcommands, each
- * with its options and a builder for its request; one path to connect, send,
- * and print the answer for people or (--json) for scripts.
+ * naming its Request body and mapping its options to that body's fields; one
+ * path to parse, build, connect, send and print for people or (--json) scripts.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
-#include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,662 +19,1026 @@
 #define EXIT_USAGE 1
 #define EXIT_CONNECTION 2
 #define EXIT_REFUSED_BASE 10
-#define MAX_ARGS 64
 
-/* Options as given: --name value (or a bare flag), in order. */
-struct arg {
+#define MAX_ARGS 256
+#define MAX_LONGOPTS 48
+#define OPT_VAL_BASE 1000       /* getopt_long val of optdef i: OPT_VAL_BASE + i */
+
+#define DESC(x) (&maillage__v1__##x##__descriptor)
+
+/* optdef.flags */
+#define O_REQUIRED 0x1          /* the subcommand needs it */
+#define O_REPEAT   0x2          /* may be given more than once (repeated field) */
+#define O_FLAG     0x4          /* takes no value */
+#define O_EUROS    0x8          /* "1234.56" euros into an int64 of cents */
+#define O_REQUEST  0x10         /* path is a field of the Request, not of the body */
+
+/*
+ * One option. path names the field it sets, from the subcommand's body message
+ * (e.g. "referral.household.debt_cents"), or from the Request with O_REQUEST;
+ * the value is converted by the field's type: strings as they are, integers,
+ * enums by value name, bytes from hex, repeated fields appended to. A NULL
+ * path is read by the subcommand's builder or by main() (global options).
+ */
+struct cli;
+
+struct optdef {
 	const char *name;
-	const char *value;    /* NULL for flags */
-};
-
-struct cli {
-	struct mlc_opts opts;
-	bool json;
-	const struct subcmd *cmd;
-	const char *positional;   /* the case id */
-	struct arg args[MAX_ARGS];
-	int n_args;
-	char err[1400];
+	const char *path;
+	unsigned flags;
+	const char *arg;        /* placeholder in the help, NULL for O_FLAG */
+	const char *help;
 };
 
 struct subcmd {
 	const char *name;
-	const char *synopsis;
-	const char *help;         /* option lines */
-	const char *options;      /* accepted: "name=" takes a value, "name" is a flag */
-	bool needs_case;
-	bool is_command;
-	const char *done;         /* human verb for a command's result */
-	int (*build)(struct cli *cli, mlc_request *req);
+	const char *summary;         /* one line for the top-level help */
+	const char *body;            /* the Request oneof member it sends */
+	const char *positional;      /* field set by the CASE_ID argument, or NULL */
+	bool is_command;             /* appends events: gets a command_id */
+	const char *done;            /* human output: "<done> CASE (version, position)" */
+	const struct optdef *opts;   /* terminated by a NULL name */
+	/* Optional: what the option table cannot say. 0 or -1 (cli->err set). */
+	int (*build)(struct cli *cli, mlc_request *req, ProtobufCMessage *body);
 };
 
-#define NEW(T, init) ({ T *m_ = calloc(1, sizeof(T)); if (!m_) abort(); init(m_); m_; })
+/* An option as given on the command line. */
+struct arg {
+	const struct optdef *def;
+	const char *value;           /* NULL for flags */
+};
 
+struct cli {
+	const struct subcmd *cmd;
+	const char *positional;
+	struct arg args[MAX_ARGS];
+	int n_args;
+	bool json;
+	char err[1024];
+};
+
+static int fail(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(struct cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cli->err, sizeof(cli->err), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Append to the string in buf (of len bytes, *used of them taken), truncating. */
+static void append(char *buf, size_t len, size_t *used, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void append(char *buf, size_t len, size_t *used, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*used >= len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *used, len - *used, fmt, ap);
+	va_end(ap);
+	*used = n < 0 ? len : *used + (size_t)n;
+}
+
+static void *check_alloc(void *p)
+{
+	if (!p) {
+		fputs("maillage: out of memory\n", stderr);
+		exit(EXIT_CONNECTION);
+	}
+	return p;
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+	return check_alloc(calloc(n ? n : 1, size));
+}
+
+static char *xstrdup(const char *s)
+{
+	return check_alloc(strdup(s));
+}
+
+/* The last value of option name ("" for a flag), NULL when not given. */
 static const char *arg_get(const struct cli *cli, const char *name)
 {
 	for (int i = cli->n_args - 1; i >= 0; i--)
-		if (!strcmp(cli->args[i].name, name))
+		if (!strcmp(cli->args[i].def->name, name))
 			return cli->args[i].value ? cli->args[i].value : "";
 	return NULL;
 }
 
-static int fail(struct cli *cli, const char *fmt, const char *a, const char *b)
-{
-	snprintf(cli->err, sizeof(cli->err), fmt, a, b);
-	return -1;
-}
+/* ------------------------------------------------------------------------
+ * Enum values by name.
+ */
 
-/* A copy of option name's value ("" when absent); required ones must be set. */
-static int str_opt(struct cli *cli, const char *name, bool required, char **out)
-{
-	const char *v = arg_get(cli, name);
-
-	if (!v && required)
-		return fail(cli, "--%s is required%s", name, "");
-	*out = strdup(v ? v : "");
-	if (!*out)
-		abort();
-	return 0;
-}
-
-/* Length of the prefix ("REASON_") that every named value of d shares, 0 if
- * none: options name values without it. */
+/* Length of the prefix ("REASON_") shared by every named value of d but the
+ * unspecified 0, up to an underscore; 0 if none. Help and lists omit it. */
 static size_t enum_prefix(const ProtobufCEnumDescriptor *d)
 {
-	const char *first = d->n_values > 1 ? d->values[1].name : "";
-	const char *us = strchr(first, '_');
-	size_t n = us ? (size_t)(us - first + 1) : 0;
+	const char *first = NULL;
+	size_t n = 0;
 
-	for (unsigned i = 1; n && i < d->n_values; i++)
-		if (strncmp(d->values[i].name, first, n))
-			n = 0;
+	for (unsigned i = 0; i < d->n_values; i++) {
+		const char *name = d->values[i].name;
+
+		if (d->values[i].value == 0)
+			continue;
+		if (!first) {
+			const char *us = strrchr(name, '_');
+
+			first = name;
+			n = us ? (size_t)(us - name + 1) : 0;
+		}
+		while (n && (strncmp(name, first, n) || first[n - 1] != '_' || !name[n]))
+			n--;
+	}
 	return n;
 }
 
-/* The value named s (case-insensitive, with or without the prefix); 0 if none. */
-static int enum_match(const ProtobufCEnumDescriptor *d, const char *s)
+/* The value's name as written on the command line: "unpaid_rent". */
+static const char *enum_short(const ProtobufCEnumDescriptor *d, const ProtobufCEnumValue *v,
+			      char *buf, size_t len)
 {
-	size_t prefix = enum_prefix(d);
+	size_t i;
+	const char *s = v->name + enum_prefix(d);
 
+	for (i = 0; s[i] && i + 1 < len; i++)
+		buf[i] = (char)tolower((unsigned char)s[i]);
+	buf[i] = 0;
+	return buf;
+}
+
+/* "a, b, c": the accepted values of d. */
+static void enum_list(const ProtobufCEnumDescriptor *d, char *buf, size_t len)
+{
+	char one[64];
+	size_t used = 0;
+
+	buf[0] = 0;
 	for (unsigned i = 0; i < d->n_values; i++)
-		if (d->values[i].value && (!strcasecmp(d->values[i].name, s) ||
-					   !strcasecmp(d->values[i].name + prefix, s)))
-			return d->values[i].value;
-	return 0;
+		if (d->values[i].value)
+			append(buf, len, &used, "%s%s", used ? ", " : "",
+			       enum_short(d, &d->values[i], one, sizeof(one)));
 }
 
-static int enum_opt(struct cli *cli, const char *name, const ProtobufCEnumDescriptor *d,
-		    bool required, int *out)
+/* Whether s names v: its whole name, or what follows any of its underscores
+ * ("transfer" for REHOUSING_TRANSFER), case-insensitively. */
+static bool enum_names(const ProtobufCEnumValue *v, const char *s, bool whole)
 {
-	const char *v = arg_get(cli, name);
-	char list[1024] = "";
-
-	*out = 0;
-	if (!v)
-		return required ? fail(cli, "--%s is required%s", name, "") : 0;
-	*out = enum_match(d, v);
-	if (*out)
-		return 0;
-	for (unsigned i = 0; i < d->n_values; i++) {
-		if (d->values[i].value == 0)
-			continue;
-		strncat(list, " ", sizeof(list) - strlen(list) - 1);
-		strncat(list, d->values[i].name + enum_prefix(d), sizeof(list) - strlen(list) - 1);
-	}
-	for (char *p = list; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	snprintf(cli->err, sizeof(cli->err), "--%s '%s' is not one of:%s", name, v, list);
-	return -1;
+	if (whole)
+		return !strcasecmp(v->name, s);
+	for (const char *us = strchr(v->name, '_'); us; us = strchr(us + 1, '_'))
+		if (!strcasecmp(us + 1, s))
+			return true;
+	return false;
 }
 
-/* Every value of a repeatable enum option. */
-static int enum_list(struct cli *cli, const char *name, const ProtobufCEnumDescriptor *d,
-		     int **out, size_t *n)
+/* The value of d named s; 0 with cli->err when none or several are. */
+static int enum_resolve(struct cli *cli, const char *opt, const ProtobufCEnumDescriptor *d,
+			const char *s)
 {
-	*n = 0;
-	*out = calloc(MAX_ARGS, sizeof(**out));
-	if (!*out)
-		abort();
-	for (int i = 0; i < cli->n_args; i++) {
-		struct cli one = *cli;
+	char list[1024];
+	int found = 0;
 
-		if (strcmp(cli->args[i].name, name))
-			continue;
-		one.n_args = 1;
-		one.args[0] = cli->args[i];
-		if (enum_opt(&one, name, d, true, &(*out)[*n])) {
-			memcpy(cli->err, one.err, sizeof(cli->err));
-			return -1;
+	for (int whole = 1; whole >= 0; whole--) {
+		for (unsigned i = 0; i < d->n_values; i++) {
+			const ProtobufCEnumValue *v = &d->values[i];
+
+			if (v->value == 0 || !enum_names(v, s, whole))
+				continue;
+			if (found && found != v->value) {
+				enum_list(d, list, sizeof(list));
+				fail(cli, "%s '%s' is ambiguous; one of: %s", opt, s, list);
+				return 0;
+			}
+			found = v->value;
 		}
-		(*n)++;
+		if (found)
+			return found;
 	}
+	enum_list(d, list, sizeof(list));
+	fail(cli, "%s '%s' is not one of: %s", opt, s, list);
 	return 0;
 }
 
-static int str_list(struct cli *cli, const char *name, char ***out, size_t *n)
+/* The full name of value v of d ("IN_SUPPORT"), "-" for 0, the number if unknown. */
+static const char *enum_name(const ProtobufCEnumDescriptor *d, int v)
 {
-	*n = 0;
-	*out = calloc(MAX_ARGS, sizeof(**out));
-	if (!*out)
-		abort();
-	for (int i = 0; i < cli->n_args; i++)
-		if (!strcmp(cli->args[i].name, name) && !((*out)[(*n)++] = strdup(cli->args[i].value)))
-			abort();
-	return 0;
+	static char num[16];
+	const ProtobufCEnumValue *e = protobuf_c_enum_descriptor_get_value(d, v);
+
+	if (v == 0)
+		return "-";
+	if (e)
+		return e->name;
+	snprintf(num, sizeof(num), "%d", v);
+	return num;
 }
 
-static int uint_opt(struct cli *cli, const char *name, uint32_t dflt, uint32_t *out)
+/* ------------------------------------------------------------------------
+ * Values into message fields, by path and by the field's type.
+ */
+
+/* "1234.56" (or "1234,56", "1234") euros as cents, exactly: no floating point. */
+static int parse_euros(struct cli *cli, const char *opt, const char *s, int64_t *out)
 {
-	const char *v = arg_get(cli, name);
-	char *end;
-	unsigned long n;
+	int64_t units = 0;
+	int decimals = -1, cents = 0;
+	const char *p;
 
-	*out = dflt;
-	if (!v)
-		return 0;
-	errno = 0;
-	n = strtoul(v, &end, 10);
-	if (!isdigit((unsigned char)*v) || *end || errno || n > UINT32_MAX)
-		return fail(cli, "--%s '%s' is not a whole number", name, v);
-	*out = (uint32_t)n;
-	return 0;
-}
-
-/* "1234.56" euros as cents, exactly (no floating point). */
-static int euros_opt(struct cli *cli, const char *name, bool required, int64_t *out)
-{
-	const char *v = arg_get(cli, name), *p;
-	int64_t cents = 0;
-	int decimals = -1;
-
-	*out = 0;
-	if (!v)
-		return required ? fail(cli, "--%s is required%s", name, "") : 0;
-	for (p = v; *p; p++) {
-		if (*p == '.' || *p == ',') {
-			if (decimals >= 0 || p == v)
-				break;
+	for (p = s; *p; p++) {
+		if ((*p == '.' || *p == ',') && decimals < 0 && p != s) {
 			decimals = 0;
-		} else if (isdigit((unsigned char)*p) && decimals < 2 && cents < INT64_MAX / 100) {
+		} else if (isdigit((unsigned char)*p) && decimals < 0) {
+			if (units > ((INT64_MAX - 99) / 100 - (*p - '0')) / 10)
+				return fail(cli, "%s '%s' is too large", opt, s);
+			units = units * 10 + (*p - '0');
+		} else if (isdigit((unsigned char)*p) && decimals < 2) {
 			cents = cents * 10 + (*p - '0');
-			decimals += decimals >= 0;
+			decimals++;
 		} else {
-			break;
+			return fail(cli, "%s '%s' is not an amount in euros like 1234.56", opt, s);
 		}
 	}
-	if (*p || p == v)
-		return fail(cli, "--%s '%s' is not an amount in euros like 1234.56", name, v);
-	for (decimals = decimals < 0 ? 0 : decimals; decimals < 2; decimals++)
+	if (p == s || decimals == 0)
+		return fail(cli, "%s '%s' is not an amount in euros like 1234.56", opt, s);
+	if (decimals == 1)
 		cents *= 10;
-	*out = cents;
+	*out = units * 100 + cents;
 	return 0;
 }
 
-#define DESC(x) (&maillage__v1__##x##__descriptor)
-
-static int build_refer(struct cli *cli, mlc_request *req)
+static int parse_uint(struct cli *cli, const char *opt, const char *s, uint64_t max,
+		      uint64_t *out)
 {
-	Maillage__V1__Referral *ref = NEW(Maillage__V1__Referral, maillage__v1__referral__init);
-	Maillage__V1__Household *h = NEW(Maillage__V1__Household, maillage__v1__household__init);
-	Maillage__V1__Person *p = NEW(Maillage__V1__Person, maillage__v1__person__init);
-	int reason = 0, *needs = NULL;
-	size_t n_needs = 0;
+	char *end;
+	unsigned long long n;
 
-	req->body_case = MAILLAGE__V1__REQUEST__BODY_REFER_HOUSEHOLD;
-	req->refer_household = NEW(Maillage__V1__ReferHousehold, maillage__v1__refer_household__init);
-	req->refer_household->referral = ref;
-	ref->household = h;
-	h->reference_person = p;
-	if (str_opt(cli, "platform", true, &ref->platform) ||
-	    enum_opt(cli, "reason", DESC(referral_reason), true, &reason) ||
-	    str_opt(cli, "details", false, &ref->reason_details) ||
-	    str_opt(cli, "last-name", true, &p->last_name) ||
-	    str_opt(cli, "first-name", true, &p->first_name) ||
-	    str_opt(cli, "birth-date", true, &p->birth_date) ||
-	    uint_opt(cli, "adults", 1, &h->adults) || uint_opt(cli, "children", 0, &h->children) ||
-	    euros_opt(cli, "debt", false, &h->debt_cents) ||
-	    enum_list(cli, "need", DESC(need), &needs, &n_needs) ||
-	    str_opt(cli, "address", false, &h->address) ||
-	    str_opt(cli, "postal-code", false, &h->postal_code) ||
-	    str_opt(cli, "commune", false, &h->commune) ||
-	    str_opt(cli, "phone", false, &h->phone) || str_opt(cli, "email", false, &h->email) ||
-	    str_opt(cli, "notes", false, &h->notes) ||
-	    str_opt(cli, "tenant-ref", false, &h->tenant_reference)) {
-		h->needs = (Maillage__V1__Need *)needs;
-		h->n_needs = n_needs;
-		return -1;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (!isdigit((unsigned char)s[0]) || *end || errno || n > max)
+		return fail(cli, "%s '%s' is not a whole number up to %" PRIu64, opt, s, max);
+	*out = n;
+	return 0;
+}
+
+static int parse_hex(struct cli *cli, const char *opt, const char *s, ProtobufCBinaryData *out)
+{
+	size_t n = strlen(s);
+
+	if (n % 2)
+		return fail(cli, "%s '%s' is not hexadecimal", opt, s);
+	free(out->data);
+	out->data = xcalloc(n / 2, 1);
+	out->len = n / 2;
+	for (size_t i = 0; i < n; i++) {
+		int c = tolower((unsigned char)s[i]);
+		int v = isdigit(c) ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+
+		if (v < 0)
+			return fail(cli, "%s '%s' is not hexadecimal", opt, s);
+		out->data[i / 2] = (uint8_t)(out->data[i / 2] << 4 | v);
 	}
-	ref->reason = reason;
-	h->needs = (Maillage__V1__Need *)needs;
-	h->n_needs = n_needs;
 	return 0;
 }
 
-static int build_acknowledge(struct cli *cli, mlc_request *req)
+/* Convert s for field f into the value at p (one element's storage). */
+static int parse_value(struct cli *cli, const char *opt, const ProtobufCFieldDescriptor *f,
+		       unsigned flags, const char *s, void *p)
 {
-	req->body_case = MAILLAGE__V1__REQUEST__BODY_ACKNOWLEDGE_REFERRAL;
-	req->acknowledge_referral = NEW(Maillage__V1__AcknowledgeReferral,
-					maillage__v1__acknowledge_referral__init);
-	req->acknowledge_referral->case_id = strdup(cli->positional);
-	return str_opt(cli, "note", false, &req->acknowledge_referral->note);
+	uint64_t u;
+
+	if (flags & O_EUROS)
+		return parse_euros(cli, opt, s, p);
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_STRING:
+		*(char **)p = xstrdup(s);
+		return 0;
+	case PROTOBUF_C_TYPE_UINT32:
+		if (parse_uint(cli, opt, s, UINT32_MAX, &u))
+			return -1;
+		*(uint32_t *)p = (uint32_t)u;
+		return 0;
+	case PROTOBUF_C_TYPE_UINT64:
+		return parse_uint(cli, opt, s, UINT64_MAX, p);
+	case PROTOBUF_C_TYPE_INT64:
+		if (parse_uint(cli, opt, s, INT64_MAX, &u))
+			return -1;
+		*(int64_t *)p = (int64_t)u;
+		return 0;
+	case PROTOBUF_C_TYPE_BOOL:
+		*(protobuf_c_boolean *)p = strcmp(s, "false") != 0;
+		return 0;
+	case PROTOBUF_C_TYPE_ENUM:
+		*(int *)p = enum_resolve(cli, opt, f->descriptor, s);
+		return *(int *)p ? 0 : -1;
+	case PROTOBUF_C_TYPE_BYTES:
+		return parse_hex(cli, opt, s, p);
+	default:
+		return fail(cli, "%s: field type %d not supported", opt, (int)f->type);
+	}
 }
 
-static int build_accept(struct cli *cli, mlc_request *req)
+/* Size of one element of a repeated field f. */
+static size_t element_size(const ProtobufCFieldDescriptor *f)
 {
-	Maillage__V1__Acceptance *a = NEW(Maillage__V1__Acceptance, maillage__v1__acceptance__init);
-	int level = 0, rc;
-
-	req->body_case = MAILLAGE__V1__REQUEST__BODY_ACCEPT_CASE;
-	req->accept_case = NEW(Maillage__V1__AcceptCase, maillage__v1__accept_case__init);
-	req->accept_case->case_id = strdup(cli->positional);
-	req->accept_case->acceptance = a;
-	rc = str_opt(cli, "lead", true, &a->lead_partner) ||
-	     str_list(cli, "co-referent", &a->co_referents, &a->n_co_referents) ||
-	     enum_opt(cli, "level", DESC(support_level), true, &level) ||
-	     str_opt(cli, "notes", false, &a->notes);
-	a->support_level = level;
-	return rc ? -1 : 0;
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_STRING:
+		return sizeof(char *);
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_UINT64:
+		return sizeof(int64_t);
+	case PROTOBUF_C_TYPE_BYTES:
+		return sizeof(ProtobufCBinaryData);
+	case PROTOBUF_C_TYPE_ENUM:
+		return sizeof(int);
+	default:
+		return sizeof(uint32_t);
+	}
 }
 
-static int build_decline(struct cli *cli, mlc_request *req)
+/* A new, initialised message of type d (freed with the Request). */
+static ProtobufCMessage *message_new(const ProtobufCMessageDescriptor *d)
 {
-	Maillage__V1__Decline *d = NEW(Maillage__V1__Decline, maillage__v1__decline__init);
-	int reason = 0, rc;
+	ProtobufCMessage *m = xcalloc(1, d->sizeof_message);
 
-	req->body_case = MAILLAGE__V1__REQUEST__BODY_DECLINE_REFERRAL;
-	req->decline_referral = NEW(Maillage__V1__DeclineReferral,
-				    maillage__v1__decline_referral__init);
-	req->decline_referral->case_id = strdup(cli->positional);
-	req->decline_referral->decline = d;
-	rc = enum_opt(cli, "reason", DESC(decline_reason), true, &reason) ||
-	     str_opt(cli, "text", false, &d->text) ||
-	     str_opt(cli, "redirect-to", false, &d->redirect_to);
-	d->reason = reason;
-	return rc ? -1 : 0;
+	protobuf_c_message_init(d, m);
+	return m;
 }
 
-static int build_withdraw(struct cli *cli, mlc_request *req)
+/* Set the field at path ("referral.household.adults") under msg to s,
+ * creating the messages on the way. opt names the option in messages. */
+static int set_path(struct cli *cli, ProtobufCMessage *msg, const char *path,
+		    const char *opt, unsigned flags, const char *s)
 {
-	req->body_case = MAILLAGE__V1__REQUEST__BODY_WITHDRAW_REFERRAL;
-	req->withdraw_referral = NEW(Maillage__V1__WithdrawReferral,
-				     maillage__v1__withdraw_referral__init);
-	req->withdraw_referral->case_id = strdup(cli->positional);
-	return str_opt(cli, "reason", false, &req->withdraw_referral->reason_text);
+	const ProtobufCFieldDescriptor *f;
+	char name[64];
+	size_t n = strcspn(path, ".");
+
+	if (n >= sizeof(name))
+		return fail(cli, "%s: bad field path '%s'", opt, path);
+	memcpy(name, path, n);
+	name[n] = 0;
+	f = protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, name);
+	if (!f)
+		return fail(cli, "%s: no field '%s' in %s", opt, name, msg->descriptor->name);
+
+	if (path[n] == '.') {
+		ProtobufCMessage **sub = (ProtobufCMessage **)((char *)msg + f->offset);
+
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE || f->label == PROTOBUF_C_LABEL_REPEATED)
+			return fail(cli, "%s: field '%s' is not a message", opt, name);
+		if (!*sub)
+			*sub = message_new(f->descriptor);
+		return set_path(cli, *sub, path + n + 1, opt, flags, s);
+	}
+	if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+		size_t *count = (size_t *)((char *)msg + f->quantifier_offset);
+		char **items = (char **)((char *)msg + f->offset);
+		size_t size = element_size(f);
+		char *grown = realloc(*items, (*count + 1) * size);
+
+		if (!grown)
+			return fail(cli, "out of memory");
+		*items = grown;
+		memset(grown + *count * size, 0, size);
+		if (parse_value(cli, opt, f, flags, s, grown + *count * size))
+			return -1;
+		(*count)++;
+		return 0;
+	}
+	if (f->type == PROTOBUF_C_TYPE_STRING) {
+		char **old = (char **)((char *)msg + f->offset);
+
+		if (*old != f->default_value)   /* init points at the shared "" */
+			free(*old);
+		*old = NULL;
+	}
+	return parse_value(cli, opt, f, flags, s, (char *)msg + f->offset);
 }
 
-static int build_visit(struct cli *cli, mlc_request *req)
+/* The field descriptor at path from d, for the help; NULL if none. */
+static const ProtobufCFieldDescriptor *field_at(const ProtobufCMessageDescriptor *d,
+						const char *path)
 {
-	Maillage__V1__Visit *v = NEW(Maillage__V1__Visit, maillage__v1__visit__init);
-	int mode = 0, *domains = NULL, *tools = NULL, rc;
+	const ProtobufCFieldDescriptor *f;
+	char name[64];
+	size_t n = strcspn(path, ".");
 
-	req->body_case = MAILLAGE__V1__REQUEST__BODY_RECORD_VISIT;
-	req->record_visit = NEW(Maillage__V1__RecordVisit, maillage__v1__record_visit__init);
-	req->record_visit->case_id = strdup(cli->positional);
-	req->record_visit->visit = v;
-	rc = str_opt(cli, "date", true, &v->date) ||
-	     enum_opt(cli, "mode", DESC(visit_mode), true, &mode) ||
-	     enum_list(cli, "domain", DESC(domain), &domains, &v->n_domains) ||
-	     enum_list(cli, "tool", DESC(support_tool), &tools, &v->n_tools) ||
-	     str_opt(cli, "notes", false, &v->notes);
-	v->mode = mode;
-	v->domains = (Maillage__V1__Domain *)domains;
-	v->tools = (Maillage__V1__SupportTool *)tools;
-	v->household_present = arg_get(cli, "absent") == NULL;
-	return rc ? -1 : 0;
+	if (n >= sizeof(name))
+		return NULL;
+	memcpy(name, path, n);
+	name[n] = 0;
+	f = protobuf_c_message_descriptor_get_field_by_name(d, name);
+	if (!f || path[n] != '.')
+		return f;
+	return f->type == PROTOBUF_C_TYPE_MESSAGE ? field_at(f->descriptor, path + n + 1) : NULL;
 }
 
-static int build_propose(struct cli *cli, mlc_request *req)
-{
-	Maillage__V1__Proposal *p = NEW(Maillage__V1__Proposal, maillage__v1__proposal__init);
-	int typology = 0, kind = 0, rc;
+/* ------------------------------------------------------------------------
+ * The subcommands.
+ */
 
-	req->body_case = MAILLAGE__V1__REQUEST__BODY_PROPOSE_REHOUSING;
-	req->propose_rehousing = NEW(Maillage__V1__ProposeRehousing,
-				     maillage__v1__propose_rehousing__init);
-	req->propose_rehousing->case_id = strdup(cli->positional);
-	req->propose_rehousing->proposal = p;
-	rc = str_opt(cli, "dwelling", true, &p->dwelling_ref) ||
-	     str_opt(cli, "landlord", false, &p->landlord) ||
-	     str_opt(cli, "commune", true, &p->commune) ||
-	     enum_opt(cli, "typology", DESC(typology), true, &typology) ||
-	     euros_opt(cli, "rent", true, &p->rent_cents) ||
-	     enum_opt(cli, "kind", DESC(rehousing_kind), true, &kind) ||
-	     str_opt(cli, "available-from", false, &p->available_from);
-	p->typology = typology;
-	p->kind = kind;
-	return rc ? -1 : 0;
-}
-
-static int build_close(struct cli *cli, mlc_request *req)
-{
-	Maillage__V1__Closure *c = NEW(Maillage__V1__Closure, maillage__v1__closure__init);
-	int outcome = 0, rc;
-
-	req->body_case = MAILLAGE__V1__REQUEST__BODY_CLOSE_SUPPORT;
-	req->close_support = NEW(Maillage__V1__CloseSupport, maillage__v1__close_support__init);
-	req->close_support->case_id = strdup(cli->positional);
-	req->close_support->closure = c;
-	rc = enum_opt(cli, "outcome", DESC(closing_outcome), true, &outcome) ||
-	     str_opt(cli, "date", true, &c->date) ||
-	     str_opt(cli, "handed-over-to", false, &c->handed_over_to) ||
-	     str_opt(cli, "notes", false, &c->notes);
-	c->outcome = outcome;
-	return rc ? -1 : 0;
-}
-
-static int build_case(struct cli *cli, mlc_request *req)
-{
-	req->body_case = MAILLAGE__V1__REQUEST__BODY_GET_CASE;
-	req->get_case = NEW(Maillage__V1__GetCase, maillage__v1__get_case__init);
-	req->get_case->case_id = strdup(cli->positional);
-	return 0;
-}
-
-static int build_history(struct cli *cli, mlc_request *req)
-{
-	req->body_case = MAILLAGE__V1__REQUEST__BODY_GET_CASE_HISTORY;
-	req->get_case_history = NEW(Maillage__V1__GetCaseHistory,
-				    maillage__v1__get_case_history__init);
-	req->get_case_history->case_id = strdup(cli->positional);
-	return uint_opt(cli, "from-version", 1, &req->get_case_history->from_version);
-}
-
-static int build_ping(struct cli *cli, mlc_request *req)
-{
-	(void)cli;
-	req->body_case = MAILLAGE__V1__REQUEST__BODY_PING;
-	req->ping = NEW(Maillage__V1__Ping, maillage__v1__ping__init);
-	return 0;
-}
-
-#define CMD_OPTS "command-id= expected-version= correlation-id= "
-
-static const struct subcmd subcmds[] = {
-	{ "ping", "ping", "", "", false, false, NULL, build_ping },
-	{ "refer", "refer --platform ID --reason REASON --last-name NAME --first-name NAME "
-	  "--birth-date YYYY-MM-DD [options]",
-	  "  --platform ID          territorial platform (e.g. vaulx-bron)\n"
-	  "  --reason REASON        unpaid_rent, neighbourhood_nuisance, leaving_psychiatric_hospital,\n"
-	  "                         leaving_shelter, over_occupation, unsuitable_dwelling,\n"
-	  "                         too_expensive_dwelling, other\n"
-	  "  --details TEXT         the reason in words\n"
-	  "  --last-name, --first-name, --birth-date   the reference person\n"
-	  "  --adults N (1), --children N (0)          household composition\n"
-	  "  --debt EUROS           rent arrears, e.g. 3456.78\n"
-	  "  --need NEED            social, budget, legal, health_access, housing, employment (repeat)\n"
-	  "  --address, --postal-code, --commune, --phone, --email, --tenant-ref, --notes\n",
-	  CMD_OPTS "platform= reason= details= last-name= first-name= birth-date= adults= "
-	  "children= debt= need= address= postal-code= commune= phone= email= notes= tenant-ref=",
-	  false, true, "referred", build_refer },
-	{ "acknowledge", "acknowledge CASE_ID [--note TEXT]", "  --note TEXT\n",
-	  CMD_OPTS "note=", true, true, "acknowledged", build_acknowledge },
-	{ "accept", "accept CASE_ID --lead ORG --level LEVEL [--co-referent ORG]... [--notes TEXT]",
-	  "  --lead ORG             the lead partner organisation\n"
-	  "  --co-referent ORG      another partner on the case (repeat)\n"
-	  "  --level LEVEL          advice_to_referrer, coordination, intensive_global\n"
-	  "  --notes TEXT\n",
-	  CMD_OPTS "lead= co-referent= level= notes=", true, true, "accepted", build_accept },
-	{ "decline", "decline CASE_ID --reason REASON [--text TEXT] [--redirect-to SERVICE]",
-	  "  --reason REASON        out_of_territory, not_eligible, already_supported,\n"
-	  "                         household_refused, incomplete_referral, other\n"
-	  "  --text TEXT, --redirect-to SERVICE\n",
-	  CMD_OPTS "reason= text= redirect-to=", true, true, "declined", build_decline },
-	{ "withdraw", "withdraw CASE_ID [--reason TEXT]", "  --reason TEXT\n",
-	  CMD_OPTS "reason=", true, true, "withdrawn", build_withdraw },
-	{ "visit", "visit CASE_ID --date YYYY-MM-DD --mode MODE [options]",
-	  "  --date YYYY-MM-DD\n"
-	  "  --mode MODE            home, office, phone, accompanied_appointment, household_absent\n"
-	  "  --domain D             social, budget, legal, health_access, housing, employment (repeat)\n"
-	  "  --tool T               rent_payment_aid, rescue_lease, moving_aid, debt_repayment_plan,\n"
-	  "                         housing_solidarity_fund, transfer, sliding_lease,\n"
-	  "                         transitional_housing, legal_aid (repeat)\n"
-	  "  --absent               the household was not present\n"
-	  "  --notes TEXT\n",
-	  CMD_OPTS "date= mode= domain= tool= absent notes=", true, true, "visit recorded on",
-	  build_visit },
-	{ "propose", "propose CASE_ID --dwelling REF --commune NAME --typology T3 --rent EUROS "
-	  "--kind KIND [options]",
-	  "  --dwelling REF         the landlord's dwelling reference\n"
-	  "  --landlord ORG         the landlord (defaults to the sender when it is one)\n"
-	  "  --commune NAME, --typology t1..t6_or_more, --rent EUROS (monthly, charges included)\n"
-	  "  --kind KIND            social_housing, transfer, sliding_lease, transitional,\n"
-	  "                         adapted, private_rental\n"
-	  "  --available-from YYYY-MM-DD\n",
-	  CMD_OPTS "dwelling= landlord= commune= typology= rent= kind= available-from=",
-	  true, true, "rehousing proposed on", build_propose },
-	{ "close", "close CASE_ID --outcome OUTCOME --date YYYY-MM-DD [options]",
-	  "  --outcome OUTCOME      kept_in_dwelling, rehoused_transfer, adapted_housing,\n"
-	  "                         oriented_to_shelter, evicted, lost_contact, household_refused,\n"
-	  "                         handed_back, other\n"
-	  "  --date YYYY-MM-DD, --handed-over-to SERVICE, --notes TEXT\n",
-	  CMD_OPTS "outcome= date= handed-over-to= notes=", true, true, "closed", build_close },
-	{ "case", "case CASE_ID", "", "", true, false, NULL, build_case },
-	{ "history", "history CASE_ID [--from-version N]", "  --from-version N\n",
-	  "from-version=", true, false, NULL, build_history },
+static const struct optdef global_opts[] = {
+	{ "addr", NULL, 0, "HOST:PORT", "server address (MAILLAGE_ADDR)" },
+	{ "cert", NULL, 0, "FILE", "client certificate, PEM (MAILLAGE_CERT)" },
+	{ "key", NULL, 0, "FILE", "its private key, PEM (MAILLAGE_KEY)" },
+	{ "ca", NULL, 0, "FILE", "CA of the server's certificate, PEM (MAILLAGE_CA)" },
+	{ "timeout", NULL, 0, "MS", "limit for connecting and for each read or write "
+	  "(default 10000)" },
+	{ "json", NULL, O_FLAG, NULL, "print the whole response as one JSON object" },
+	{ "help", NULL, O_FLAG, NULL, "this help" },
+	{ NULL, NULL, 0, NULL, NULL }
 };
 
-static const char usage[] =
-	"usage: maillage [--addr HOST:PORT] [--cert FILE] [--key FILE] [--ca FILE]\n"
-	"                [--json] [--timeout MS] COMMAND [ARGS]\n"
+/* Every subcommand also takes these (the server ignores them on queries). */
+static const struct optdef request_opts[] = {
+	{ "command-id", "command_id", O_REQUEST, "HEX32",
+	  "retry with the id of the first attempt (default: random)" },
+	{ "expected-version", "expected_version", O_REQUEST, "N",
+	  "refused (ABORTED) unless the case is at version N" },
+	{ "correlation-id", "correlation_id", O_REQUEST, "TEXT",
+	  "your own reference, kept in the event" },
+	{ NULL, NULL, 0, NULL, NULL }
+};
+
+static const struct optdef ping_opts[] = {
+	{ NULL, NULL, 0, NULL, NULL }
+};
+
+static const struct optdef refer_opts[] = {
+	{ "platform", "referral.platform", O_REQUIRED, "ID", "territorial platform, e.g. vaulx-bron" },
+	{ "reason", "referral.reason", O_REQUIRED, "REASON", "why the household is referred" },
+	{ "details", "referral.reason_details", 0, "TEXT", "the reason in words" },
+	{ "last-name", "referral.household.reference_person.last_name", O_REQUIRED, "NAME",
+	  "reference person's last name" },
+	{ "first-name", "referral.household.reference_person.first_name", O_REQUIRED, "NAME",
+	  "reference person's first name" },
+	{ "birth-date", "referral.household.reference_person.birth_date", O_REQUIRED,
+	  "YYYY-MM-DD", "reference person's birth date" },
+	{ "adults", "referral.household.adults", O_REQUIRED, "N", "adults in the household" },
+	{ "children", "referral.household.children", 0, "N", "children (default 0)" },
+	{ "debt", "referral.household.debt_cents", O_EUROS, "EUROS",
+	  "rent arrears in euros, e.g. 3456.78" },
+	{ "need", "referral.household.needs", O_REPEAT, "NEED", "a need (repeat for more)" },
+	{ "address", "referral.household.address", 0, "TEXT", "street address" },
+	{ "postal-code", "referral.household.postal_code", 0, "CODE", "postal code" },
+	{ "commune", "referral.household.commune", 0, "NAME", "commune" },
+	{ "phone", "referral.household.phone", 0, "NUMBER", "phone number" },
+	{ "email", "referral.household.email", 0, "ADDRESS", "e-mail address" },
+	{ "tenant-ref", "referral.household.tenant_reference", 0, "REF",
+	  "the landlord's tenancy number" },
+	{ "notes", "referral.household.notes", 0, "TEXT", "free-text notes" },
+	{ NULL, NULL, 0, NULL, NULL }
+};
+
+static const struct optdef acknowledge_opts[] = {
+	{ "note", "note", 0, "TEXT", "a note for the referrer" },
+	{ NULL, NULL, 0, NULL, NULL }
+};
+
+static const struct optdef accept_opts[] = {
+	{ "lead", "acceptance.lead_partner", O_REQUIRED, "ORG", "the lead partner organisation" },
+	{ "co-referent", "acceptance.co_referents", O_REPEAT, "ORG",
+	  "another partner on the case (repeat for more)" },
+	{ "level", "acceptance.support_level", O_REQUIRED, "LEVEL", "support level" },
+	{ "notes", "acceptance.notes", 0, "TEXT", "free-text notes" },
+	{ NULL, NULL, 0, NULL, NULL }
+};
+
+static const struct optdef decline_opts[] = {
+	{ "reason", "decline.reason", O_REQUIRED, "REASON", "why the referral is declined" },
+	{ "text", "decline.text", 0, "TEXT", "the reason in words" },
+	{ "redirect-to", "decline.redirect_to", 0, "SERVICE",
+	  "the service the household is oriented to" },
+	{ NULL, NULL, 0, NULL, NULL }
+};
+
+static const struct optdef withdraw_opts[] = {
+	{ "reason", "reason_text", 0, "TEXT", "why the referral is withdrawn" },
+	{ NULL, NULL, 0, NULL, NULL }
+};
+
+static const struct optdef visit_opts[] = {
+	{ "date", "visit.date", O_REQUIRED, "YYYY-MM-DD", "date of the visit" },
+	{ "mode", "visit.mode", O_REQUIRED, "MODE", "how it took place" },
+	{ "domain", "visit.domains", O_REPEAT, "D", "a domain worked on (repeat for more)" },
+	{ "tool", "visit.tools", O_REPEAT, "T", "a tool mobilised (repeat for more)" },
+	{ "absent", NULL, O_FLAG, NULL, "the household was not present" },
+	{ "notes", "visit.notes", 0, "TEXT", "free-text notes" },
+	{ NULL, NULL, 0, NULL, NULL }
+};
+
+static const struct optdef propose_opts[] = {
+	{ "dwelling", "proposal.dwelling_ref", O_REQUIRED, "REF", "the landlord's dwelling reference" },
+	{ "landlord", "proposal.landlord", O_REQUIRED, "ORG", "the landlord organisation" },
+	{ "commune", "proposal.commune", O_REQUIRED, "NAME", "commune of the dwelling" },
+	{ "typology", "proposal.typology", O_REQUIRED, "T", "size of the dwelling" },
+	{ "rent", "proposal.rent_cents", O_REQUIRED | O_EUROS, "EUROS",
+	  "monthly rent, charges included, e.g. 480.00" },
+	{ "kind", "proposal.kind", O_REQUIRED, "KIND", "kind of rehousing" },
+	{ "available-from", "proposal.available_from", 0, "YYYY-MM-DD", "when it is free" },
+	{ NULL, NULL, 0, NULL, NULL }
+};
+
+static const struct optdef close_opts[] = {
+	{ "outcome", "closure.outcome", O_REQUIRED, "OUTCOME", "how support ends" },
+	{ "date", "closure.date", O_REQUIRED, "YYYY-MM-DD", "date support ended" },
+	{ "handed-over-to", "closure.handed_over_to", 0, "SERVICE", "who takes over" },
+	{ "notes", "closure.notes", 0, "TEXT", "free-text notes" },
+	{ NULL, NULL, 0, NULL, NULL }
+};
+
+static const struct optdef history_opts[] = {
+	{ "from-version", "from_version", 0, "N", "first version wanted (default: the start)" },
+	{ "page-size", "max_events", 0, "N", "events per response (default: as many as fit)" },
+	{ NULL, NULL, 0, NULL, NULL }
+};
+
+/* visit: the household is present unless --absent. */
+static int build_visit(struct cli *cli, mlc_request *req, ProtobufCMessage *body)
+{
+	(void)req;
+	return set_path(cli, body, "visit.household_present", "--absent", 0,
+			arg_get(cli, "absent") ? "false" : "true");
+}
+
+static const struct subcmd subcmds[] = {
+	{ "ping", "check the connection and who the server thinks you are",
+	  "ping", NULL, false, NULL, ping_opts, NULL },
+	{ "refer", "refer a household to a platform",
+	  "refer_household", NULL, true, "referred", refer_opts, NULL },
+	{ "acknowledge", "acknowledge a referral (coordination)",
+	  "acknowledge_referral", "case_id", true, "acknowledged", acknowledge_opts, NULL },
+	{ "accept", "accept a case and name its partners (coordination)",
+	  "accept_case", "case_id", true, "accepted", accept_opts, NULL },
+	{ "decline", "decline a referral (coordination)",
+	  "decline_referral", "case_id", true, "declined", decline_opts, NULL },
+	{ "withdraw", "withdraw a referral (its referrer, before acceptance)",
+	  "withdraw_referral", "case_id", true, "withdrawn", withdraw_opts, NULL },
+	{ "visit", "record a visit to the household (a partner of the case)",
+	  "record_visit", "case_id", true, "visit recorded on", visit_opts, build_visit },
+	{ "propose", "propose a dwelling for rehousing",
+	  "propose_rehousing", "case_id", true, "rehousing proposed on", propose_opts, NULL },
+	{ "close", "close support with its outcome",
+	  "close_support", "case_id", true, "closed", close_opts, NULL },
+	{ "case", "show a case as it stands",
+	  "get_case", "case_id", false, NULL, ping_opts, NULL },
+	{ "history", "list every event of a case",
+	  "get_case_history", "case_id", false, NULL, history_opts, NULL },
+};
+
+#define N_SUBCMDS (sizeof(subcmds) / sizeof(subcmds[0]))
+
+static const char usage_head[] =
+	"usage: maillage [OPTIONS] COMMAND [CASE_ID] [COMMAND OPTIONS]\n"
 	"\n"
 	"The maillage client: sends one command or query to a maillaged server over\n"
-	"mutual TLS as the organisation of the client certificate.\n"
+	"mutual TLS, as the organisation named in the client certificate.\n"
 	"\n"
-	"commands:\n"
-	"  refer, acknowledge, accept, decline, withdraw, visit, propose, close\n"
-	"  case, history, ping          (maillage COMMAND --help for each)\n"
+	"commands (maillage COMMAND --help for their options):\n";
+
+static const char usage_tail[] =
 	"\n"
-	"connection (options or environment):\n"
-	"  --addr HOST:PORT   MAILLAGE_ADDR   server address\n"
-	"  --cert FILE        MAILLAGE_CERT   client certificate (PEM)\n"
-	"  --key FILE         MAILLAGE_KEY    its private key\n"
-	"  --ca FILE          MAILLAGE_CA     CA of the server certificate\n"
-	"  --timeout MS       per network operation (default 10000)\n"
-	"  --json             print the whole response as one JSON object\n"
+	"Options may also come after COMMAND. Commands take --command-id HEX32 (retry\n"
+	"with the same idempotency key), --expected-version N and --correlation-id TEXT.\n"
+	"Enumerated values are written in lowercase without their prefix\n"
+	"(--reason unpaid_rent, --level intensive_global); amounts in euros (1234.56).\n"
 	"\n"
-	"commands also take: --command-id HEX32 (retry with the same idempotency key),\n"
-	"  --expected-version N, --correlation-id TEXT\n"
-	"\n"
-	"exit status: 0 ok; 1 usage; 2 connection, TLS or protocol failure;\n"
+	"exit status:\n"
+	"  0   ok\n"
+	"  1   usage error\n"
+	"  2   connection, TLS or protocol failure (for a command: retry with the\n"
+	"      --command-id that is printed)\n"
 	"  10 + the status code when the server refuses: 13 INVALID_ARGUMENT,\n"
-	"  15 NOT_FOUND, 16 ALREADY_EXISTS, 17 PERMISSION_DENIED, 18 RESOURCE_EXHAUSTED,\n"
-	"  19 FAILED_PRECONDITION, 20 ABORTED, 23 INTERNAL, 24 UNAVAILABLE,\n"
-	"  26 UNAUTHENTICATED\n";
+	"      15 NOT_FOUND, 16 ALREADY_EXISTS, 17 PERMISSION_DENIED,\n"
+	"      18 RESOURCE_EXHAUSTED, 19 FAILED_PRECONDITION, 20 ABORTED, 23 INTERNAL,\n"
+	"      24 UNAVAILABLE (retry with the printed --command-id), 26 UNAUTHENTICATED\n";
 
-static const char global_opts[] = "addr= cert= key= ca= timeout= json help";
-
-/* "name=" or "name" in the space-separated list spec; *takes_value says which. */
-static bool accepts(const char *spec, const char *name, bool *takes_value)
+/* label then text, under the help column, lines broken between words. */
+static void print_wrapped(FILE *out, const char *label, const char *text)
 {
-	size_t n = strlen(name);
+	const int indent = 31 + (int)strlen(label), width = 79;
+	int col = fprintf(out, "%*s%s", 31, "", label);
+	bool first = true;
 
-	for (const char *p = spec; (p = strstr(p, name)); p += n) {
-		bool start = p == spec || p[-1] == ' ';
+	while (*text) {
+		int n = (int)strcspn(text, " ");
 
-		if (start && (p[n] == ' ' || p[n] == 0 || p[n] == '=')) {
-			*takes_value = p[n] == '=';
-			return true;
+		if (!first && col + 1 + n > width)
+			col = fprintf(out, "\n%*s", indent, "") - 1;
+		else if (!first)
+			col += fprintf(out, " ");
+		col += fprintf(out, "%.*s", n, text);
+		text += n;
+		text += strspn(text, " ");
+		first = false;
+	}
+	fputc('\n', out);
+}
+
+/* "  --name ARG    help" lines; enum options list their values. */
+static void print_opts(FILE *out, const struct optdef *opts, const ProtobufCMessageDescriptor *d)
+{
+	for (const struct optdef *o = opts; o->name; o++) {
+		const ProtobufCFieldDescriptor *f = o->path && d ? field_at(d, o->path) : NULL;
+		char left[48], values[512];
+
+		snprintf(left, sizeof(left), "--%s%s%s", o->name, o->arg ? " " : "",
+			 o->arg ? o->arg : "");
+		fprintf(out, "  %-26s %s%s\n", left, o->help,
+			o->flags & O_REQUIRED ? " (required)" : "");
+		if (f && f->type == PROTOBUF_C_TYPE_ENUM) {
+			enum_list(f->descriptor, values, sizeof(values));
+			print_wrapped(out, "one of: ", values);
 		}
 	}
-	return false;
+}
+
+static void print_usage(FILE *out)
+{
+	fputs(usage_head, out);
+	for (size_t i = 0; i < N_SUBCMDS; i++)
+		fprintf(out, "  %-13s %s%s\n", subcmds[i].name,
+			subcmds[i].positional ? "CASE_ID: " : "", subcmds[i].summary);
+	fputs("\noptions (or environment):\n", out);
+	print_opts(out, global_opts, NULL);
+	fputs(usage_tail, out);
+}
+
+static const ProtobufCMessageDescriptor *body_descriptor(const struct subcmd *cmd)
+{
+	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(
+		&maillage__v1__request__descriptor, cmd->body);
+
+	return f ? f->descriptor : NULL;
+}
+
+static void print_command_help(const struct subcmd *cmd)
+{
+	printf("usage: maillage %s%s [OPTIONS]\n\n%s.\n\n", cmd->name,
+	       cmd->positional ? " CASE_ID" : "", cmd->summary);
+	if (cmd->opts[0].name) {
+		puts("options:");
+		print_opts(stdout, cmd->opts, body_descriptor(cmd));
+		putchar('\n');
+	}
+	if (cmd->is_command) {
+		puts("idempotency and concurrency:");
+		print_opts(stdout, request_opts, &maillage__v1__request__descriptor);
+		putchar('\n');
+	}
+	puts("connection and output: --addr, --cert, --key, --ca, --timeout, --json\n"
+	     "(before or after the command; see maillage --help)");
+}
+
+/* ------------------------------------------------------------------------
+ * Parsing the command line.
+ */
+
+/* Fill longopts (and defs, its optdefs) from the NULL-terminated tables. */
+static int add_longopts(struct option *longopts, const struct optdef **defs, int n,
+			const struct optdef *opts)
+{
+	for (const struct optdef *o = opts; o->name && n < MAX_LONGOPTS; o++, n++) {
+		longopts[n] = (struct option){ o->name,
+			o->flags & O_FLAG ? no_argument : required_argument, NULL, OPT_VAL_BASE + n };
+		defs[n] = o;
+	}
+	longopts[n] = (struct option){ NULL, 0, NULL, 0 };
+	return n;
+}
+
+/* The index of --help in longopts (-h is its short form). */
+static int help_index(const struct option *longopts)
+{
+	int i = 0;
+
+	while (strcmp(longopts[i].name, "help"))
+		i++;
+	return i;
+}
+
+/* getopt_long over argv with the options in longopts; records each option,
+ * stops at the first non-option when stop_at_arg. Returns optind or -1. */
+static int getopt_pass(struct cli *cli, int argc, char **argv, const struct option *longopts,
+		       const struct optdef **defs, bool stop_at_arg)
+{
+	int ch, idx;
+
+	opterr = 0;
+	optind = 0;   /* glibc: start afresh, also after an earlier pass */
+	while ((ch = getopt_long(argc, argv, stop_at_arg ? "+:h" : ":h", longopts, &idx)) != -1) {
+		const struct optdef *def;
+
+		if (ch == '?' && optopt >= OPT_VAL_BASE)
+			return fail(cli, "option '--%s' takes no value",
+				    defs[optopt - OPT_VAL_BASE]->name);
+		if (ch == '?')
+			return fail(cli, "unknown option '%s'%s", argv[optind - 1],
+				    cli->cmd ? "" : " (command options come after the command)");
+		if (ch == ':')
+			return fail(cli, "option '%s' needs a value", argv[optind - 1]);
+		if (ch == 'h')
+			ch = OPT_VAL_BASE + help_index(longopts);
+		def = defs[ch - OPT_VAL_BASE];
+		if (cli->n_args == MAX_ARGS)
+			return fail(cli, "too many options");
+		if (optarg && !(def->flags & O_REPEAT) && arg_get(cli, def->name))
+			return fail(cli, "option '--%s' given twice", def->name);
+		cli->args[cli->n_args++] = (struct arg){ def, def->flags & O_FLAG ? NULL : optarg };
+	}
+	return optind;
 }
 
 static int parse_args(struct cli *cli, int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *spec;
-		bool value;
+	struct option longopts[MAX_LONGOPTS + 1];
+	const struct optdef *defs[MAX_LONGOPTS];
+	int n, first, rest;
 
-		if (strncmp(a, "--", 2)) {
-			if (!cli->cmd) {
-				for (size_t k = 0; k < sizeof(subcmds) / sizeof(subcmds[0]); k++)
-					if (!strcmp(subcmds[k].name, a))
-						cli->cmd = &subcmds[k];
-				if (!cli->cmd)
-					return fail(cli, "unknown command '%s'%s", a, "");
-			} else if (!cli->positional && cli->cmd->needs_case) {
-				cli->positional = a;
-			} else {
-				return fail(cli, "unexpected argument '%s'%s", a, "");
-			}
-			continue;
-		}
-		a += 2;
-		spec = accepts(global_opts, a, &value) ? global_opts :
-		       cli->cmd && accepts(cli->cmd->options, a, &value) ? cli->cmd->options : NULL;
-		if (!spec)
-			return fail(cli, "unknown option '--%s'%s", a, cli->cmd ? "" :
-				    " (command options come after the command)");
-		if (cli->n_args == MAX_ARGS)
-			return fail(cli, "too many options%s%s", "", "");
-		if (value && i + 1 >= argc)
-			return fail(cli, "--%s needs a value%s", a, "");
-		cli->args[cli->n_args].name = a;
-		cli->args[cli->n_args++].value = value ? argv[++i] : NULL;
-	}
+	n = add_longopts(longopts, defs, 0, global_opts);
+	first = getopt_pass(cli, argc, argv, longopts, defs, true);
+	if (first < 0 || first >= argc)
+		return first < 0 ? -1 : 0;
+	for (size_t i = 0; i < N_SUBCMDS; i++)
+		if (!strcmp(subcmds[i].name, argv[first]))
+			cli->cmd = &subcmds[i];
+	if (!cli->cmd)
+		return fail(cli, "unknown command '%s' (maillage --help lists them)", argv[first]);
+
+	n = add_longopts(longopts, defs, n, cli->cmd->opts);
+	n = add_longopts(longopts, defs, n, request_opts);
+	/* argv[first] is the command: getopt skips it like a program name */
+	rest = getopt_pass(cli, argc - first, argv + first, longopts, defs, false);
+	if (rest < 0)
+		return -1;
+	rest += first;
+	if (rest < argc && cli->cmd->positional)
+		cli->positional = argv[rest++];
+	if (rest < argc)
+		return fail(cli, "unexpected argument '%s'", argv[rest]);
 	return 0;
 }
 
-static int hex_id(struct cli *cli, const char *hex, ProtobufCBinaryData *out)
+/* Every required option of the subcommand, and its case id. */
+static int check_required(struct cli *cli)
 {
-	out->data = malloc(16);
-	out->len = 16;
-	if (!out->data)
-		abort();
-	if (!hex)
-		return mlc_new_command_id(out->data) ? fail(cli, "no random bytes%s%s", "", "") : 0;
-	if (strlen(hex) != 32)
-		return fail(cli, "--command-id '%s' must be 32 hexadecimal digits%s", hex, "");
-	for (int i = 0; i < 16; i++) {
-		unsigned v;
+	char missing[512] = "";
+	size_t used = 0;
 
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1 || !isxdigit((unsigned char)hex[2 * i + 1]))
-			return fail(cli, "--command-id '%s' must be 32 hexadecimal digits%s", hex, "");
-		out->data[i] = (uint8_t)v;
-	}
+	if (cli->cmd->positional && !cli->positional)
+		append(missing, sizeof(missing), &used, " CASE_ID");
+	for (const struct optdef *o = cli->cmd->opts; o->name; o++)
+		if ((o->flags & O_REQUIRED) && !arg_get(cli, o->name))
+			append(missing, sizeof(missing), &used, " --%s", o->name);
+	if (used)
+		return fail(cli, "'%s' needs%s (maillage %s --help)", cli->cmd->name, missing,
+			    cli->cmd->name);
 	return 0;
 }
+
+/* ------------------------------------------------------------------------
+ * Building the Request.
+ */
 
 static mlc_request *build_request(struct cli *cli)
 {
-	mlc_request *req = NEW(mlc_request, maillage__v1__request__init);
+	const ProtobufCFieldDescriptor *bf = protobuf_c_message_descriptor_get_field_by_name(
+		&maillage__v1__request__descriptor, cli->cmd->body);
+	mlc_request *req = (mlc_request *)message_new(&maillage__v1__request__descriptor);
+	ProtobufCMessage *body;
 
-	if (cli->cmd->needs_case && !cli->positional) {
-		fail(cli, "'%s' needs a case id%s", cli->cmd->name, "");
-		goto err_free;
+	body = message_new(bf->descriptor);
+	*(ProtobufCMessage **)((char *)req + bf->offset) = body;
+	*(uint32_t *)((char *)req + bf->quantifier_offset) = bf->id;
+
+	if (arg_get(cli, "command-id") && strlen(arg_get(cli, "command-id")) != 32) {
+		fail(cli, "--command-id '%s' is not 32 hexadecimal digits",
+		     arg_get(cli, "command-id"));
+		goto err_free_req;
 	}
-	if (cli->cmd->is_command &&
-	    (hex_id(cli, arg_get(cli, "command-id"), &req->command_id) ||
-	     uint_opt(cli, "expected-version", 0, &req->expected_version) ||
-	     str_opt(cli, "correlation-id", false, &req->correlation_id)))
-		goto err_free;
-	if (cli->cmd->build(cli, req))
-		goto err_free;
+	if (cli->cmd->positional &&
+	    set_path(cli, body, cli->cmd->positional, "CASE_ID", 0, cli->positional))
+		goto err_free_req;
+	for (int i = 0; i < cli->n_args; i++) {
+		const struct arg *a = &cli->args[i];
+		char opt[64];
+
+		if (!a->def->path)
+			continue;
+		snprintf(opt, sizeof(opt), "--%s", a->def->name);
+		if (set_path(cli, a->def->flags & O_REQUEST ? &req->base : body, a->def->path,
+			     opt, a->def->flags, a->value ? a->value : "true"))
+			goto err_free_req;
+	}
+	if (req->command_id.len == 0 && cli->cmd->is_command) {
+		req->command_id.data = xcalloc(16, 1);
+		req->command_id.len = 16;
+		if (mlc_new_command_id(req->command_id.data)) {
+			fail(cli, "cannot draw a random command id");
+			goto err_free_req;
+		}
+	}
+	if (cli->cmd->build && cli->cmd->build(cli, req, body))
+		goto err_free_req;
 	return req;
 
-err_free:
+err_free_req:
 	maillage__v1__request__free_unpacked(req, NULL);
 	return NULL;
 }
 
-static void print_time(const char *label, int64_t us)
+/* ------------------------------------------------------------------------
+ * Output for people.
+ */
+
+/* µs since the epoch as "2026-11-24T08:00:00Z"; "-" for 0. */
+static const char *iso_time(int64_t us, char *buf, size_t len)
 {
 	time_t s = (time_t)(us / 1000000);
 	struct tm tm;
-	char buf[32];
 
-	gmtime_r(&s, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	printf("%s%s", label, buf);
+	if (!us || !gmtime_r(&s, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "-");
+	return buf;
 }
 
-static const char *enum_name(const ProtobufCEnumDescriptor *d, int v)
+/* Cents as "3456.00 EUR". */
+static const char *euros(int64_t cents, char *buf, size_t len)
 {
-	const ProtobufCEnumValue *e = protobuf_c_enum_descriptor_get_value(d, v);
+	uint64_t abs = cents < 0 ? -(uint64_t)cents : (uint64_t)cents;
 
-	return e ? e->name : "-";
+	snprintf(buf, len, "%s%" PRIu64 ".%02u EUR", cents < 0 ? "-" : "", abs / 100,
+		 (unsigned)(abs % 100));
+	return buf;
+}
+
+static const char *or_dash(const char *s)
+{
+	return s && s[0] ? s : "-";
+}
+
+/* One aligned "key: value" line. */
+static void kv(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void kv(const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s:%*s", key, (int)(18 - strlen(key)), "");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+/* "a, b, c" of a repeated string field, "-" when empty. */
+static const char *joined(char *const *items, size_t n, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	snprintf(buf, len, "-");
+	for (size_t i = 0; i < n; i++)
+		append(buf, len, &used, "%s%s", i ? ", " : "", items[i]);
+	return buf;
 }
 
 static void print_case(const Maillage__V1__CaseView *view)
 {
 	const Maillage__V1__CaseSummary *s = view->summary;
 	const Maillage__V1__Household *h = view->household;
+	char buf[1024], t[32];
 
-	printf("case:            %s\n", s->case_id);
-	printf("platform:        %s\n", s->platform);
-	printf("state:           %s (version %u)\n", enum_name(DESC(case_state), s->state),
-	       s->version);
-	printf("referrer:        %s (%s)\n", s->referrer, enum_name(DESC(org_kind), s->referrer_kind));
-	printf("reason:          %s\n", enum_name(DESC(referral_reason), s->reason));
-	print_time("referred at:     ", s->referred_at);
-	print_time("\nupdated at:      ", s->updated_at);
-	printf("\nlead partner:    %s\n", s->lead_partner[0] ? s->lead_partner : "-");
-	for (size_t i = 0; i < s->n_co_referents; i++)
-		printf("co-referent:     %s\n", s->co_referents[i]);
-	printf("support level:   %s\n", enum_name(DESC(support_level), s->support_level));
-	printf("visits:          %u (last %s)\n", s->visit_count,
-	       s->last_visit_date[0] ? s->last_visit_date : "-");
-	printf("proposals:       %u\n", s->proposal_count);
-	printf("debt:            %" PRId64 ".%02d EUR\n", s->debt_cents / 100,
-	       (int)(s->debt_cents % 100));
-	if (s->outcome)
-		printf("outcome:         %s\n", enum_name(DESC(closing_outcome), s->outcome));
+	if (!s) {
+		puts("case: -");
+		return;
+	}
+	kv("case", "%s", s->case_id);
+	kv("platform", "%s", s->platform);
+	kv("state", "%s", enum_name(DESC(case_state), s->state));
+	kv("version", "%u", s->version);
+	kv("referrer", "%s (%s)", or_dash(s->referrer), enum_name(DESC(org_kind), s->referrer_kind));
+	kv("reason", "%s", enum_name(DESC(referral_reason), s->reason));
+	kv("referred at", "%s", iso_time(s->referred_at, t, sizeof(t)));
+	kv("updated at", "%s", iso_time(s->updated_at, t, sizeof(t)));
+	kv("lead partner", "%s", or_dash(s->lead_partner));
+	kv("co-referents", "%s", joined(s->co_referents, s->n_co_referents, buf, sizeof(buf)));
+	kv("support level", "%s", enum_name(DESC(support_level), s->support_level));
+	kv("visits", "%u", s->visit_count);
+	kv("last visit", "%s", or_dash(s->last_visit_date));
+	kv("proposals", "%u", s->proposal_count);
+	kv("outcome", "%s", enum_name(DESC(closing_outcome), s->outcome));
 	if (s->decline_reason)
-		printf("declined:        %s\n", enum_name(DESC(decline_reason), s->decline_reason));
-	if (h && h->reference_person)
-		printf("household:       %s %s, born %s; %u adult(s), %u child(ren)\n",
-		       h->reference_person->first_name, h->reference_person->last_name,
-		       h->reference_person->birth_date, h->adults, h->children);
+		kv("decline reason", "%s", enum_name(DESC(decline_reason), s->decline_reason));
+	kv("debt", "%s", euros(s->debt_cents, buf, sizeof(buf)));
+	if (!h) {
+		kv("household", "-");
+		return;
+	}
+	kv("household", "%u adult(s), %u child(ren)", h->adults, h->children);
+	if (h->reference_person)
+		kv("reference person", "%s %s, born %s", h->reference_person->first_name,
+		   h->reference_person->last_name, or_dash(h->reference_person->birth_date));
+	if (h->commune[0] || h->postal_code[0])
+		kv("commune", "%s%s%s", h->postal_code, h->postal_code[0] ? " " : "", h->commune);
+	if (h->n_needs) {
+		size_t used = 0;
+
+		for (size_t i = 0; i < h->n_needs; i++)
+			append(buf, sizeof(buf), &used, "%s%s", i ? ", " : "",
+			       enum_name(DESC(need), h->needs[i]));
+		kv("needs", "%s", buf);
+	}
 }
 
-/* One line per event: position, version, time, type, actor, a detail. */
-static void print_event(const Maillage__V1__Event *ev)
+/* What an event says, in a few words. */
+static void event_detail(const Maillage__V1__Event *ev, char *buf, size_t len)
 {
-	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(
-		&maillage__v1__event__descriptor, ev->body_case);
+	char m[32];
 
-	printf("#%" PRIu64 " v%u ", ev->position, ev->case_version);
-	print_time("", ev->recorded_at);
-	printf(" %s by %s (%s)", f ? f->name : "?", ev->actor_org,
-	       enum_name(DESC(actor_role), ev->actor_role));
+	buf[0] = 0;
 	switch (ev->body_case) {
-	case MAILLAGE__V1__EVENT__BODY_VISIT_RECORDED:
-		if (ev->visit_recorded->visit)
-			printf(": %s %s", ev->visit_recorded->visit->date,
-			       enum_name(DESC(visit_mode), ev->visit_recorded->visit->mode));
+	case MAILLAGE__V1__EVENT__BODY_HOUSEHOLD_REFERRED:
+		if (ev->household_referred->referral)
+			snprintf(buf, len, "%s on %s",
+				 enum_name(DESC(referral_reason), ev->household_referred->referral->reason),
+				 ev->household_referred->referral->platform);
+		break;
+	case MAILLAGE__V1__EVENT__BODY_REFERRAL_ACKNOWLEDGED:
+		snprintf(buf, len, "%s", ev->referral_acknowledged->note);
 		break;
 	case MAILLAGE__V1__EVENT__BODY_CASE_ACCEPTED:
 		if (ev->case_accepted->acceptance)
-			printf(": lead %s", ev->case_accepted->acceptance->lead_partner);
-		break;
-	case MAILLAGE__V1__EVENT__BODY_SUPPORT_CLOSED:
-		if (ev->support_closed->closure)
-			printf(": %s", enum_name(DESC(closing_outcome),
-						 ev->support_closed->closure->outcome));
-		break;
-	case MAILLAGE__V1__EVENT__BODY_REHOUSING_PROPOSED:
-		if (ev->rehousing_proposed->proposal)
-			printf(": %s in %s", ev->rehousing_proposed->proposal->dwelling_ref,
-			       ev->rehousing_proposed->proposal->commune);
+			snprintf(buf, len, "lead %s, %s", ev->case_accepted->acceptance->lead_partner,
+				 enum_name(DESC(support_level),
+					   ev->case_accepted->acceptance->support_level));
 		break;
 	case MAILLAGE__V1__EVENT__BODY_REFERRAL_DECLINED:
 		if (ev->referral_declined->decline)
-			printf(": %s", enum_name(DESC(decline_reason),
-						 ev->referral_declined->decline->reason));
+			snprintf(buf, len, "%s", enum_name(DESC(decline_reason),
+							   ev->referral_declined->decline->reason));
+		break;
+	case MAILLAGE__V1__EVENT__BODY_REFERRAL_WITHDRAWN:
+		snprintf(buf, len, "%s", ev->referral_withdrawn->reason_text);
+		break;
+	case MAILLAGE__V1__EVENT__BODY_VISIT_RECORDED:
+		if (ev->visit_recorded->visit)
+			snprintf(buf, len, "%s %s%s", ev->visit_recorded->visit->date,
+				 enum_name(DESC(visit_mode), ev->visit_recorded->visit->mode),
+				 ev->visit_recorded->visit->household_present ? "" :
+				 ", household absent");
+		break;
+	case MAILLAGE__V1__EVENT__BODY_REHOUSING_PROPOSED:
+		if (ev->rehousing_proposed->proposal)
+			snprintf(buf, len, "#%u %s in %s, %s, %s",
+				 ev->rehousing_proposed->proposal_number,
+				 ev->rehousing_proposed->proposal->dwelling_ref,
+				 ev->rehousing_proposed->proposal->commune,
+				 enum_name(DESC(typology), ev->rehousing_proposed->proposal->typology),
+				 euros(ev->rehousing_proposed->proposal->rent_cents, m, sizeof(m)));
+		break;
+	case MAILLAGE__V1__EVENT__BODY_SUPPORT_CLOSED:
+		if (ev->support_closed->closure)
+			snprintf(buf, len, "%s on %s",
+				 enum_name(DESC(closing_outcome), ev->support_closed->closure->outcome),
+				 ev->support_closed->closure->date);
 		break;
 	default:
 		break;
 	}
-	putchar('\n');
 }
 
-/* The result of a successful response, for people. */
+/* "#POS vN TIME TYPE by ORG (ROLE): detail" */
+static void print_event(const Maillage__V1__Event *ev)
+{
+	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(
+		&maillage__v1__event__descriptor, (int)ev->body_case);
+	char t[32], detail[512];
+
+	event_detail(ev, detail, sizeof(detail));
+	printf("#%" PRIu64 " v%u %s %s by %s (%s)%s%s\n", ev->position, ev->case_version,
+	       iso_time(ev->recorded_at, t, sizeof(t)), f ? f->name : "unknown_event",
+	       or_dash(ev->actor_org), enum_name(DESC(actor_role), ev->actor_role),
+	       detail[0] ? ": " : "", detail);
+}
+
 static void print_human(const struct cli *cli, const mlc_response *r)
 {
+	char buf[1024], t[32];
+
 	switch (r->result_case) {
 	case MAILLAGE__V1__RESPONSE__RESULT_COMMAND:
-		printf("%s %s (version %u, position %" PRIu64 ")%s\n", cli->cmd->done,
-		       r->command->case_id, r->command->case_version, r->command->first_position,
+		printf("%s %s (version %u, position %" PRIu64 ")%s\n",
+		       cli->cmd->done ? cli->cmd->done : "done", r->command->case_id,
+		       r->command->case_version, r->command->first_position,
 		       r->command->replayed ? " (replayed)" : "");
 		break;
 	case MAILLAGE__V1__RESPONSE__RESULT_CASE:
@@ -684,119 +1049,145 @@ static void print_human(const struct cli *cli, const mlc_response *r)
 			print_event(r->history->events[i]);
 		break;
 	case MAILLAGE__V1__RESPONSE__RESULT_PONG:
-		printf("pong: you are %s (%s); last position %" PRIu64 "\n", r->pong->org,
-		       enum_name(DESC(org_kind), r->pong->kind), r->pong->last_position);
+		kv("organisation", "%s (%s)", r->pong->org, enum_name(DESC(org_kind), r->pong->kind));
+		kv("platforms", "%s", joined(r->pong->platforms, r->pong->n_platforms, buf,
+					     sizeof(buf)));
+		kv("server time", "%s", iso_time(r->pong->server_time, t, sizeof(t)));
+		kv("last position", "%" PRIu64, r->pong->last_position);
 		break;
 	default:
+		puts("ok");
 		break;
 	}
 }
 
-/* Print a refusal; returns the exit status. */
+/* ------------------------------------------------------------------------
+ * The exchange.
+ */
+
+/* "maillage: retry with --command-id HEX" for a command whose fate is unknown. */
+static void retry_hint(const struct cli *cli, const mlc_request *req)
+{
+	if (!cli->cmd->is_command || req->command_id.len == 0)
+		return;
+	fputs("maillage: retry with --command-id ", stderr);
+	for (size_t i = 0; i < req->command_id.len; i++)
+		fprintf(stderr, "%02x", req->command_id.data[i]);
+	fputc('\n', stderr);
+}
+
+/* Print a refusal on stderr; returns the exit status. */
 static int refused(const struct cli *cli, const mlc_request *req, const mlc_response *r)
 {
 	const Maillage__V1__Status *st = r->status;
 
-	fprintf(stderr, "maillage: %s: %s", enum_name(DESC(status_code), st->code), st->message);
+	fprintf(stderr, "maillage: %s: %s", enum_name(DESC(status_code), st->code),
+		or_dash(st->message));
 	if (st->field[0])
 		fprintf(stderr, " (field: %s)", st->field);
-	if (r->result_case == MAILLAGE__V1__RESPONSE__RESULT_COMMAND && r->command->case_id[0])
-		fprintf(stderr, " [case %s, version %u]", r->command->case_id,
-			r->command->case_version);
 	fputc('\n', stderr);
-	if (cli->cmd->is_command && st->code == MAILLAGE__V1__STATUS_CODE__UNAVAILABLE) {
-		fputs("maillage: retry with --command-id ", stderr);
-		for (size_t i = 0; i < req->command_id.len; i++)
-			fprintf(stderr, "%02x", req->command_id.data[i]);
-		fputc('\n', stderr);
-	}
+	if (st->code == MAILLAGE__V1__STATUS_CODE__UNAVAILABLE)
+		retry_hint(cli, req);
 	return EXIT_REFUSED_BASE + (int)st->code;
 }
 
-/* Send req, print the answer; history pages are followed. Exit status. */
+/* Send req and print the answer; history pages are followed to the end.
+ * Returns the exit status. */
 static int exchange(struct cli *cli, struct mlc *c, mlc_request *req)
 {
-	int status = 0;
-
 	for (;;) {
 		mlc_response *r = mlc_call(c, req);
+		uint32_t next;
 
 		if (!r) {
 			fprintf(stderr, "maillage: %s\n", mlc_error(c));
+			retry_hint(cli, req);
 			return EXIT_CONNECTION;
 		}
 		if (cli->json)
 			cli_json_print(stdout, &r->base);
 		if (r->status && r->status->code) {
-			status = refused(cli, req, r);
-		} else if (!cli->json) {
-			print_human(cli, r);
-		}
-		if (status || r->result_case != MAILLAGE__V1__RESPONSE__RESULT_HISTORY ||
-		    !r->history->next_version) {
+			int status = refused(cli, req, r);
+
 			mlc_response_free(r);
 			return status;
 		}
-		req->get_case_history->from_version = r->history->next_version;
-		req->request_id = 0;
+		if (!cli->json)
+			print_human(cli, r);
+		next = r->result_case == MAILLAGE__V1__RESPONSE__RESULT_HISTORY ?
+		       r->history->next_version : 0;
 		mlc_response_free(r);
+		if (!next)
+			return 0;
+		if (next <= req->get_case_history->from_version) {
+			fprintf(stderr, "maillage: the server sent next_version %u after "
+				"from_version %u\n", next, req->get_case_history->from_version);
+			return EXIT_CONNECTION;
+		}
+		req->get_case_history->from_version = next;
+		req->request_id = 0;
 	}
-}
-
-static void command_help(const struct subcmd *cmd)
-{
-	printf("usage: maillage %s\n\n%s", cmd->synopsis, cmd->help);
-	if (cmd->is_command)
-		printf("  --command-id HEX32     retry with this idempotency key\n"
-		       "  --expected-version N   refuse (ABORTED) unless the case is at version N\n"
-		       "  --correlation-id TEXT  your own reference, kept in the event\n");
 }
 
 int main(int argc, char **argv)
 {
-	struct cli cli = { .opts = { .timeout_ms = 10000 } };
+	struct cli cli = { .n_args = 0 };
+	struct mlc_opts opts = { .timeout_ms = 0 };
 	mlc_request *req;
 	struct mlc *c;
 	char err[512];
-	uint32_t timeout;
+	uint64_t timeout = 10000;
 	int status;
 
-	signal(SIGPIPE, SIG_IGN);
 	if (parse_args(&cli, argc, argv)) {
 		fprintf(stderr, "maillage: %s\n", cli.err);
 		return EXIT_USAGE;
 	}
-	if (arg_get(&cli, "help") || !cli.cmd) {
+	if (arg_get(&cli, "help")) {
 		if (cli.cmd)
-			command_help(cli.cmd);
+			print_command_help(cli.cmd);
 		else
-			fputs(usage, arg_get(&cli, "help") ? stdout : stderr);
-		return arg_get(&cli, "help") ? 0 : EXIT_USAGE;
+			print_usage(stdout);
+		return 0;
 	}
-	cli.json = arg_get(&cli, "json") != NULL;
-	cli.opts.addr = arg_get(&cli, "addr");
-	cli.opts.cert = arg_get(&cli, "cert");
-	cli.opts.key = arg_get(&cli, "key");
-	cli.opts.ca = arg_get(&cli, "ca");
-	if (uint_opt(&cli, "timeout", 10000, &timeout)) {
+	if (!cli.cmd) {
+		print_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (check_required(&cli) ||
+	    (arg_get(&cli, "timeout") &&
+	     parse_uint(&cli, "--timeout", arg_get(&cli, "timeout"), INT32_MAX, &timeout)) ||
+	    (!timeout && fail(&cli, "--timeout must be at least 1 ms"))) {
 		fprintf(stderr, "maillage: %s\n", cli.err);
 		return EXIT_USAGE;
 	}
-	cli.opts.timeout_ms = (int)timeout;
-	mlc_opts_from_env(&cli.opts);
+	cli.json = arg_get(&cli, "json") != NULL;
+	opts.addr = arg_get(&cli, "addr");
+	opts.cert = arg_get(&cli, "cert");
+	opts.key = arg_get(&cli, "key");
+	opts.ca = arg_get(&cli, "ca");
+	opts.timeout_ms = (int)timeout;
+	mlc_opts_from_env(&opts);
+
 	req = build_request(&cli);
 	if (!req) {
 		fprintf(stderr, "maillage: %s\n", cli.err);
 		return EXIT_USAGE;
 	}
-	c = mlc_connect(&cli.opts, err, sizeof(err));
+	c = mlc_connect(&opts, err, sizeof(err));
 	if (!c) {
 		fprintf(stderr, "maillage: %s\n", err);
-		maillage__v1__request__free_unpacked(req, NULL);
-		return EXIT_CONNECTION;
+		retry_hint(&cli, req);
+		status = EXIT_CONNECTION;
+		goto out_free_req;
 	}
 	status = exchange(&cli, c, req);
 	mlc_close(c);
+	if (fflush(stdout) || ferror(stdout)) {
+		fprintf(stderr, "maillage: cannot write the output: %s\n", strerror(errno));
+		status = status ? status : EXIT_CONNECTION;
+	}
+out_free_req:
 	maillage__v1__request__free_unpacked(req, NULL);
 	return status;
 }

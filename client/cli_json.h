@@ -5,9 +5,19 @@
 #include <protobuf-c/protobuf-c.h>
 #include <stdio.h>
 
-/* Print msg to out as JSON: fields by name in field-number order, the set
- * member of a oneof only, enums by value name, bytes as lowercase hex,
- * proto3 defaults omitted (but always "code" inside a Status). */
-void cli_json_print(FILE *out, const ProtobufCMessage *msg);
+/*
+ * Print msg to out as one JSON object followed by a newline:
+ * - fields under their .proto names, in field-number order;
+ * - proto3 default values (0, false, "", empty bytes, empty repeated, unset
+ *   message) omitted, except "code" inside a Status, always printed;
+ * - of a oneof, only the member that is set;
+ * - enums as their value names (a number when the value is unknown to us);
+ * - 64-bit integers as JSON numbers; bytes as lowercase hex strings;
+ * - strings escaped (quotes, backslashes, control characters), UTF-8 kept,
+ *   any byte that is not part of valid UTF-8 written as U+FFFD;
+ * - repeated fields as arrays, messages recursively.
+ * Returns 0, or -1 when out is in error (e.g. a closed pipe).
+ */
+int cli_json_print(FILE *out, const ProtobufCMessage *msg);
 
 #endif

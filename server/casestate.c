@@ -37,6 +37,8 @@ static const struct transition table[] = {
 	{ B(SIGN_LEASE), FROM(IN_SUPPORT), 0, "IN_SUPPORT" },
 	{ B(PUT_ON_HOLD), FROM(IN_SUPPORT), S(ON_HOLD), "IN_SUPPORT" },
 	{ B(RESUME), FROM(ON_HOLD), S(IN_SUPPORT), "ON_HOLD" },
+	{ CASESTATE_EXPIRE, FROM(REFERRED) | FROM(ACKNOWLEDGED), S(EXPIRED),
+	  "REFERRED or ACKNOWLEDGED" },
 };
 
 /* The row of a command; NULL for queries and unknown body cases. */

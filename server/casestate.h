@@ -18,6 +18,9 @@
 
 #include <stdbool.h>
 
+/* The expiry timer, as a pseudo-command (no Request body has this number). */
+#define CASESTATE_EXPIRE 1000
+
 /* The state a case in state `from` moves to when the command `body_case` is
  * applied; `from` itself for commands legal in `from` that keep the state;
  * 0 (CASE_STATE_UNSPECIFIED) when the command is illegal in `from`.

@@ -347,16 +347,35 @@ static void envelope(struct run *r, int role)
 	r->ev.correlation_id = ctx->req->correlation_id;
 }
 
+static bool is_pending(int state)
+{
+	return state == MAILLAGE__V1__CASE_STATE__REFERRED ||
+	       state == MAILLAGE__V1__CASE_STATE__ACKNOWLEDGED;
+}
+
+/* Keep proj_pending in step with the case's state change. */
+static int index_pending(struct evlog_txn *txn, int before, const ml_case *c)
+{
+	if (is_pending(c->state) && !before)
+		return evlog_pending_put(txn, c->referred_at, c->case_id);
+	if (is_pending(before) && !is_pending(c->state))
+		return evlog_pending_del(txn, c->referred_at, c->case_id);
+	return 0;
+}
+
 /* Append the built event, fold it into the case summary and store that. */
 static int emit(struct run *r)
 {
 	struct command_out *out = r->out;
+	int before = r->c ? r->c->state : 0;
 	int rc = evlog_append(r->txn, &r->ev);
 
 	if (!rc)
 		rc = project_case_apply(&r->c, &r->ev);
 	if (!rc)
 		rc = evlog_case_put(r->txn, r->c);
+	if (!rc)
+		rc = index_pending(r->txn, before, r->c);
 	if (rc)
 		return status_fail(&out->st, rc, NULL, "cannot record the event of case '%s': %s",
 				   r->ev.case_id, ml_strerror(rc));
@@ -620,4 +639,85 @@ int command_run(struct evlog_txn *batch, const struct command_ctx *ctx,
 		return status_fail(&out->st, rc, NULL, "cannot commit the command: %s",
 				   ml_strerror(rc));
 	return 0;
+}
+
+struct expiry {
+	struct evlog_txn *batch;
+	const struct config *cfg;
+	int64_t now_us;
+	unsigned expired;
+	char (*due)[64];        /* case ids found due, then expired one by one */
+	size_t n_due, cap;
+};
+
+/* Collect the due referrals: the index must not change under its own scan. */
+static int collect_due(void *arg, int64_t referred_at, const char *case_id)
+{
+	struct expiry *x = arg;
+
+	(void)referred_at;
+	if (x->n_due == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 64;
+		char (*more)[64] = realloc(x->due, cap * sizeof(*more));
+
+		if (!more)
+			return ML_ENOMEM;
+		x->due = more;
+		x->cap = cap;
+	}
+	snprintf(x->due[x->n_due++], sizeof(x->due[0]), "%s", case_id);
+	return 0;
+}
+
+/* Expire one referral in its own nested transaction (writer thread). */
+static int expire_one(struct expiry *x, const char *case_id)
+{
+	Maillage__V1__ReferralExpired body = MAILLAGE__V1__REFERRAL_EXPIRED__INIT;
+	struct command_out out;
+	struct run r = { .out = &out, .case_id = case_id };
+	int rc = evlog_txn_nest(x->batch, &r.txn);
+
+	if (rc)
+		return rc;
+	rc = evlog_case_get(r.txn, case_id, &r.c);
+	if (rc || !casestate_next(r.c->state, CASESTATE_EXPIRE))
+		goto out_abort;       /* gone or already decided: nothing to do */
+	maillage__v1__event__init(&r.ev);
+	r.ev.case_id = r.c->case_id;
+	r.ev.case_version = r.c->version + 1;
+	r.ev.platform = r.c->platform;
+	r.ev.recorded_at = x->now_us;
+	r.ev.occurred_at = x->now_us;
+	r.ev.actor_org = r.c->platform;
+	r.ev.actor_role = MAILLAGE__V1__ACTOR_ROLE__ROLE_PLATFORM;
+	r.ev.body_case = EV(REFERRAL_EXPIRED);
+	body.referred_at = r.c->referred_at;
+	body.after_seconds = x->cfg->referral_expiry_s;
+	r.ev.referral_expired = &body;
+	rc = emit(&r);
+	if (rc)
+		goto out_abort;
+	wire_free(r.c);
+	x->expired++;
+	log_info("referral_expired", "case=%s", case_id);
+	return evlog_txn_commit(r.txn);
+
+out_abort:
+	wire_free(r.c);
+	evlog_txn_abort(r.txn);
+	return rc == ML_ENOTFOUND ? 0 : rc;
+}
+
+int command_expire(struct evlog_txn *batch, const struct config *cfg, int64_t now_us,
+		   unsigned *expired)
+{
+	struct expiry x = { .batch = batch, .cfg = cfg, .now_us = now_us };
+	int64_t cutoff = now_us - (int64_t)cfg->referral_expiry_s * 1000000;
+	int rc = evlog_pending_scan(batch, cutoff, collect_due, &x);
+
+	for (size_t i = 0; !rc && i < x.n_due; i++)
+		rc = expire_one(&x, x.due[i]);
+	free(x.due);
+	*expired = x.expired;
+	return rc;
 }

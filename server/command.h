@@ -43,4 +43,12 @@ struct command_out {
 int command_run(struct evlog_txn *batch, const struct command_ctx *ctx,
 		struct command_out *out);
 
+/* Expire every referral still undecided (REFERRED or ACKNOWLEDGED) that was
+ * referred more than cfg->referral_expiry_s before now_us: each gets a
+ * ReferralExpired event appended by the platform itself (actor_org = the
+ * platform id, role ROLE_PLATFORM, no command_id), in its own nested
+ * transaction of batch. *expired gets the count. 0 or an ML_E* code. */
+int command_expire(struct evlog_txn *batch, const struct config *cfg, int64_t now_us,
+		   unsigned *expired);
+
 #endif

@@ -313,6 +313,8 @@ static const struct key global_keys[] = {
 	{ "idle_timeout_s", false, set_uint, CFG(idle_timeout_s), 1, 86400 },
 	{ "max_inflight", false, set_uint, CFG(max_inflight), 1, 65536 },
 	{ "max_batch", false, set_uint, CFG(max_batch), 1, 65536 },
+	{ "referral_expiry_s", false, set_uint, CFG(referral_expiry_s), 1, 10 * 365 * 86400 },
+	{ "expiry_check_s", false, set_uint, CFG(expiry_check_s), 1, 86400 },
 	{ NULL, false, NULL, 0, 0, 0 },
 };
 
@@ -609,6 +611,8 @@ static void set_defaults(struct config *cfg)
 	cfg->idle_timeout_s = 600;
 	cfg->max_inflight = 256;
 	cfg->max_batch = 512;
+	cfg->referral_expiry_s = 30 * 86400;
+	cfg->expiry_check_s = 60;
 }
 
 /* The absolute directory of path: relative paths in the file start there. */

@@ -42,6 +42,8 @@ struct config {
 	unsigned idle_timeout_s;    /* no request at all for, default 600 */
 	unsigned max_inflight;      /* requests in flight per connection, default 256 */
 	unsigned max_batch;         /* commands per write transaction, default 512 */
+	unsigned referral_expiry_s; /* undecided referrals expire after, default 30 days */
+	unsigned expiry_check_s;    /* how often the server looks for them, default 60 */
 	struct platform *platforms;
 	size_t n_platforms;
 	struct org *orgs;

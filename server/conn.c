@@ -385,11 +385,11 @@ void conn_accept(struct server *srv, evutil_socket_t fd, const char *peer)
 	srv->n_conns++;
 }
 
-void conn_command_done(void *arg, struct writer_job *job)
+void conn_command_done(struct server *srv, struct writer_job *job)
 {
 	struct conn *c = job->owner;
 
-	(void)arg;
+	(void)srv;
 	c->inflight--;
 	log_debug("command", "conn=%llu org=%s request=%s code=%s",
 		  (unsigned long long)c->id, job->org->id, wire_body_name(job->req),

@@ -32,7 +32,7 @@ enum conn_state {
 void conn_accept(struct server *srv, evutil_socket_t fd, const char *peer);
 
 /* A command of this connection came back from the writer (owns job). */
-void conn_command_done(void *srv, struct writer_job *job);
+void conn_command_done(struct server *srv, struct writer_job *job);
 
 /* Stop reading and close once the replies in flight are flushed (shutdown). */
 void conn_drain(struct conn *c);

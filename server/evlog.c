@@ -20,11 +20,12 @@ enum {
 	DB_HOUSEHOLDS,
 	DB_CASES,
 	DB_META,
+	DB_PENDING,
 	DB_COUNT
 };
 
 static const char *const db_names[DB_COUNT] = {
-	"events", "streams", "commands", "households", "proj_cases", "meta",
+	"events", "streams", "commands", "households", "proj_cases", "meta", "proj_pending",
 };
 
 #define STREAM_KEY_MAX 256
@@ -545,4 +546,72 @@ int evlog_next_case_number(struct evlog_txn *txn, const char *code, int year, ui
 		return map_err(rc, "meta");
 	*out = n;
 	return 0;
+}
+
+/* proj_pending key: referred_at (u64 BE), then the case id. */
+static int pending_key(uint8_t *buf, int64_t referred_at, const char *case_id, MDB_val *key)
+{
+	size_t n = strlen(case_id);
+
+	if (n + 8 > STREAM_KEY_MAX)
+		return ML_EINVAL;
+	put_be64(buf, (uint64_t)referred_at);
+	memcpy(buf + 8, case_id, n);
+	key->mv_data = buf;
+	key->mv_size = n + 8;
+	return 0;
+}
+
+int evlog_pending_put(struct evlog_txn *txn, int64_t referred_at, const char *case_id)
+{
+	uint8_t buf[STREAM_KEY_MAX];
+	MDB_val key, val = { .mv_size = 0, .mv_data = NULL };
+	int rc = pending_key(buf, referred_at, case_id, &key);
+
+	return rc ? rc : map_err(mdb_put(txn->txn, txn->log->dbi[DB_PENDING], &key, &val, 0),
+				 "pending");
+}
+
+int evlog_pending_del(struct evlog_txn *txn, int64_t referred_at, const char *case_id)
+{
+	uint8_t buf[STREAM_KEY_MAX];
+	MDB_val key;
+	int rc = pending_key(buf, referred_at, case_id, &key);
+
+	if (rc)
+		return rc;
+	rc = mdb_del(txn->txn, txn->log->dbi[DB_PENDING], &key, NULL);
+	return rc == MDB_NOTFOUND ? 0 : map_err(rc, "pending");
+}
+
+int evlog_pending_scan(struct evlog_txn *txn, int64_t before, evlog_pending_fn fn, void *arg)
+{
+	char case_id[STREAM_KEY_MAX];
+	MDB_val key, val;
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(txn->txn, txn->log->dbi[DB_PENDING], &cur);
+
+	if (rc)
+		return map_err(rc, "cursor");
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		int64_t at;
+
+		if (key.mv_size <= 8 || key.mv_size - 8 >= sizeof(case_id)) {
+			rc = ML_ECORRUPT;
+			goto out_close;
+		}
+		at = (int64_t)get_be64(key.mv_data);
+		if (at >= before)
+			break;
+		memcpy(case_id, (uint8_t *)key.mv_data + 8, key.mv_size - 8);
+		case_id[key.mv_size - 8] = 0;
+		rc = fn(arg, at, case_id);
+		if (rc)
+			goto out_close;
+	}
+	rc = rc == MDB_NOTFOUND || rc == 0 ? 0 : map_err(rc, "pending scan");
+out_close:
+	mdb_cursor_close(cur);
+	return rc > 0 ? 0 : rc;
 }

@@ -8,6 +8,8 @@
  *   proj_cases  case id                        -> packed CaseSummary
  *   meta        name                           -> value ("schema_version",
  *               "seq/CODE/YEAR" case number counters)
+ *   proj_pending referred_at (u64 BE), case id  -> nothing: the referrals
+ *               waiting for a decision, oldest first
  *
  * Threads: write transactions are begun, nested and committed only by the
  * writer thread, one at a time. Read transactions may be used by any thread,
@@ -95,5 +97,15 @@ int evlog_household_put(struct evlog_txn *txn, const uint8_t *key, const ml_hous
 /* Take the next case number for platform code and year (1, 2, ...). */
 int evlog_next_case_number(struct evlog_txn *txn, const char *code, int year,
 			   uint32_t *out);
+
+/* Referrals waiting for a decision (REFERRED or ACKNOWLEDGED). */
+int evlog_pending_put(struct evlog_txn *txn, int64_t referred_at, const char *case_id);
+int evlog_pending_del(struct evlog_txn *txn, int64_t referred_at, const char *case_id);
+
+/* Call fn for each pending referral referred before `before` (µs), oldest
+ * first; the case id is valid during fn only. Same return contract as
+ * evlog_stream_scan. Do not change proj_pending from fn. */
+typedef int (*evlog_pending_fn)(void *arg, int64_t referred_at, const char *case_id);
+int evlog_pending_scan(struct evlog_txn *txn, int64_t before, evlog_pending_fn fn, void *arg);
 
 #endif

@@ -95,7 +95,8 @@ static int apply_assignment(ml_case *c, const Maillage__V1__PartnerAssigned *a)
 	all = malloc((c->n_co_referents + 1) * sizeof(*all));
 	if (!all)
 		return ML_ENOMEM;
-	memcpy(all, c->co_referents, c->n_co_referents * sizeof(*all));
+	if (c->n_co_referents)
+		memcpy(all, c->co_referents, c->n_co_referents * sizeof(*all));
 	all[c->n_co_referents] = one[0];
 	rc = wire_set_strings(&c->co_referents, &c->n_co_referents, all, c->n_co_referents + 1);
 	free(all);
@@ -188,6 +189,9 @@ static int apply(ml_case *c, const ml_event *ev)
 		return 0;
 	case EV(SUPPORT_RESUMED):
 		c->state = ST(IN_SUPPORT);
+		return 0;
+	case EV(REFERRAL_EXPIRED):
+		c->state = ST(EXPIRED);
 		return 0;
 	default:
 		return ML_ECORRUPT;

@@ -81,6 +81,30 @@ void server_schedule_reap(struct server *srv)
 	event_active(srv->reap_ev, EV_TIMEOUT, 0);
 }
 
+/* A finished writer job: a command goes back to its connection; the expiry
+ * job lets the next one be scheduled. */
+static void on_job_done(void *arg, struct writer_job *job)
+{
+	struct server *srv = arg;
+
+	if (job->owner) {
+		conn_command_done(srv, job);
+		return;
+	}
+	srv->expiry_queued = false;
+	writer_job_free(job);
+}
+
+static void on_expiry_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	if (srv->writer && !srv->expiry_queued && !writer_submit_expiry(srv->writer))
+		srv->expiry_queued = true;
+}
+
 static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *srv = arg;
@@ -103,6 +127,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	log_info("shutdown", "signal=%s connections=%zu", sig == SIGTERM ? "TERM" : "INT",
 		 srv->n_conns);
 	evconnlistener_disable(srv->listener);
+	event_del(srv->expiry_timer);
 	for (struct conn *c = srv->conns; c; c = conn_next(c))
 		conn_drain(c);
 	/* Runs what is queued, commits, and delivers the last replies. */
@@ -156,13 +181,15 @@ int server_init(struct server *srv, const struct config *cfg, struct evlog *log,
 	srv->sig_int = evsignal_new(srv->base, SIGINT, on_signal, srv);
 	srv->reap_ev = event_new(srv->base, -1, 0, reap, srv);
 	srv->exit_timer = evtimer_new(srv->base, on_drain_timeout, srv);
+	srv->expiry_timer = event_new(srv->base, -1, EV_PERSIST, on_expiry_timer, srv);
 	if (!srv->sig_term || !srv->sig_int || !srv->reap_ev || !srv->exit_timer ||
-	    event_add(srv->sig_term, NULL) || event_add(srv->sig_int, NULL)) {
+	    !srv->expiry_timer || event_add(srv->sig_term, NULL) || event_add(srv->sig_int, NULL) ||
+	    event_add(srv->expiry_timer, &(struct timeval){ .tv_sec = cfg->expiry_check_s })) {
 		snprintf(err, errlen, "cannot set up signal handling");
 		rc = ML_ENOMEM;
 		goto err_release;
 	}
-	rc = writer_start(srv->base, log, cfg, conn_command_done, srv, &srv->writer);
+	rc = writer_start(srv->base, log, cfg, on_job_done, srv, &srv->writer);
 	if (rc) {
 		snprintf(err, errlen, "cannot start the writer thread");
 		goto err_release;
@@ -208,6 +235,7 @@ void server_release(struct server *srv)
 	free_event(srv->sig_int);
 	free_event(srv->reap_ev);
 	free_event(srv->exit_timer);
+	free_event(srv->expiry_timer);
 	tls_ctx_free(srv->tls);
 	if (srv->base)
 		event_base_free(srv->base);

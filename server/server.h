@@ -21,6 +21,8 @@ struct server {
 	struct writer *writer;
 	struct evconnlistener *listener;
 	struct event *sig_term, *sig_int, *reap_ev, *exit_timer;
+	struct event *expiry_timer;  /* every expiry_check_s: expire due referrals */
+	bool expiry_queued;          /* an expiry job is at the writer */
 	struct conn *conns;          /* open connections (list) */
 	size_t n_conns;
 	uint64_t next_conn_id;

@@ -106,8 +106,20 @@ static void fail_batch(struct writer_job *jobs, int err, const char *what)
 		    what, ml_strerror(err));
 	for (struct writer_job *job = jobs; job; job = job->next) {
 		free(job->reply);
-		reply(job, &out);
+		job->reply = NULL;
+		if (job->req)
+			reply(job, &out);
 	}
+}
+
+/* The expiry job: the referrals due are expired inside this batch. */
+static void expire(struct writer *w, struct evlog_txn *txn, int64_t now_us)
+{
+	unsigned n = 0;
+	int rc = command_expire(txn, w->cfg, now_us, &n);
+
+	if (rc)
+		log_error("expiry_failed", "error=\"%s\" expired=%u", ml_strerror(rc), n);
 }
 
 /* Run one batch in one write transaction; replies are set on every job. */
@@ -126,6 +138,10 @@ static void run_batch(struct writer *w, struct writer_job *jobs, size_t n)
 		return;
 	}
 	for (struct writer_job *job = jobs; job; job = job->next) {
+		if (!job->req) {
+			expire(w, txn, ctx.now_us);
+			continue;
+		}
 		ctx.org = job->org;
 		ctx.req = job->req;
 		command_run(txn, &ctx, &out);
@@ -242,6 +258,16 @@ void writer_submit(struct writer *w, struct writer_job *job)
 	w->queue_tail = &job->next;
 	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
+}
+
+int writer_submit_expiry(struct writer *w)
+{
+	struct writer_job *job = writer_job_new(NULL, NULL, NULL);
+
+	if (!job)
+		return ML_ENOMEM;
+	writer_submit(w, job);
+	return 0;
 }
 
 void writer_stop(struct writer *w)

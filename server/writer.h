@@ -19,9 +19,10 @@ struct event_base;
 
 struct writer_job {
 	struct writer_job *next;
-	void *owner;               /* the connection; touched by the loop thread only */
+	void *owner;               /* the connection (NULL for the expiry job);
+				    * touched by the loop thread only */
 	const struct org *org;     /* the sender */
-	ml_request *req;           /* owned by the job until the writer frees it */
+	ml_request *req;           /* owned by the job; NULL: expire due referrals */
 	uint8_t *reply;            /* framed Response, set by the writer; free() */
 	size_t reply_len;
 	int status_code;           /* the reply's status, for logs */
@@ -40,6 +41,10 @@ int writer_start(struct event_base *base, struct evlog *log, const struct config
 
 /* Queue a job (loop thread). The writer takes ownership until done. */
 void writer_submit(struct writer *w, struct writer_job *job);
+
+/* Queue the expiry of undecided referrals (loop thread): a job with no owner
+ * and no request, handed back like the others once committed. */
+int writer_submit_expiry(struct writer *w);
 
 /* Finish every queued job, stop and join the thread, deliver what is left,
  * and free w (loop thread, with the loop not running). NULL is a no-op. */
