@@ -559,8 +559,74 @@ static const struct optdef close_opts[] = {
 static const struct optdef history_opts[] = {
 	{ "from-version", "from_version", 0, "N", "first version wanted (default: the start)" },
 	{ "page-size", "max_events", 0, "N", "events per response (default: as many as fit)" },
+	{ "as-of-version", "as_of_version", 0, "N", "the case as it stood at version N" },
+	{ "as-of-date", "as_of_date", 0, "YYYY-MM-DD", "the case as it stood at the end of that day" },
 	{ NULL, NULL, 0, NULL, NULL }
 };
+
+static const struct optdef assign_opts[] = {
+	{ "partner", "partner", O_REQUIRED, "ORG", "the partner organisation" },
+	{ "role", "role", O_REQUIRED, "ROLE", "lead or co_referent" },
+	{ NULL, NULL, 0, NULL, NULL }
+};
+
+static const struct optdef release_opts[] = {
+	{ "partner", "partner", O_REQUIRED, "ORG", "the partner leaving the case" },
+	{ "reason", "reason_text", 0, "TEXT", "why" },
+	{ NULL, NULL, 0, NULL, NULL }
+};
+
+static const struct optdef step_opts[] = {
+	{ "stage", "step.stage", O_REQUIRED, "STAGE", "eviction procedure stage" },
+	{ "date", "step.date", O_REQUIRED, "YYYY-MM-DD", "when it happened" },
+	{ "amount", "step.amount_cents", O_EUROS, "EUROS", "the sum the step states" },
+	{ "hearing-date", "step.hearing_date", 0, "YYYY-MM-DD", "court summons: the hearing" },
+	{ "notes", "step.notes", 0, "TEXT", "free-text notes" },
+	{ NULL, NULL, 0, NULL, NULL }
+};
+
+static const struct optdef answer_opts[] = {
+	{ "proposal", "answer.proposal_number", O_REQUIRED, "N", "the proposal's number" },
+	{ "accept", NULL, O_FLAG, NULL, "the household accepts the dwelling" },
+	{ "refuse", "answer.refusal_reason", 0, "REASON", "the household refuses, and why" },
+	{ "text", "answer.text", 0, "TEXT", "the answer in words" },
+	{ NULL, NULL, 0, NULL, NULL }
+};
+
+static const struct optdef sign_opts[] = {
+	{ "proposal", "proposal_number", O_REQUIRED, "N", "the accepted proposal's number" },
+	{ "date", "date", O_REQUIRED, "YYYY-MM-DD", "date of signature" },
+	{ NULL, NULL, 0, NULL, NULL }
+};
+
+static const struct optdef hold_opts[] = {
+	{ "reason", "reason_text", 0, "TEXT", "why support is suspended" },
+	{ NULL, NULL, 0, NULL, NULL }
+};
+
+static const struct optdef resume_opts[] = {
+	{ "note", "note", 0, "TEXT", "a note" },
+	{ NULL, NULL, 0, NULL, NULL }
+};
+
+static const struct optdef events_opts[] = {
+	{ "from", "from_position", 0, "POSITION", "first position wanted (default 1)" },
+	{ "page-size", "max_events", 0, "N", "events per response (default: as many as fit)" },
+	{ NULL, NULL, 0, NULL, NULL }
+};
+
+/* answer: --accept, or --refuse REASON, not both. */
+static int build_answer(struct cli *cli, mlc_request *req, ProtobufCMessage *body)
+{
+	bool accept = arg_get(cli, "accept") != NULL;
+
+	(void)req;
+	if (accept == (arg_get(cli, "refuse") != NULL)) {
+		snprintf(cli->err, sizeof(cli->err), "give either --accept or --refuse REASON");
+		return -1;
+	}
+	return set_path(cli, body, "answer.accepted", "--accept", 0, accept ? "true" : "false");
+}
 
 /* visit: the household is present unless --absent. */
 static int build_visit(struct cli *cli, mlc_request *req, ProtobufCMessage *body)
@@ -591,8 +657,24 @@ static const struct subcmd subcmds[] = {
 	  "close_support", "case_id", true, "closed", close_opts, NULL },
 	{ "case", "show a case as it stands",
 	  "get_case", "case_id", false, NULL, ping_opts, NULL },
-	{ "history", "list every event of a case",
+	{ "history", "list every event of a case (or the case as it stood then)",
 	  "get_case_history", "case_id", false, NULL, history_opts, NULL },
+	{ "assign", "assign a partner to a case as lead or co-referent (coordination)",
+	  "assign_partner", "case_id", true, "partner assigned on", assign_opts, NULL },
+	{ "release", "release a partner's assignment (the partner, or coordination)",
+	  "release_assignment", "case_id", true, "assignment released on", release_opts, NULL },
+	{ "step", "record an eviction procedure step",
+	  "record_procedure_step", "case_id", true, "procedure step recorded on", step_opts, NULL },
+	{ "answer", "answer a rehousing proposal",
+	  "answer_proposal", "case_id", true, "proposal answered on", answer_opts, build_answer },
+	{ "sign", "record the lease signed for an accepted proposal",
+	  "sign_lease", "case_id", true, "lease signed on", sign_opts, NULL },
+	{ "hold", "put support on hold (lead partner or coordination)",
+	  "put_on_hold", "case_id", true, "put on hold", hold_opts, NULL },
+	{ "resume", "resume support put on hold",
+	  "resume", "case_id", true, "resumed", resume_opts, NULL },
+	{ "events", "read the event log from a position (auditors)",
+	  "read_events", NULL, false, NULL, events_opts, NULL },
 };
 
 #define N_SUBCMDS (sizeof(subcmds) / sizeof(subcmds[0]))
@@ -1047,6 +1129,12 @@ static void print_human(const struct cli *cli, const mlc_response *r)
 	case MAILLAGE__V1__RESPONSE__RESULT_HISTORY:
 		for (size_t i = 0; i < r->history->n_events; i++)
 			print_event(r->history->events[i]);
+		break;
+	case MAILLAGE__V1__RESPONSE__RESULT_EVENTS:
+		for (size_t i = 0; i < r->events->n_events; i++)
+			print_event(r->events->events[i]);
+		if (r->events->next_position)
+			printf("next: --from %" PRIu64 "\n", r->events->next_position);
 		break;
 	case MAILLAGE__V1__RESPONSE__RESULT_PONG:
 		kv("organisation", "%s (%s)", r->pong->org, enum_name(DESC(org_kind), r->pong->kind));
