@@ -609,6 +609,16 @@ static const struct optdef resume_opts[] = {
 	{ NULL, NULL, 0, NULL, NULL }
 };
 
+static const struct optdef caseload_opts[] = {
+	{ "state", "state", 0, "STATE", "only cases in this state" },
+	{ "partner", "partner", 0, "ORG", "only cases with this lead partner or co-referent" },
+	{ "referrer", "referrer", 0, "ORG", "only cases referred by this organisation" },
+	{ "stage", "stage", 0, "STAGE", "only cases at this procedure stage" },
+	{ "cursor", "cursor", 0, "CASE_ID", "continue after this case (next_cursor)" },
+	{ "page-size", "limit", 0, "N", "rows per page (default 100, at most 1000)" },
+	{ NULL, NULL, 0, NULL, NULL }
+};
+
 static const struct optdef events_opts[] = {
 	{ "from", "from_position", 0, "POSITION", "first position wanted (default 1)" },
 	{ "page-size", "max_events", 0, "N", "events per response (default: as many as fit)" },
@@ -673,6 +683,10 @@ static const struct subcmd subcmds[] = {
 	  "put_on_hold", "case_id", true, "put on hold", hold_opts, NULL },
 	{ "resume", "resume support put on hold",
 	  "resume", "case_id", true, "resumed", resume_opts, NULL },
+	{ "caseload", "a platform's caseload board: the cases you may read",
+	  "list_caseload", "platform", false, NULL, caseload_opts, NULL },
+	{ "pending", "a platform's referrals waiting for a decision, oldest first",
+	  "list_pending_referrals", "platform", false, NULL, ping_opts, NULL },
 	{ "events", "read the event log from a position (auditors)",
 	  "read_events", NULL, false, NULL, events_opts, NULL },
 };
@@ -1129,6 +1143,32 @@ static void print_human(const struct cli *cli, const mlc_response *r)
 	case MAILLAGE__V1__RESPONSE__RESULT_HISTORY:
 		for (size_t i = 0; i < r->history->n_events; i++)
 			print_event(r->history->events[i]);
+		break;
+	case MAILLAGE__V1__RESPONSE__RESULT_CASELOAD:
+		printf("%-17s %-13s %5s %-16s %-16s %-28s %12s\n", "CASE", "STATE", "DAYS",
+		       "LEAD", "REFERRER", "PROCEDURE", "DEBT");
+		for (size_t i = 0; i < r->caseload->n_rows; i++) {
+			const Maillage__V1__CaseSummary *c = r->caseload->rows[i]->summary;
+
+			printf("%-17s %-13s %5u %-16s %-16s %-28s %12s\n", c->case_id,
+			       enum_name(DESC(case_state), c->state),
+			       r->caseload->rows[i]->days_since_referral, or_dash(c->lead_partner),
+			       c->referrer, c->procedure_stage ?
+			       enum_name(DESC(procedure_stage), c->procedure_stage) : "-",
+			       euros(c->debt_cents, buf, sizeof(buf)));
+		}
+		if (r->caseload->next_cursor[0])
+			printf("next: --cursor %s\n", r->caseload->next_cursor);
+		break;
+	case MAILLAGE__V1__RESPONSE__RESULT_PENDING:
+		printf("%-17s %-13s %5s %-16s %s\n", "CASE", "STATE", "DAYS", "REFERRER", "REASON");
+		for (size_t i = 0; i < r->pending->n_referrals; i++) {
+			const Maillage__V1__PendingReferral *p = r->pending->referrals[i];
+
+			printf("%-17s %-13s %5u %-16s %s\n", p->case_id,
+			       enum_name(DESC(case_state), p->state), p->age_days, p->referrer,
+			       enum_name(DESC(referral_reason), p->reason));
+		}
 		break;
 	case MAILLAGE__V1__RESPONSE__RESULT_EVENTS:
 		for (size_t i = 0; i < r->events->n_events; i++)

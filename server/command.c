@@ -353,11 +353,15 @@ static bool is_pending(int state)
 	       state == MAILLAGE__V1__CASE_STATE__ACKNOWLEDGED;
 }
 
-/* Keep proj_pending in step with the case's state change. */
-static int index_pending(struct evlog_txn *txn, int before, const ml_case *c)
+/* Keep proj_pending and proj_caseload in step with the case's state change. */
+static int index_case(struct evlog_txn *txn, int before, const ml_case *c)
 {
-	if (is_pending(c->state) && !before)
-		return evlog_pending_put(txn, c->referred_at, c->case_id);
+	int rc;
+
+	if (!before) {
+		rc = evlog_caseload_put(txn, c->platform, c->case_id);
+		return rc ? rc : evlog_pending_put(txn, c->referred_at, c->case_id);
+	}
 	if (is_pending(before) && !is_pending(c->state))
 		return evlog_pending_del(txn, c->referred_at, c->case_id);
 	return 0;
@@ -375,7 +379,7 @@ static int emit(struct run *r)
 	if (!rc)
 		rc = evlog_case_put(r->txn, r->c);
 	if (!rc)
-		rc = index_pending(r->txn, before, r->c);
+		rc = index_case(r->txn, before, r->c);
 	if (rc)
 		return status_fail(&out->st, rc, NULL, "cannot record the event of case '%s': %s",
 				   r->ev.case_id, ml_strerror(rc));

@@ -21,11 +21,13 @@ enum {
 	DB_CASES,
 	DB_META,
 	DB_PENDING,
+	DB_CASELOAD,
 	DB_COUNT
 };
 
 static const char *const db_names[DB_COUNT] = {
 	"events", "streams", "commands", "households", "proj_cases", "meta", "proj_pending",
+	"proj_caseload",
 };
 
 #define STREAM_KEY_MAX 256
@@ -611,6 +613,65 @@ int evlog_pending_scan(struct evlog_txn *txn, int64_t before, evlog_pending_fn f
 			goto out_close;
 	}
 	rc = rc == MDB_NOTFOUND || rc == 0 ? 0 : map_err(rc, "pending scan");
+out_close:
+	mdb_cursor_close(cur);
+	return rc > 0 ? 0 : rc;
+}
+
+/* proj_caseload key: platform id, a 0 byte, case id. */
+static int caseload_key(uint8_t *buf, const char *platform, const char *case_id, MDB_val *key)
+{
+	size_t p = strlen(platform), c = strlen(case_id);
+
+	if (p + c + 1 > STREAM_KEY_MAX)
+		return ML_EINVAL;
+	memcpy(buf, platform, p + 1);
+	memcpy(buf + p + 1, case_id, c);
+	key->mv_data = buf;
+	key->mv_size = p + 1 + c;
+	return 0;
+}
+
+int evlog_caseload_put(struct evlog_txn *txn, const char *platform, const char *case_id)
+{
+	uint8_t buf[STREAM_KEY_MAX];
+	MDB_val key, val = { .mv_size = 0, .mv_data = NULL };
+	int rc = caseload_key(buf, platform, case_id, &key);
+
+	return rc ? rc : map_err(mdb_put(txn->txn, txn->log->dbi[DB_CASELOAD], &key, &val, 0),
+				 "caseload");
+}
+
+int evlog_caseload_scan(struct evlog_txn *txn, const char *platform, const char *after,
+			evlog_case_id_fn fn, void *arg)
+{
+	uint8_t buf[STREAM_KEY_MAX];
+	char case_id[STREAM_KEY_MAX];
+	size_t prefix = strlen(platform) + 1;
+	MDB_val key, val;
+	MDB_cursor *cur;
+	int rc = caseload_key(buf, platform, after ? after : "", &key);
+
+	if (rc)
+		return rc;
+	rc = mdb_cursor_open(txn->txn, txn->log->dbi[DB_CASELOAD], &cur);
+	if (rc)
+		return map_err(rc, "cursor");
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		size_t n = key.mv_size - prefix;
+
+		if (key.mv_size < prefix || memcmp(key.mv_data, buf, prefix))
+			break;
+		memcpy(case_id, (uint8_t *)key.mv_data + prefix, n);
+		case_id[n] = 0;
+		if (after && !strcmp(case_id, after))
+			continue;
+		rc = fn(arg, case_id);
+		if (rc)
+			goto out_close;
+	}
+	rc = rc == MDB_NOTFOUND || rc == 0 ? 0 : map_err(rc, "caseload scan");
 out_close:
 	mdb_cursor_close(cur);
 	return rc > 0 ? 0 : rc;

@@ -10,6 +10,7 @@
  *               "seq/CODE/YEAR" case number counters)
  *   proj_pending referred_at (u64 BE), case id  -> nothing: the referrals
  *               waiting for a decision, oldest first
+ *   proj_caseload platform id, 0, case id     -> nothing: each platform's cases
  *
  * Threads: write transactions are begun, nested and committed only by the
  * writer thread, one at a time. Read transactions may be used by any thread,
@@ -107,5 +108,15 @@ int evlog_pending_del(struct evlog_txn *txn, int64_t referred_at, const char *ca
  * evlog_stream_scan. Do not change proj_pending from fn. */
 typedef int (*evlog_pending_fn)(void *arg, int64_t referred_at, const char *case_id);
 int evlog_pending_scan(struct evlog_txn *txn, int64_t before, evlog_pending_fn fn, void *arg);
+
+/* Every case of a platform, by case id. */
+int evlog_caseload_put(struct evlog_txn *txn, const char *platform, const char *case_id);
+
+/* Call fn for each case of platform whose id sorts after `after` (NULL: from
+ * the first), in case id order; the id is valid during fn only. Same return
+ * contract as evlog_stream_scan. */
+typedef int (*evlog_case_id_fn)(void *arg, const char *case_id);
+int evlog_caseload_scan(struct evlog_txn *txn, const char *platform, const char *after,
+			evlog_case_id_fn fn, void *arg);
 
 #endif

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "board.h"
 #include "err.h"
 #include "project.h"
 #include "query.h"
@@ -230,6 +231,8 @@ int query_run(struct evlog *log, const struct config *cfg, const struct org *org
 	Maillage__V1__CaseView view = MAILLAGE__V1__CASE_VIEW__INIT;
 	Maillage__V1__CaseHistory hist = MAILLAGE__V1__CASE_HISTORY__INIT;
 	Maillage__V1__EventPage page = MAILLAGE__V1__EVENT_PAGE__INIT;
+	Maillage__V1__Caseload board = MAILLAGE__V1__CASELOAD__INIT;
+	Maillage__V1__PendingReferrals pending = MAILLAGE__V1__PENDING_REFERRALS__INIT;
 	struct query q = { .cfg = cfg, .org = org, .req = req, .resp = &resp };
 	ml_event *first = NULL;
 	int rc = evlog_txn_begin(log, false, &q.txn);
@@ -253,6 +256,19 @@ int query_run(struct evlog *log, const struct config *cfg, const struct org *org
 	case MAILLAGE__V1__REQUEST__BODY_READ_EVENTS:
 		read_events(&q, &page, max_bytes);
 		break;
+	case MAILLAGE__V1__REQUEST__BODY_LIST_CASELOAD:
+		if (!board_caseload(q.txn, cfg, org, req->list_caseload, now_us(), &board, &q.st)) {
+			resp.result_case = MAILLAGE__V1__RESPONSE__RESULT_CASELOAD;
+			resp.caseload = &board;
+		}
+		break;
+	case MAILLAGE__V1__REQUEST__BODY_LIST_PENDING_REFERRALS:
+		if (!board_pending(q.txn, cfg, org, req->list_pending_referrals, now_us(), &pending,
+				   &q.st)) {
+			resp.result_case = MAILLAGE__V1__RESPONSE__RESULT_PENDING;
+			resp.pending = &pending;
+		}
+		break;
 	default:
 		status_fail(&q.st, ML_EINVAL, "body", "'%s' is not a query",
 			    wire_body_name(req));
@@ -270,5 +286,7 @@ out_reply:
 	free_events(hist.events, hist.n_events);
 	wire_free(hist.as_of);
 	free_events(page.events, page.n_events);
+	board_caseload_release(&board);
+	board_pending_release(&pending);
 	return rc;
 }

@@ -91,6 +91,9 @@ static const struct rule rules[] = {
 	{ B(SIGN_LEASE), "date", R_DATE, 0, 0 },
 	{ B(PUT_ON_HOLD), "case_id", R_CASE_ID, 0, 0 },
 	{ B(RESUME), "case_id", R_CASE_ID, 0, 0 },
+	{ B(LIST_CASELOAD), "platform", R_STR, 0, 0 },
+	{ B(LIST_CASELOAD), "limit", R_RANGE, 0, 1000 },
+	{ B(LIST_PENDING_REFERRALS), "platform", R_STR, 0, 0 },
 	{ B(GET_CASE), "case_id", R_CASE_ID, 0, 0 },
 	{ B(GET_CASE_HISTORY), "case_id", R_CASE_ID, 0, 0 },
 };

@@ -47,6 +47,8 @@ static struct fixture {
 	Maillage__V1__GetCaseHistory history;
 	Maillage__V1__Ping ping;
 	Maillage__V1__ReadEvents read_events;
+	Maillage__V1__ListCaseload caseload;
+	Maillage__V1__ListPendingReferrals pending;
 	Maillage__V1__AssignPartner assign;
 	Maillage__V1__ReleaseAssignment release;
 	Maillage__V1__RecordProcedureStep procedure;
@@ -164,6 +166,11 @@ static void reset_small(void)
 	maillage__v1__ping__init(&f.ping);
 	maillage__v1__read_events__init(&f.read_events);
 	f.read_events.from_position = 1;
+	maillage__v1__list_caseload__init(&f.caseload);
+	f.caseload.platform = "vaulx-bron";
+	f.caseload.limit = 50;
+	maillage__v1__list_pending_referrals__init(&f.pending);
+	f.pending.platform = "vaulx-bron";
 }
 
 /* The commands that followed the first eight (assignments, procedure,
@@ -246,6 +253,12 @@ static void reset(int body)
 	case B(PING):
 		f.req.ping = &f.ping;
 		break;
+	case B(LIST_CASELOAD):
+		f.req.list_caseload = &f.caseload;
+		break;
+	case B(LIST_PENDING_REFERRALS):
+		f.req.list_pending_referrals = &f.pending;
+		break;
 	case B(READ_EVENTS):
 		f.req.read_events = &f.read_events;
 		break;
@@ -301,7 +314,8 @@ static const int all_bodies[] = {
 	B(WITHDRAW_REFERRAL), B(RECORD_VISIT), B(PROPOSE_REHOUSING), B(CLOSE_SUPPORT),
 	B(ASSIGN_PARTNER), B(RELEASE_ASSIGNMENT), B(RECORD_PROCEDURE_STEP),
 	B(ANSWER_PROPOSAL), B(SIGN_LEASE), B(PUT_ON_HOLD), B(RESUME),
-	B(GET_CASE), B(GET_CASE_HISTORY), B(READ_EVENTS), B(PING),
+	B(GET_CASE), B(GET_CASE_HISTORY), B(READ_EVENTS), B(LIST_CASELOAD),
+	B(LIST_PENDING_REFERRALS), B(PING),
 };
 #define N_COMMANDS 15
 
