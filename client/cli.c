@@ -619,6 +619,11 @@ static const struct optdef caseload_opts[] = {
 	{ NULL, NULL, 0, NULL, NULL }
 };
 
+static const struct optdef days_opts[] = {
+	{ "days", "days", 0, "N", "the number of days (default: stale 45, deadlines 30)" },
+	{ NULL, NULL, 0, NULL, NULL }
+};
+
 static const struct optdef events_opts[] = {
 	{ "from", "from_position", 0, "POSITION", "first position wanted (default 1)" },
 	{ "page-size", "max_events", 0, "N", "events per response (default: as many as fit)" },
@@ -687,6 +692,12 @@ static const struct subcmd subcmds[] = {
 	  "list_caseload", "platform", false, NULL, caseload_opts, NULL },
 	{ "pending", "a platform's referrals waiting for a decision, oldest first",
 	  "list_pending_referrals", "platform", false, NULL, ping_opts, NULL },
+	{ "load", "open cases per partner organisation of a platform (coordination)",
+	  "get_partner_load", "platform", false, NULL, ping_opts, NULL },
+	{ "stale", "cases in support with no contact for more than --days",
+	  "list_stale_cases", "platform", false, NULL, days_opts, NULL },
+	{ "deadlines", "cases whose next procedure deadline falls within --days",
+	  "list_deadlines", "platform", false, NULL, days_opts, NULL },
 	{ "events", "read the event log from a position (auditors)",
 	  "read_events", NULL, false, NULL, events_opts, NULL },
 };
@@ -1159,6 +1170,28 @@ static void print_human(const struct cli *cli, const mlc_response *r)
 		}
 		if (r->caseload->next_cursor[0])
 			printf("next: --cursor %s\n", r->caseload->next_cursor);
+		break;
+	case MAILLAGE__V1__RESPONSE__RESULT_PARTNER_LOAD:
+		printf("%-20s %-12s %5s %12s\n", "PARTNER", "KIND", "LEAD", "CO-REFERENT");
+		for (size_t i = 0; i < r->partner_load->n_partners; i++) {
+			const Maillage__V1__PartnerLoad *p = r->partner_load->partners[i];
+
+			printf("%-20s %-12s %5u %12u\n", p->partner, enum_name(DESC(org_kind), p->kind),
+			       p->lead, p->co_referent);
+		}
+		break;
+	case MAILLAGE__V1__RESPONSE__RESULT_CASES:
+		printf("%-17s %-13s %-16s %9s %-11s %s\n", "CASE", "STATE", "LEAD", "NO CONTACT",
+		       "DEADLINE", "WHAT");
+		for (size_t i = 0; i < r->cases->n_rows; i++) {
+			const Maillage__V1__CaseSummary *c = r->cases->rows[i]->summary;
+
+			printf("%-17s %-13s %-16s %8ud %-11s %s\n", c->case_id,
+			       enum_name(DESC(case_state), c->state), or_dash(c->lead_partner),
+			       r->cases->rows[i]->days_without_contact, or_dash(c->next_deadline),
+			       c->next_deadline_kind ?
+			       enum_name(DESC(deadline_kind), c->next_deadline_kind) : "-");
+		}
 		break;
 	case MAILLAGE__V1__RESPONSE__RESULT_PENDING:
 		printf("%-17s %-13s %5s %-16s %s\n", "CASE", "STATE", "DAYS", "REFERRER", "REASON");

@@ -30,6 +30,10 @@ static const struct rule rules[] = {
 	{ BODY(LIST_CASELOAD), ANY_KIND & ~KIND(FUNDER), 0, "a member of the platform" },
 	{ BODY(LIST_PENDING_REFERRALS), KIND(COORDINATION) | KIND(AUDITOR), 0,
 	  "the platform's coordination or an auditor" },
+	{ BODY(GET_PARTNER_LOAD), KIND(COORDINATION) | KIND(AUDITOR), 0,
+	  "the platform's coordination or an auditor" },
+	{ BODY(LIST_STALE_CASES), ANY_KIND & ~KIND(FUNDER), 0, "a member of the platform" },
+	{ BODY(LIST_DEADLINES), ANY_KIND & ~KIND(FUNDER), 0, "a member of the platform" },
 	{ BODY(REFER_HOUSEHOLD), REFERRER_KINDS, 0,
 	  "a landlord, CCAS, MDM, hospital, SIAO or association" },
 	{ BODY(ACKNOWLEDGE_REFERRAL), KIND(COORDINATION), AUTH_REL_COORDINATION,
@@ -76,6 +80,11 @@ static const struct rule *find_rule(int body)
 		if (rules[i].body == body)
 			return &rules[i];
 	return NULL;
+}
+
+bool auth_may_carry_support(const struct org *org)
+{
+	return (PARTNER_KINDS & (1u << org->kind)) != 0;
 }
 
 unsigned auth_relations(const struct org *org, const ml_case *c)

@@ -29,6 +29,10 @@ enum auth_rel {
 #define AUTH_READERS (AUTH_REL_REFERRER | AUTH_REL_LEAD | AUTH_REL_CO_REFERENT | \
 		      AUTH_REL_COORDINATION | AUTH_REL_AUDITOR)
 
+/* True for the kinds that may lead or co-refer a case's support (CCAS, MDM,
+ * hospital, SIAO, association). */
+bool auth_may_carry_support(const struct org *org);
+
 /* The relations of org to case c (a mask of enum auth_rel). */
 unsigned auth_relations(const struct org *org, const ml_case *c);
 

@@ -62,9 +62,6 @@ static void occurred_on(struct run *r, const char *date)
 static int check_partner(struct run *r, const char *org_id, const char *field)
 {
 	const struct org *o = config_find_org(r->ctx->cfg, org_id);
-	static const unsigned partner_kinds = 1u << MAILLAGE__V1__ORG_KIND__CCAS |
-		1u << MAILLAGE__V1__ORG_KIND__MDM | 1u << MAILLAGE__V1__ORG_KIND__HOSPITAL |
-		1u << MAILLAGE__V1__ORG_KIND__SIAO | 1u << MAILLAGE__V1__ORG_KIND__ASSOCIATION;
 
 	if (!o)
 		return status_fail(&r->out->st, ML_EINVAL, field,
@@ -73,7 +70,7 @@ static int check_partner(struct run *r, const char *org_id, const char *field)
 		return status_fail(&r->out->st, ML_EINVAL, field,
 				   "organisation '%s' is not a member of platform '%s'",
 				   org_id, r->c->platform);
-	if (!(partner_kinds & (1u << o->kind)))
+	if (!auth_may_carry_support(o))
 		return status_fail(&r->out->st, ML_EINVAL, field,
 				   "organisation '%s' is a %s and cannot carry support",
 				   org_id, wire_org_kind_name(o->kind));

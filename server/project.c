@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deadline.h"
 #include "err.h"
 #include "project.h"
 
@@ -103,11 +104,20 @@ static int apply_assignment(ml_case *c, const Maillage__V1__PartnerAssigned *a)
 	return rc;
 }
 
+/* The latest stage by date, and the deadline that follows it. */
 static int apply_step(ml_case *c, const Maillage__V1__ProcedureStep *s)
 {
+	char next[DEADLINE_DATE_LEN] = "";
+	int kind = 0;
+
 	if (!s || strcmp(s->date, c->procedure_stage_date) < 0)
 		return 0;
 	c->procedure_stage = s->stage;
+	if (deadline_next(s->stage, s->date, s->hearing_date, next, &kind))
+		kind = 0, next[0] = 0;
+	c->next_deadline_kind = kind;
+	if (wire_set_string(&c->next_deadline, next))
+		return ML_ENOMEM;
 	return wire_set_string(&c->procedure_stage_date, s->date);
 }
 
@@ -156,6 +166,7 @@ static int apply(ml_case *c, const ml_event *ev)
 		c->state = ST(ACKNOWLEDGED);
 		return 0;
 	case EV(CASE_ACCEPTED):
+		c->accepted_at = ev->recorded_at;
 		return apply_acceptance(c, ev->case_accepted->acceptance);
 	case EV(REFERRAL_DECLINED):
 		c->state = ST(DECLINED);

@@ -233,6 +233,8 @@ int query_run(struct evlog *log, const struct config *cfg, const struct org *org
 	Maillage__V1__EventPage page = MAILLAGE__V1__EVENT_PAGE__INIT;
 	Maillage__V1__Caseload board = MAILLAGE__V1__CASELOAD__INIT;
 	Maillage__V1__PendingReferrals pending = MAILLAGE__V1__PENDING_REFERRALS__INIT;
+	Maillage__V1__PartnerLoads load = MAILLAGE__V1__PARTNER_LOADS__INIT;
+	Maillage__V1__CaseList cases = MAILLAGE__V1__CASE_LIST__INIT;
 	struct query q = { .cfg = cfg, .org = org, .req = req, .resp = &resp };
 	ml_event *first = NULL;
 	int rc = evlog_txn_begin(log, false, &q.txn);
@@ -262,6 +264,24 @@ int query_run(struct evlog *log, const struct config *cfg, const struct org *org
 			resp.caseload = &board;
 		}
 		break;
+	case MAILLAGE__V1__REQUEST__BODY_GET_PARTNER_LOAD:
+		if (!board_partner_load(q.txn, cfg, org, req->get_partner_load, &load, &q.st)) {
+			resp.result_case = MAILLAGE__V1__RESPONSE__RESULT_PARTNER_LOAD;
+			resp.partner_load = &load;
+		}
+		break;
+	case MAILLAGE__V1__REQUEST__BODY_LIST_STALE_CASES:
+		if (!board_stale(q.txn, cfg, org, req->list_stale_cases, now_us(), &cases, &q.st)) {
+			resp.result_case = MAILLAGE__V1__RESPONSE__RESULT_CASES;
+			resp.cases = &cases;
+		}
+		break;
+	case MAILLAGE__V1__REQUEST__BODY_LIST_DEADLINES:
+		if (!board_deadlines(q.txn, cfg, org, req->list_deadlines, now_us(), &cases, &q.st)) {
+			resp.result_case = MAILLAGE__V1__RESPONSE__RESULT_CASES;
+			resp.cases = &cases;
+		}
+		break;
 	case MAILLAGE__V1__REQUEST__BODY_LIST_PENDING_REFERRALS:
 		if (!board_pending(q.txn, cfg, org, req->list_pending_referrals, now_us(), &pending,
 				   &q.st)) {
@@ -288,5 +308,7 @@ out_reply:
 	free_events(page.events, page.n_events);
 	board_caseload_release(&board);
 	board_pending_release(&pending);
+	board_partner_load_release(&load);
+	board_case_list_release(&cases);
 	return rc;
 }

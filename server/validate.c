@@ -94,6 +94,11 @@ static const struct rule rules[] = {
 	{ B(LIST_CASELOAD), "platform", R_STR, 0, 0 },
 	{ B(LIST_CASELOAD), "limit", R_RANGE, 0, 1000 },
 	{ B(LIST_PENDING_REFERRALS), "platform", R_STR, 0, 0 },
+	{ B(GET_PARTNER_LOAD), "platform", R_STR, 0, 0 },
+	{ B(LIST_STALE_CASES), "platform", R_STR, 0, 0 },
+	{ B(LIST_STALE_CASES), "days", R_RANGE, 0, 3650 },
+	{ B(LIST_DEADLINES), "platform", R_STR, 0, 0 },
+	{ B(LIST_DEADLINES), "days", R_RANGE, 0, 3650 },
 	{ B(GET_CASE), "case_id", R_CASE_ID, 0, 0 },
 	{ B(GET_CASE_HISTORY), "case_id", R_CASE_ID, 0, 0 },
 };

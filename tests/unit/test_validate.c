@@ -49,6 +49,9 @@ static struct fixture {
 	Maillage__V1__ReadEvents read_events;
 	Maillage__V1__ListCaseload caseload;
 	Maillage__V1__ListPendingReferrals pending;
+	Maillage__V1__GetPartnerLoad load;
+	Maillage__V1__ListStaleCases stale;
+	Maillage__V1__ListDeadlines deadlines;
 	Maillage__V1__AssignPartner assign;
 	Maillage__V1__ReleaseAssignment release;
 	Maillage__V1__RecordProcedureStep procedure;
@@ -171,6 +174,13 @@ static void reset_small(void)
 	f.caseload.limit = 50;
 	maillage__v1__list_pending_referrals__init(&f.pending);
 	f.pending.platform = "vaulx-bron";
+	maillage__v1__get_partner_load__init(&f.load);
+	f.load.platform = "vaulx-bron";
+	maillage__v1__list_stale_cases__init(&f.stale);
+	f.stale.platform = "vaulx-bron";
+	f.stale.days = 60;
+	maillage__v1__list_deadlines__init(&f.deadlines);
+	f.deadlines.platform = "vaulx-bron";
 }
 
 /* The commands that followed the first eight (assignments, procedure,
@@ -259,6 +269,15 @@ static void reset(int body)
 	case B(LIST_PENDING_REFERRALS):
 		f.req.list_pending_referrals = &f.pending;
 		break;
+	case B(GET_PARTNER_LOAD):
+		f.req.get_partner_load = &f.load;
+		break;
+	case B(LIST_STALE_CASES):
+		f.req.list_stale_cases = &f.stale;
+		break;
+	case B(LIST_DEADLINES):
+		f.req.list_deadlines = &f.deadlines;
+		break;
 	case B(READ_EVENTS):
 		f.req.read_events = &f.read_events;
 		break;
@@ -315,7 +334,8 @@ static const int all_bodies[] = {
 	B(ASSIGN_PARTNER), B(RELEASE_ASSIGNMENT), B(RECORD_PROCEDURE_STEP),
 	B(ANSWER_PROPOSAL), B(SIGN_LEASE), B(PUT_ON_HOLD), B(RESUME),
 	B(GET_CASE), B(GET_CASE_HISTORY), B(READ_EVENTS), B(LIST_CASELOAD),
-	B(LIST_PENDING_REFERRALS), B(PING),
+	B(LIST_PENDING_REFERRALS), B(GET_PARTNER_LOAD), B(LIST_STALE_CASES), B(LIST_DEADLINES),
+	B(PING),
 };
 #define N_COMMANDS 15
 
