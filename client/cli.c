@@ -624,6 +624,12 @@ static const struct optdef days_opts[] = {
 	{ NULL, NULL, 0, NULL, NULL }
 };
 
+static const struct optdef stats_opts[] = {
+	{ "from", "from", O_REQUIRED, "YYYY-MM-DD", "first day of the period" },
+	{ "to", "to", O_REQUIRED, "YYYY-MM-DD", "last day of the period" },
+	{ NULL, NULL, 0, NULL, NULL }
+};
+
 static const struct optdef events_opts[] = {
 	{ "from", "from_position", 0, "POSITION", "first position wanted (default 1)" },
 	{ "page-size", "max_events", 0, "N", "events per response (default: as many as fit)" },
@@ -698,6 +704,10 @@ static const struct subcmd subcmds[] = {
 	  "list_stale_cases", "platform", false, NULL, days_opts, NULL },
 	{ "deadlines", "cases whose next procedure deadline falls within --days",
 	  "list_deadlines", "platform", false, NULL, days_opts, NULL },
+	{ "pipeline", "rehousing proposals per landlord on a platform",
+	  "get_rehousing_pipeline", "platform", false, NULL, ping_opts, NULL },
+	{ "stats", "a platform's figures for a period (no personal data)",
+	  "get_platform_stats", "platform", false, NULL, stats_opts, NULL },
 	{ "events", "read the event log from a position (auditors)",
 	  "read_events", NULL, false, NULL, events_opts, NULL },
 };
@@ -1123,6 +1133,40 @@ static void event_detail(const Maillage__V1__Event *ev, char *buf, size_t len)
 	}
 }
 
+/* "label KEY n, KEY n" on one line; nothing when empty. */
+static void print_counts(const char *label, Maillage__V1__Count **counts, size_t n)
+{
+	if (!n)
+		return;
+	printf("%s", label);
+	for (size_t i = 0; i < n; i++)
+		printf("%s %s %u", i ? "," : "", counts[i]->key, counts[i]->count);
+	putchar('\n');
+}
+
+static void print_stats(const Maillage__V1__PlatformStats *s)
+{
+	kv("platform", "%s, %s to %s", s->platform, s->from, s->to);
+	kv("referrals", "%u", s->referrals);
+	print_counts("  by kind:", s->referrals_by_kind, s->n_referrals_by_kind);
+	print_counts("  by reason:", s->referrals_by_reason, s->n_referrals_by_reason);
+	kv("decisions", "%u acknowledged, %u accepted, %u declined, %u withdrawn, %u expired",
+	   s->acknowledged, s->accepted, s->declined, s->withdrawn, s->expired);
+	kv("days to decide", "mean %.1f, median %.1f", s->decision_days_mean,
+	   s->decision_days_median);
+	kv("closures", "%u, eviction avoided %u (%.0f %%)", s->closed, s->eviction_avoided,
+	   100 * s->eviction_avoided_share);
+	print_counts("  by outcome:", s->closures_by_outcome, s->n_closures_by_outcome);
+	kv("days of support", "mean %.1f, median %.1f", s->support_days_mean,
+	   s->support_days_median);
+	kv("visits", "%u", s->visits);
+	print_counts("  by mode:", s->visits_by_mode, s->n_visits_by_mode);
+	print_counts("  by domain:", s->visits_by_domain, s->n_visits_by_domain);
+	print_counts("  tools:", s->tools_mobilised, s->n_tools_mobilised);
+	kv("rehousing", "%u proposals, %u accepted, %u refused, %u leases signed", s->proposals,
+	   s->proposals_accepted, s->proposals_refused, s->leases_signed);
+}
+
 /* "#POS vN TIME TYPE by ORG (ROLE): detail" */
 static void print_event(const Maillage__V1__Event *ev)
 {
@@ -1192,6 +1236,20 @@ static void print_human(const struct cli *cli, const mlc_response *r)
 			       c->next_deadline_kind ?
 			       enum_name(DESC(deadline_kind), c->next_deadline_kind) : "-");
 		}
+		break;
+	case MAILLAGE__V1__RESPONSE__RESULT_PIPELINE:
+		printf("%-20s %8s %8s %8s %8s %7s\n", "LANDLORD", "PROPOSED", "ACCEPTED",
+		       "REFUSED", "PENDING", "LEASES");
+		for (size_t i = 0; i < r->pipeline->n_landlords; i++) {
+			const Maillage__V1__LandlordPipeline *l = r->pipeline->landlords[i];
+
+			printf("%-20s %8u %8u %8u %8u %7u\n", l->landlord, l->proposed, l->accepted,
+			       l->refused, l->pending, l->leases_signed);
+			print_counts("  refused:", l->refusals_by_reason, l->n_refusals_by_reason);
+		}
+		break;
+	case MAILLAGE__V1__RESPONSE__RESULT_STATS:
+		print_stats(r->stats);
 		break;
 	case MAILLAGE__V1__RESPONSE__RESULT_PENDING:
 		printf("%-17s %-13s %5s %-16s %s\n", "CASE", "STATE", "DAYS", "REFERRER", "REASON");

@@ -33,6 +33,8 @@ static const struct rule rules[] = {
 	{ BODY(GET_PARTNER_LOAD), KIND(COORDINATION) | KIND(AUDITOR), 0,
 	  "the platform's coordination or an auditor" },
 	{ BODY(LIST_STALE_CASES), ANY_KIND & ~KIND(FUNDER), 0, "a member of the platform" },
+	{ BODY(GET_REHOUSING_PIPELINE), ANY_KIND, 0, "a member of the platform" },
+	{ BODY(GET_PLATFORM_STATS), ANY_KIND, 0, "a member of the platform" },
 	{ BODY(LIST_DEADLINES), ANY_KIND & ~KIND(FUNDER), 0, "a member of the platform" },
 	{ BODY(REFER_HOUSEHOLD), REFERRER_KINDS, 0,
 	  "a landlord, CCAS, MDM, hospital, SIAO or association" },
@@ -80,6 +82,18 @@ static const struct rule *find_rule(int body)
 		if (rules[i].body == body)
 			return &rules[i];
 	return NULL;
+}
+
+int auth_platform_member(const struct config *cfg, const struct org *org,
+			 const char *platform, const char *field, struct status *st)
+{
+	if (!config_find_platform(cfg, platform))
+		return status_fail(st, ML_EINVAL, field, "unknown platform '%s'", platform);
+	if (!org_is_member(org, platform))
+		return status_fail(st, ML_EPERM, field,
+				   "organisation '%s' is not a member of platform '%s'",
+				   org->id, platform);
+	return 0;
 }
 
 bool auth_may_carry_support(const struct org *org)

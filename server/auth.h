@@ -29,6 +29,11 @@ enum auth_rel {
 #define AUTH_READERS (AUTH_REL_REFERRER | AUTH_REL_LEAD | AUTH_REL_CO_REFERENT | \
 		      AUTH_REL_COORDINATION | AUTH_REL_AUDITOR)
 
+/* 0 when platform exists (else ML_EINVAL on field) and org belongs to it
+ * (else ML_EPERM): the check of every platform-wide query. */
+int auth_platform_member(const struct config *cfg, const struct org *org,
+			 const char *platform, const char *field, struct status *st);
+
 /* True for the kinds that may lead or co-refer a case's support (CCAS, MDM,
  * hospital, SIAO, association). */
 bool auth_may_carry_support(const struct org *org);

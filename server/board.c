@@ -22,19 +22,6 @@ static void *grow(void *array, size_t n, size_t size)
 	return realloc(array, (n + 1) * size);
 }
 
-/* 0 when org may see the whole platform or at least its own cases on it. */
-static int check_member(const struct config *cfg, const struct org *org,
-			const char *platform, const char *field, struct status *st)
-{
-	if (!config_find_platform(cfg, platform))
-		return status_fail(st, ML_EINVAL, field, "unknown platform '%s'", platform);
-	if (!org_is_member(org, platform))
-		return status_fail(st, ML_EPERM, field,
-				   "organisation '%s' is not a member of platform '%s'",
-				   org->id, platform);
-	return 0;
-}
-
 struct scan {
 	struct evlog_txn *txn;
 	const struct org *org;
@@ -173,7 +160,7 @@ int board_caseload(struct evlog_txn *txn, const struct config *cfg, const struct
 		.txn = txn, .org = org, .now_us = now_us, .keep = caseload_keep, .arg = q,
 		.limit = q->limit ? q->limit : BOARD_DEFAULT_LIMIT,
 	};
-	int rc = check_member(cfg, org, q->platform, "list_caseload.platform", st);
+	int rc = auth_platform_member(cfg, org, q->platform, "list_caseload.platform", st);
 
 	if (!rc && s.limit > BOARD_MAX_LIMIT)
 		s.limit = BOARD_MAX_LIMIT;
@@ -224,7 +211,7 @@ static int case_list(struct scan *s, const struct config *cfg, const char *platf
 		     const char *field, int (*order)(const void *, const void *),
 		     Maillage__V1__CaseList *out, struct status *st)
 {
-	int rc = check_member(cfg, s->org, platform, field, st);
+	int rc = auth_platform_member(cfg, s->org, platform, field, st);
 
 	s->limit = UINT32_MAX;
 	if (!rc)
@@ -297,7 +284,7 @@ int board_partner_load(struct evlog_txn *txn, const struct config *cfg, const st
 		       struct status *st)
 {
 	struct load l = { .txn = txn, .out = out };
-	int rc = check_member(cfg, org, q->platform, "get_partner_load.platform", st);
+	int rc = auth_platform_member(cfg, org, q->platform, "get_partner_load.platform", st);
 
 	if (rc)
 		return rc;
@@ -382,7 +369,7 @@ int board_pending(struct evlog_txn *txn, const struct config *cfg, const struct 
 		  Maillage__V1__PendingReferrals *out, struct status *st)
 {
 	struct pending p = { .txn = txn, .platform = q->platform, .now_us = now_us, .out = out };
-	int rc = check_member(cfg, org, q->platform, "list_pending_referrals.platform", st);
+	int rc = auth_platform_member(cfg, org, q->platform, "list_pending_referrals.platform", st);
 
 	if (rc)
 		return rc;

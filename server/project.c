@@ -146,6 +146,7 @@ static int apply_answer(ml_case *c, const Maillage__V1__ProposalAnswer *a)
 		return ML_ECORRUPT;
 	ps->answered = 1;
 	ps->accepted = a->accepted;
+	ps->refusal_reason = a->refusal_reason;
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "err.h"
 #include "project.h"
 #include "query.h"
+#include "stats.h"
 #include "validate.h"
 
 struct query {
@@ -235,6 +236,8 @@ int query_run(struct evlog *log, const struct config *cfg, const struct org *org
 	Maillage__V1__PendingReferrals pending = MAILLAGE__V1__PENDING_REFERRALS__INIT;
 	Maillage__V1__PartnerLoads load = MAILLAGE__V1__PARTNER_LOADS__INIT;
 	Maillage__V1__CaseList cases = MAILLAGE__V1__CASE_LIST__INIT;
+	Maillage__V1__RehousingPipeline pipeline = MAILLAGE__V1__REHOUSING_PIPELINE__INIT;
+	Maillage__V1__PlatformStats stats = MAILLAGE__V1__PLATFORM_STATS__INIT;
 	struct query q = { .cfg = cfg, .org = org, .req = req, .resp = &resp };
 	ml_event *first = NULL;
 	int rc = evlog_txn_begin(log, false, &q.txn);
@@ -282,6 +285,18 @@ int query_run(struct evlog *log, const struct config *cfg, const struct org *org
 			resp.cases = &cases;
 		}
 		break;
+	case MAILLAGE__V1__REQUEST__BODY_GET_REHOUSING_PIPELINE:
+		if (!stats_pipeline(q.txn, cfg, org, req->get_rehousing_pipeline, &pipeline, &q.st)) {
+			resp.result_case = MAILLAGE__V1__RESPONSE__RESULT_PIPELINE;
+			resp.pipeline = &pipeline;
+		}
+		break;
+	case MAILLAGE__V1__REQUEST__BODY_GET_PLATFORM_STATS:
+		if (!stats_period(q.txn, cfg, org, req->get_platform_stats, &stats, &q.st)) {
+			resp.result_case = MAILLAGE__V1__RESPONSE__RESULT_STATS;
+			resp.stats = &stats;
+		}
+		break;
 	case MAILLAGE__V1__REQUEST__BODY_LIST_PENDING_REFERRALS:
 		if (!board_pending(q.txn, cfg, org, req->list_pending_referrals, now_us(), &pending,
 				   &q.st)) {
@@ -310,5 +325,7 @@ out_reply:
 	board_pending_release(&pending);
 	board_partner_load_release(&load);
 	board_case_list_release(&cases);
+	stats_pipeline_release(&pipeline);
+	stats_period_release(&stats);
 	return rc;
 }

@@ -405,6 +405,95 @@ mlc_request *h_close(struct harness *h, const char *case_id)
 	return req;
 }
 
+mlc_request *h_assign(struct harness *h, const char *case_id, const char *partner, int role)
+{
+	mlc_request *req = h_request(h);
+
+	req->assign_partner = NEW(Maillage__V1__AssignPartner, maillage__v1__assign_partner__init);
+	req->assign_partner->case_id = dupstr(case_id);
+	req->assign_partner->partner = dupstr(partner);
+	req->assign_partner->role = role;
+	req->body_case = MAILLAGE__V1__REQUEST__BODY_ASSIGN_PARTNER;
+	return req;
+}
+
+mlc_request *h_release(struct harness *h, const char *case_id, const char *partner)
+{
+	mlc_request *req = h_request(h);
+
+	req->release_assignment = NEW(Maillage__V1__ReleaseAssignment,
+				      maillage__v1__release_assignment__init);
+	req->release_assignment->case_id = dupstr(case_id);
+	req->release_assignment->partner = dupstr(partner);
+	req->body_case = MAILLAGE__V1__REQUEST__BODY_RELEASE_ASSIGNMENT;
+	return req;
+}
+
+mlc_request *h_step(struct harness *h, const char *case_id, int stage, const char *date,
+		    const char *hearing)
+{
+	mlc_request *req = h_request(h);
+	Maillage__V1__ProcedureStep *s = NEW(Maillage__V1__ProcedureStep,
+					     maillage__v1__procedure_step__init);
+
+	s->stage = stage;
+	s->date = dupstr(date);
+	s->amount_cents = 412000;
+	if (hearing)
+		s->hearing_date = dupstr(hearing);
+	req->record_procedure_step = NEW(Maillage__V1__RecordProcedureStep,
+					 maillage__v1__record_procedure_step__init);
+	req->record_procedure_step->case_id = dupstr(case_id);
+	req->record_procedure_step->step = s;
+	req->body_case = MAILLAGE__V1__REQUEST__BODY_RECORD_PROCEDURE_STEP;
+	return req;
+}
+
+mlc_request *h_answer(struct harness *h, const char *case_id, uint32_t number, bool accepted)
+{
+	mlc_request *req = h_request(h);
+	Maillage__V1__ProposalAnswer *a = NEW(Maillage__V1__ProposalAnswer,
+					      maillage__v1__proposal_answer__init);
+
+	a->proposal_number = number;
+	a->accepted = accepted;
+	a->refusal_reason = accepted ? 0 : MAILLAGE__V1__PROPOSAL_REFUSAL_REASON__REFUSAL_LOCATION;
+	req->answer_proposal = NEW(Maillage__V1__AnswerProposal,
+				   maillage__v1__answer_proposal__init);
+	req->answer_proposal->case_id = dupstr(case_id);
+	req->answer_proposal->answer = a;
+	req->body_case = MAILLAGE__V1__REQUEST__BODY_ANSWER_PROPOSAL;
+	return req;
+}
+
+mlc_request *h_sign(struct harness *h, const char *case_id, uint32_t number)
+{
+	mlc_request *req = h_request(h);
+
+	req->sign_lease = NEW(Maillage__V1__SignLease, maillage__v1__sign_lease__init);
+	req->sign_lease->case_id = dupstr(case_id);
+	req->sign_lease->proposal_number = number;
+	req->sign_lease->date = dupstr("2026-11-23");
+	req->body_case = MAILLAGE__V1__REQUEST__BODY_SIGN_LEASE;
+	return req;
+}
+
+mlc_request *h_hold(struct harness *h, const char *case_id, bool on)
+{
+	mlc_request *req = h_request(h);
+
+	if (on) {
+		req->put_on_hold = NEW(Maillage__V1__PutOnHold, maillage__v1__put_on_hold__init);
+		req->put_on_hold->case_id = dupstr(case_id);
+		req->body_case = MAILLAGE__V1__REQUEST__BODY_PUT_ON_HOLD;
+	} else {
+		req->resume = NEW(Maillage__V1__Resume, maillage__v1__resume__init);
+		req->resume->case_id = dupstr(case_id);
+		req->body_case = MAILLAGE__V1__REQUEST__BODY_RESUME;
+	}
+	return req;
+}
+
 mlc_request *h_get_case(struct harness *h, const char *case_id)
 {
 	mlc_request *req = h_request(h);

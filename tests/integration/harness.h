@@ -77,6 +77,15 @@ mlc_request *h_withdraw(struct harness *h, const char *case_id);
 mlc_request *h_visit(struct harness *h, const char *case_id, const char *date);
 mlc_request *h_propose(struct harness *h, const char *case_id, const char *landlord);
 mlc_request *h_close(struct harness *h, const char *case_id);
+mlc_request *h_assign(struct harness *h, const char *case_id, const char *partner, int role);
+mlc_request *h_release(struct harness *h, const char *case_id, const char *partner);
+/* hearing may be NULL */
+mlc_request *h_step(struct harness *h, const char *case_id, int stage, const char *date,
+		    const char *hearing);
+mlc_request *h_answer(struct harness *h, const char *case_id, uint32_t number, bool accepted);
+mlc_request *h_sign(struct harness *h, const char *case_id, uint32_t number);
+/* on: PutOnHold; off: Resume */
+mlc_request *h_hold(struct harness *h, const char *case_id, bool on);
 mlc_request *h_get_case(struct harness *h, const char *case_id);
 mlc_request *h_history(struct harness *h, const char *case_id);
 mlc_request *h_ping(struct harness *h);

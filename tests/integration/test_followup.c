@@ -43,28 +43,9 @@ static void open_case(const char *name, const char *lead, char *case_id)
 	h_expect(&H, "coord-vaulx-bron", h_accept(&H, case_id, lead), 0);
 }
 
-static mlc_request *step(const char *case_id, int stage, const char *date, const char *hearing)
-{
-	mlc_request *req = h_request(&H);
-	Maillage__V1__ProcedureStep *s = NEW(Maillage__V1__ProcedureStep,
-					     maillage__v1__procedure_step__init);
-
-	s->stage = stage;
-	s->date = strdup(date);
-	if (hearing)
-		s->hearing_date = strdup(hearing);
-	req->record_procedure_step = NEW(Maillage__V1__RecordProcedureStep,
-					 maillage__v1__record_procedure_step__init);
-	req->record_procedure_step->case_id = strdup(case_id);
-	req->record_procedure_step->step = s;
-	req->body_case = MAILLAGE__V1__REQUEST__BODY_RECORD_PROCEDURE_STEP;
-	return req;
-}
-
 static int setup(void **state)
 {
 	char d[11], h[11];
-	mlc_request *assign;
 
 	(void)state;
 	if (h_setup(&H, NULL))
@@ -78,17 +59,12 @@ static int setup(void **state)
 	h_expect(&H, "asso-habitat", h_visit(&H, busy, day(0, d)), 0);
 	/* procedure: a payment order 30 days ago (deadline in 12 days), a
 	 * summons heard in 10 days, an order to vacate in the truce */
-	h_expect(&H, "bailleur-est", step(busy, STAGE(PAYMENT_ORDER), day(-30, d), NULL), 0);
-	h_expect(&H, "bailleur-est", step(summoned, STAGE(COURT_SUMMONS), day(-20, d), day(10, h)), 0);
-	h_expect(&H, "bailleur-est", step(vacate, STAGE(ORDER_TO_VACATE), "2030-11-10", NULL), 0);
+	h_expect(&H, "bailleur-est", h_step(&H, busy, STAGE(PAYMENT_ORDER), day(-30, d), NULL), 0);
+	h_expect(&H, "bailleur-est", h_step(&H, summoned, STAGE(COURT_SUMMONS), day(-20, d), day(10, h)), 0);
+	h_expect(&H, "bailleur-est", h_step(&H, vacate, STAGE(ORDER_TO_VACATE), "2030-11-10", NULL), 0);
 	/* a co-referent */
-	assign = h_request(&H);
-	assign->assign_partner = NEW(Maillage__V1__AssignPartner, maillage__v1__assign_partner__init);
-	assign->assign_partner->case_id = strdup(summoned);
-	assign->assign_partner->partner = strdup("asso-habitat");
-	assign->assign_partner->role = MAILLAGE__V1__PARTNER_ROLE__PARTNER_CO_REFERENT;
-	assign->body_case = MAILLAGE__V1__REQUEST__BODY_ASSIGN_PARTNER;
-	h_expect(&H, "coord-vaulx-bron", assign, 0);
+	h_expect(&H, "coord-vaulx-bron", h_assign(&H, summoned, "asso-habitat",
+						  MAILLAGE__V1__PARTNER_ROLE__PARTNER_CO_REFERENT), 0);
 	return 0;
 }
 

@@ -52,6 +52,8 @@ static struct fixture {
 	Maillage__V1__GetPartnerLoad load;
 	Maillage__V1__ListStaleCases stale;
 	Maillage__V1__ListDeadlines deadlines;
+	Maillage__V1__GetRehousingPipeline pipeline;
+	Maillage__V1__GetPlatformStats stats;
 	Maillage__V1__AssignPartner assign;
 	Maillage__V1__ReleaseAssignment release;
 	Maillage__V1__RecordProcedureStep procedure;
@@ -181,6 +183,12 @@ static void reset_small(void)
 	f.stale.days = 60;
 	maillage__v1__list_deadlines__init(&f.deadlines);
 	f.deadlines.platform = "vaulx-bron";
+	maillage__v1__get_rehousing_pipeline__init(&f.pipeline);
+	f.pipeline.platform = "vaulx-bron";
+	maillage__v1__get_platform_stats__init(&f.stats);
+	f.stats.platform = "vaulx-bron";
+	f.stats.from = "2026-01-01";
+	f.stats.to = "2026-12-31";
 }
 
 /* The commands that followed the first eight (assignments, procedure,
@@ -278,6 +286,12 @@ static void reset(int body)
 	case B(LIST_DEADLINES):
 		f.req.list_deadlines = &f.deadlines;
 		break;
+	case B(GET_REHOUSING_PIPELINE):
+		f.req.get_rehousing_pipeline = &f.pipeline;
+		break;
+	case B(GET_PLATFORM_STATS):
+		f.req.get_platform_stats = &f.stats;
+		break;
 	case B(READ_EVENTS):
 		f.req.read_events = &f.read_events;
 		break;
@@ -335,7 +349,7 @@ static const int all_bodies[] = {
 	B(ANSWER_PROPOSAL), B(SIGN_LEASE), B(PUT_ON_HOLD), B(RESUME),
 	B(GET_CASE), B(GET_CASE_HISTORY), B(READ_EVENTS), B(LIST_CASELOAD),
 	B(LIST_PENDING_REFERRALS), B(GET_PARTNER_LOAD), B(LIST_STALE_CASES), B(LIST_DEADLINES),
-	B(PING),
+	B(GET_REHOUSING_PIPELINE), B(GET_PLATFORM_STATS), B(PING),
 };
 #define N_COMMANDS 15
 
