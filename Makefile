@@ -43,7 +43,7 @@ PB_H     := $(GEN)/maillage/v1/maillage.pb-c.h
 
 # The core: pure logic and storage, shared by the daemon, the tools and tests.
 CORE     := err log status wire crypto config validate casestate household auth \
-            project evlog command query verify frame board deadline stats
+            project models evlog command query verify frame board deadline stats
 # The daemon's network side.
 DAEMON   := tls conn writer server main
 CLIENT   := mlclient

@@ -13,6 +13,7 @@
 #include "err.h"
 #include "household.h"
 #include "log.h"
+#include "models.h"
 #include "project.h"
 #include "validate.h"
 
@@ -344,39 +345,14 @@ static void envelope(struct run *r, int role)
 	r->ev.correlation_id = ctx->req->correlation_id;
 }
 
-static bool is_pending(int state)
-{
-	return state == MAILLAGE__V1__CASE_STATE__REFERRED ||
-	       state == MAILLAGE__V1__CASE_STATE__ACKNOWLEDGED;
-}
-
-/* Keep proj_pending and proj_caseload in step with the case's state change. */
-static int index_case(struct evlog_txn *txn, int before, const ml_case *c)
-{
-	int rc;
-
-	if (!before) {
-		rc = evlog_caseload_put(txn, c->platform, c->case_id);
-		return rc ? rc : evlog_pending_put(txn, c->referred_at, c->case_id);
-	}
-	if (is_pending(before) && !is_pending(c->state))
-		return evlog_pending_del(txn, c->referred_at, c->case_id);
-	return 0;
-}
-
-/* Append the built event, fold it into the case summary and store that. */
+/* Append the built event and bring the stored models in step with it. */
 static int emit(struct run *r)
 {
 	struct command_out *out = r->out;
-	int before = r->c ? r->c->state : 0;
 	int rc = evlog_append(r->txn, &r->ev);
 
 	if (!rc)
-		rc = project_case_apply(&r->c, &r->ev);
-	if (!rc)
-		rc = evlog_case_put(r->txn, r->c);
-	if (!rc)
-		rc = index_case(r->txn, before, r->c);
+		rc = models_apply(r->txn, &r->c, &r->ev);
 	if (rc)
 		return status_fail(&out->st, rc, NULL, "cannot record the event of case '%s': %s",
 				   r->ev.case_id, ml_strerror(rc));
@@ -413,40 +389,6 @@ static int check_no_open_case(struct run *r, const char *platform)
 	if (rc && !r->out->st.code)
 		status_fail(&r->out->st, rc, NULL, "cannot read the household's cases: %s",
 			    ml_strerror(rc));
-	return rc;
-}
-
-/* Remember the new case under its household key. */
-static int index_household(struct run *r)
-{
-	ml_household_cases empty = MAILLAGE__V1__HOUSEHOLD_CASES__INIT;
-	ml_household_cases *hc = NULL;
-	char **ids;
-	int rc = evlog_household_get(r->txn, r->household_key, &hc);
-
-	if (rc && rc != ML_ENOTFOUND)
-		return rc;
-	if (!hc)
-		hc = &empty;
-	ids = malloc((hc->n_case_ids + 1) * sizeof(*ids));
-	if (!ids) {
-		rc = ML_ENOMEM;
-		goto out_free;
-	}
-	if (hc->n_case_ids)
-		memcpy(ids, hc->case_ids, hc->n_case_ids * sizeof(*ids));
-	ids[hc->n_case_ids] = r->new_case_id;
-	{
-		ml_household_cases next = MAILLAGE__V1__HOUSEHOLD_CASES__INIT;
-
-		next.case_ids = ids;
-		next.n_case_ids = hc->n_case_ids + 1;
-		rc = evlog_household_put(r->txn, r->household_key, &next);
-	}
-	free(ids);
-out_free:
-	if (hc != &empty)
-		wire_free(hc);
 	return rc;
 }
 
@@ -491,11 +433,7 @@ static int refer(struct run *r)
 	b->household_key.len = sizeof(r->household_key);
 	r->ev.body_case = EV(HOUSEHOLD_REFERRED);
 	r->ev.household_referred = b;
-	rc = emit(r);
-	if (!rc && (rc = index_household(r)))
-		status_fail(&r->out->st, rc, NULL, "cannot index the household: %s",
-			    ml_strerror(rc));
-	return rc;
+	return emit(r);
 }
 
 /* Load the case, check access, version and transition, then decide. */
