@@ -250,7 +250,8 @@ int evlog_open(const char *dir, size_t map_size, bool readonly,
 		goto err_free_log;
 	}
 	mdb_env_set_maxdbs(log->env, DB_COUNT + 4);
-	mdb_env_set_mapsize(log->env, map_size);
+	if (map_size)
+		mdb_env_set_mapsize(log->env, map_size);
 	rc = mdb_env_open(log->env, dir, readonly ? MDB_RDONLY : 0, 0600);
 	if (rc) {
 		snprintf(err, errlen, "cannot open data directory '%s': %s", dir,
@@ -675,4 +676,96 @@ int evlog_caseload_scan(struct evlog_txn *txn, const char *platform, const char 
 out_close:
 	mdb_cursor_close(cur);
 	return rc > 0 ? 0 : rc;
+}
+
+/* The databases derived from the log (DESIGN.md: "can be dropped and
+ * rebuilt"); the sequence counters in meta stay. */
+static const int model_dbs[] = { DB_CASES, DB_HOUSEHOLDS, DB_PENDING, DB_CASELOAD };
+
+int evlog_models_clear(struct evlog_txn *txn)
+{
+	for (size_t i = 0; i < sizeof(model_dbs) / sizeof(model_dbs[0]); i++) {
+		int rc = mdb_drop(txn->txn, txn->log->dbi[model_dbs[i]], 0);
+
+		if (rc)
+			return map_err(rc, "clear");
+	}
+	return 0;
+}
+
+/* "k" as text when printable, else as hex, for fault messages. */
+static void show_key(const MDB_val *k, char *out, size_t len)
+{
+	const uint8_t *p = k->mv_data;
+	bool text = true;
+	size_t n = 0;
+
+	for (size_t i = 0; i < k->mv_size; i++)
+		text = text && ((p[i] >= 0x20 && p[i] < 0x7f) || !p[i]);
+	for (size_t i = 0; i < k->mv_size && n + 3 < len; i++)
+		n += text ? (size_t)snprintf(out + n, len - n, "%c", p[i] ? p[i] : '/') :
+			    (size_t)snprintf(out + n, len - n, "%02x", p[i]);
+	out[n < len ? n : len - 1] = 0;
+}
+
+/* Walk one database of a and b side by side; 1 and fault filled at the first
+ * difference. */
+static int compare_db(struct evlog_txn *a, struct evlog_txn *b, int db, char *fault,
+		      size_t len)
+{
+	MDB_cursor *ca = NULL, *cb = NULL;
+	MDB_val ka, va, kb, vb;
+	char key[160];
+	int ra, rb, rc;
+
+	rc = mdb_cursor_open(a->txn, a->log->dbi[db], &ca);
+	if (!rc)
+		rc = mdb_cursor_open(b->txn, b->log->dbi[db], &cb);
+	if (rc) {
+		rc = map_err(rc, "cursor");
+		goto out_close;
+	}
+	for (ra = mdb_cursor_get(ca, &ka, &va, MDB_FIRST), rb = mdb_cursor_get(cb, &kb, &vb, MDB_FIRST);
+	     !ra && !rb;
+	     ra = mdb_cursor_get(ca, &ka, &va, MDB_NEXT), rb = mdb_cursor_get(cb, &kb, &vb, MDB_NEXT)) {
+		if (ka.mv_size != kb.mv_size || memcmp(ka.mv_data, kb.mv_data, ka.mv_size)) {
+			show_key(&ka, key, sizeof(key));
+			snprintf(fault, len, "%s: entry '%s' is not what the log gives",
+				 db_names[db], key);
+			rc = 1;
+			goto out_close;
+		}
+		if (va.mv_size != vb.mv_size || memcmp(va.mv_data, vb.mv_data, va.mv_size)) {
+			show_key(&ka, key, sizeof(key));
+			snprintf(fault, len, "%s: the value of '%s' differs from the rebuilt one",
+				 db_names[db], key);
+			rc = 1;
+			goto out_close;
+		}
+	}
+	if (ra != rb) {
+		show_key(ra ? &kb : &ka, key, sizeof(key));
+		snprintf(fault, len, "%s: '%s' is %s", db_names[db], key,
+			 ra ? "missing" : "there but the log does not give it");
+		rc = 1;
+	} else {
+		rc = ra == MDB_NOTFOUND ? 0 : map_err(ra, "compare");
+	}
+out_close:
+	if (ca)
+		mdb_cursor_close(ca);
+	if (cb)
+		mdb_cursor_close(cb);
+	return rc;
+}
+
+int evlog_models_compare(struct evlog_txn *a, struct evlog_txn *b, char *fault, size_t len)
+{
+	for (size_t i = 0; i < sizeof(model_dbs) / sizeof(model_dbs[0]); i++) {
+		int rc = compare_db(a, b, model_dbs[i], fault, len);
+
+		if (rc)
+			return rc > 0 ? ML_ECORRUPT : rc;
+	}
+	return 0;
 }

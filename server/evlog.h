@@ -36,7 +36,7 @@ struct evlog;
 struct evlog_txn;
 
 /* Open (creating if needed, mode 0700) the data directory dir with a map of
- * map_size bytes. Refuses a directory of another schema version (ML_ESCHEMA)
+ * map_size bytes (0: the size the environment was last used with). Refuses a directory of another schema version (ML_ESCHEMA)
  * or one whose log does not decode (ML_ECORRUPT). On failure writes a message
  * naming dir into err. */
 int evlog_open(const char *dir, size_t map_size, bool readonly,
@@ -118,5 +118,13 @@ int evlog_caseload_put(struct evlog_txn *txn, const char *platform, const char *
 typedef int (*evlog_case_id_fn)(void *arg, const char *case_id);
 int evlog_caseload_scan(struct evlog_txn *txn, const char *platform, const char *after,
 			evlog_case_id_fn fn, void *arg);
+
+/* Empty every model database (proj_cases, households, proj_pending,
+ * proj_caseload) before a rebuild. Write transaction. */
+int evlog_models_clear(struct evlog_txn *txn);
+
+/* Compare the model databases of a and b (two environments) byte for byte:
+ * 0, or ML_ECORRUPT with the first difference described in fault. */
+int evlog_models_compare(struct evlog_txn *a, struct evlog_txn *b, char *fault, size_t len);
 
 #endif

@@ -1,9 +1,11 @@
 /* verify.c - walking the whole log and its indexes to prove them intact. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crypto.h"
 #include "err.h"
+#include "models.h"
 #include "verify.h"
 
 struct walk {
@@ -81,5 +83,38 @@ int verify_log(struct evlog *log, struct verify_report *rep)
 		rc = ML_ECORRUPT;
 	}
 	evlog_txn_abort(w.txn);
+	return rc;
+}
+
+#define SCRATCH_MAP_SIZE ((size_t)64 << 30)
+
+int verify_models(struct evlog *log, const char *tmpdir, struct verify_report *rep)
+{
+	struct evlog_txn *src = NULL, *dst = NULL;
+	struct evlog *scratch = NULL;
+	char dir[512], cmd[600], err[512];
+	int rc;
+
+	memset(rep, 0, sizeof(*rep));
+	snprintf(dir, sizeof(dir), "%s/maillage-rebuild-XXXXXX", tmpdir);
+	if (!mkdtemp(dir))
+		return ML_EIO;
+	rc = evlog_open(dir, SCRATCH_MAP_SIZE, false, &scratch, err, sizeof(err));
+	if (rc)
+		goto out_remove;
+	rc = evlog_txn_begin(log, false, &src);
+	if (!rc)
+		rc = evlog_txn_begin(scratch, true, &dst);
+	if (!rc)
+		rc = models_rebuild(src, dst);
+	if (!rc)
+		rc = evlog_models_compare(src, dst, rep->fault, sizeof(rep->fault));
+	evlog_txn_abort(dst);
+	evlog_txn_abort(src);
+	evlog_close(scratch);
+out_remove:
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0 && !rc)
+		rc = ML_EIO;
 	return rc;
 }

@@ -23,4 +23,9 @@ struct verify_report {
  * cannot be read. */
 int verify_log(struct evlog *log, struct verify_report *report);
 
+/* Rebuild every model from the log into a scratch environment under tmpdir
+ * and compare it byte for byte with the live models of log: 0, ML_ECORRUPT
+ * with the first difference in report->fault, or another ML_E* code. */
+int verify_models(struct evlog *log, const char *tmpdir, struct verify_report *report);
+
 #endif

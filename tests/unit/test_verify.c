@@ -16,6 +16,7 @@
 #include "command.h"
 #include "err.h"
 #include "evlog.h"
+#include "models.h"
 #include "verify.h"
 
 static char dir[64];
@@ -250,6 +251,40 @@ static void test_missing_command_record(void **state)
 	delete_and_verify("commands", (MDB_val){ 16, id }, "position 2: its command has no idempotency record");
 }
 
+/* Models: a changed case summary and a lost pending entry are found by the
+ * rebuild-and-compare; a rebuild puts them right. */
+static void test_models_against_a_rebuild(void **state)
+{
+	struct verify_report rep;
+	struct evlog_txn *txn;
+	struct evlog *log;
+	MDB_env *env;
+	MDB_txn *raw;
+	MDB_dbi dbi;
+	MDB_val k = { 15, "VNX-2026-000001" }, v;
+	uint8_t copy[1024];
+	char err[256];
+
+	(void)state;
+	raw_open("proj_cases", &env, &raw, &dbi);
+	assert_int_equal(mdb_get(raw, dbi, &k, &v), 0);
+	memcpy(copy, v.mv_data, v.mv_size);
+	copy[v.mv_size - 1] ^= 0x01;
+	v.mv_data = copy;
+	assert_int_equal(mdb_put(raw, dbi, &k, &v, 0), 0);
+	raw_close(env, raw);
+
+	assert_int_equal(evlog_open(dir, 16 << 20, false, &log, err, sizeof(err)), 0);
+	assert_int_equal(verify_models(log, "/tmp", &rep), ML_ECORRUPT);
+	assert_non_null(strstr(rep.fault, "proj_cases: the value of 'VNX-2026-000001' differs"));
+	assert_int_equal(evlog_txn_begin(log, true, &txn), 0);
+	assert_int_equal(evlog_models_clear(txn), 0);
+	assert_int_equal(models_rebuild(txn, txn), 0);
+	assert_int_equal(evlog_txn_commit(txn), 0);
+	assert_int_equal(verify_models(log, "/tmp", &rep), 0);
+	evlog_close(log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,6 +293,7 @@ int main(void)
 		cmocka_unit_test(test_broken_chain),
 		cmocka_unit_test(test_missing_streams_entry),
 		cmocka_unit_test(test_missing_command_record),
+		cmocka_unit_test(test_models_against_a_rebuild),
 	};
 
 	return cmocka_run_group_tests_name("verify", tests, setup, teardown);
