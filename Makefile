@@ -98,7 +98,7 @@ $(BIN)/maillage: $(CLIENT_O) $(CLI_O)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BIN)/maillage-admin: $(CORE_O) $(OBJ)/tools/admin.o
+$(BIN)/maillage-admin: $(CORE_O) $(OBJ)/client/cli_json.o $(OBJ)/tools/admin.o
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 

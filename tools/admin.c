@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "cli_json.h"
 #include "evlog.h"
 #include "models.h"
 #include "verify.h"
@@ -19,6 +20,10 @@ static const char usage[] =
 	"                    from the log in a scratch directory (under $TMPDIR) and\n"
 	"                    compare it byte for byte with the live one; report the\n"
 	"                    first fault. Read-only: runs beside a live server.\n"
+	"  export DATA_DIR [--case ID | --platform ID]\n"
+	"                    write events as JSON Lines on stdout, one event a line\n"
+	"                    with every envelope field (bytes in hex): one case, one\n"
+	"                    platform, or the whole log. Read-only.\n"
 	"  rebuild DATA_DIR  drop every model (case summaries, caseload, pending\n"
 	"                    referrals, households) and rebuild it from the log.\n"
 	"                    Writes: stop the server first, or work on a copy.\n"
@@ -59,6 +64,57 @@ static int verify(const char *dir)
 	}
 	printf("verified '%s': %llu events, %llu cases, hash chain intact, models equal to a rebuild\n", dir,
 	       (unsigned long long)rep.events, (unsigned long long)rep.cases);
+	return 0;
+}
+
+struct export {
+	const char *platform;     /* NULL: every platform */
+	unsigned long n;
+};
+
+static int export_event(void *arg, const ml_event *ev, const uint8_t *raw, size_t len)
+{
+	struct export *x = arg;
+
+	(void)raw;
+	(void)len;
+	if (x->platform && strcmp(ev->platform, x->platform))
+		return 0;
+	x->n++;
+	return cli_json_print(stdout, &ev->base) ? ML_EIO : 0;
+}
+
+static int export(const char *dir, const char *what, const char *id)
+{
+	struct export x = { 0 };
+	struct evlog_txn *txn;
+	struct evlog *log;
+	char err[512];
+	int rc = evlog_open(dir, ADMIN_MAP_SIZE, true, &log, err, sizeof(err));
+
+	if (rc) {
+		fprintf(stderr, "maillage-admin: %s\n", err);
+		return 2;
+	}
+	if (what && !strcmp(what, "--platform"))
+		x.platform = id;
+	rc = evlog_txn_begin(log, false, &txn);
+	if (!rc && what && !strcmp(what, "--case"))
+		rc = evlog_stream_scan(txn, id, 1, export_event, &x);
+	else if (!rc)
+		rc = evlog_scan(txn, 1, export_event, &x);
+	if (!rc && what && !strcmp(what, "--case") && !x.n)
+		rc = ML_ENOTFOUND;
+	evlog_txn_abort(txn);
+	evlog_close(log);
+	if (fflush(stdout) && !rc)
+		rc = ML_EIO;
+	if (rc) {
+		fprintf(stderr, "maillage-admin: cannot export from '%s': %s\n", dir,
+			rc == ML_ENOTFOUND ? "no such case" : ml_strerror(rc));
+		return rc == ML_ECORRUPT ? 1 : 2;
+	}
+	fprintf(stderr, "exported %lu events\n", x.n);
 	return 0;
 }
 
@@ -103,6 +159,9 @@ int main(int argc, char **argv)
 		return verify(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "rebuild"))
 		return rebuild(argv[2]);
+	if (!strcmp(argc >= 3 ? argv[1] : "", "export") &&
+	    (argc == 3 || (argc == 5 && (!strcmp(argv[3], "--case") || !strcmp(argv[3], "--platform")))))
+		return export(argv[2], argc == 5 ? argv[3] : NULL, argc == 5 ? argv[4] : NULL);
 	fputs(usage, stderr);
 	return 2;
 }

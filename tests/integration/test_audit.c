@@ -147,6 +147,32 @@ static void test_read_events(void **state)
 	h_expect(&H, "funder-metropole", read_events(1, 0), ST(PERMISSION_DENIED));
 }
 
+/* maillage-admin export: one JSON object per event, in order, beside the
+ * running server. */
+static void test_export(void **state)
+{
+	char cmd[1400], line[8192];
+	unsigned n = 0;
+	FILE *f;
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "'%s/maillage-admin' export '%s' --case %s 2>/dev/null",
+		 H.bin, H.data, vnx);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		char want[64];
+
+		snprintf(want, sizeof(want), "\"case_version\":%u,", ++n);
+		assert_int_equal(strncmp(line, "{\"position\":", 12), 0);
+		assert_non_null(strstr(line, want));
+		assert_non_null(strstr(line, "\"prev_hash\":\""));
+		assert_string_equal(line + strlen(line) - 2, "}\n");
+	}
+	assert_int_equal(pclose(f), 0);
+	assert_int_equal(n, 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -154,6 +180,7 @@ int main(void)
 		cmocka_unit_test(test_as_of_date),
 		cmocka_unit_test(test_paging),
 		cmocka_unit_test(test_read_events),
+		cmocka_unit_test(test_export),
 	};
 
 	return cmocka_run_group_tests_name("audit", tests, setup, teardown);
