@@ -62,7 +62,7 @@ HARNESS_O:= $(OBJ)/tests/integration/harness.o
 
 PROGRAMS := $(BIN)/maillaged $(BIN)/maillage $(BIN)/maillage-admin
 
-.PHONY: all deps run test unit integration clean help dev-setup valgrind
+.PHONY: all deps run test unit integration clean help dev-setup valgrind demo
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -74,6 +74,7 @@ help: ## list the targets
 	@echo "variables:"
 	@echo "  SANITIZE=address,undefined   build into build-san/ with sanitizers (e.g. make SANITIZE=address,undefined test)"
 	@echo "  PORT=7400                    port for make run"
+	@echo "  HOUSEHOLDS=200               households for make demo"
 
 deps: ## install missing Debian packages (done by every target anyway)
 	@true
@@ -130,6 +131,9 @@ dev-setup: ## create development certificates and configuration under var/dev/
 run: $(PROGRAMS) dev-setup ## build, set up var/dev/ and start the server on 127.0.0.1
 	@echo "data directory: var/data; client settings: . var/dev/ORG.env (see README.md)"
 	exec $(BIN)/maillaged -c var/dev/maillaged.conf
+
+demo: $(PROGRAMS) ## fill a platform with a year of households and show its boards (build/demo/)
+	@tools/demo.sh $(or $(HOUSEHOLDS),200)
 
 clean: ## remove build products (keeps var/)
 	rm -rf build build-san
