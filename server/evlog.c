@@ -202,8 +202,12 @@ static int open_dbs(struct evlog *log, bool readonly, char *err, size_t errlen)
 		int mrc = mdb_dbi_open(txn->txn, db_names[i], readonly ? 0 : MDB_CREATE,
 				       &log->dbi[i]);
 		if (mrc) {
-			snprintf(err, errlen, "cannot open database '%s' in '%s': %s",
-				 db_names[i], log->dir, mdb_strerror(mrc));
+			if (mrc == MDB_NOTFOUND)
+				snprintf(err, errlen, "'%s' is not a maillage data directory "
+					 "(no '%s' database)", log->dir, db_names[i]);
+			else
+				snprintf(err, errlen, "cannot open database '%s' in '%s': %s",
+					 db_names[i], log->dir, mdb_strerror(mrc));
 			rc = mrc == MDB_NOTFOUND ? ML_ESCHEMA : ML_EDB;
 			goto err_abort;
 		}
@@ -271,6 +275,15 @@ err_free_log:
 	free(log->dir);
 	free(log);
 	return rc;
+}
+
+bool evlog_exists(const char *dir)
+{
+	char path[4096];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 void evlog_close(struct evlog *log)

@@ -43,6 +43,10 @@ int evlog_open(const char *dir, size_t map_size, bool readonly,
 	       struct evlog **out, char *err, size_t errlen);
 void evlog_close(struct evlog *log);
 
+/* True when dir holds an LMDB environment (a data.mdb file); says nothing of
+ * its schema, which evlog_open() checks. */
+bool evlog_exists(const char *dir);
+
 /* Transactions. evlog_txn_commit() and evlog_txn_abort() free txn, whatever
  * the outcome. A nested transaction (write only) sees its parent's changes;
  * committing it hands them to the parent, aborting it leaves no trace. The

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "harness.h"
 
@@ -173,6 +174,24 @@ static void test_export(void **state)
 	assert_int_equal(n, 4);
 }
 
+/* The admin tools refuse what is not a maillage data directory, clearly. */
+static void test_admin_refuses_other_directories(void **state)
+{
+	static const char *const cmds[] = { "verify", "rebuild", "export" };
+	char cmd[1400], out[512];
+	FILE *f;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "'%s/maillage-admin' %s '%s' 2>&1", H.bin, cmds[i], H.dir);
+		f = popen(cmd, "r");
+		assert_non_null(f);
+		assert_non_null(fgets(out, sizeof(out), f));
+		assert_int_equal(WEXITSTATUS(pclose(f)), 2);
+		assert_non_null(strstr(out, "is not a maillage data directory"));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -181,6 +200,7 @@ int main(void)
 		cmocka_unit_test(test_paging),
 		cmocka_unit_test(test_read_events),
 		cmocka_unit_test(test_export),
+		cmocka_unit_test(test_admin_refuses_other_directories),
 	};
 
 	return cmocka_run_group_tests_name("audit", tests, setup, teardown);
