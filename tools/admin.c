@@ -151,6 +151,11 @@ out_close:
 
 int main(int argc, char **argv)
 {
+	if (argc >= 3 && !evlog_exists(argv[2])) {
+		fprintf(stderr, "maillage-admin: '%s' is not a maillage data directory "
+			"(no data.mdb in it)\n", argv[2]);
+		return 2;
+	}
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		fputs(usage, stdout);
 		return 0;
