@@ -96,6 +96,16 @@ int auth_platform_member(const struct config *cfg, const struct org *org,
 	return 0;
 }
 
+bool auth_is_assigned(const ml_case *c, const char *org_id)
+{
+	if (!strcmp(c->lead_partner, org_id))
+		return true;
+	for (size_t i = 0; i < c->n_co_referents; i++)
+		if (!strcmp(c->co_referents[i], org_id))
+			return true;
+	return false;
+}
+
 bool auth_may_carry_support(const struct org *org)
 {
 	return (PARTNER_KINDS & (1u << org->kind)) != 0;

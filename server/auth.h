@@ -34,6 +34,9 @@ enum auth_rel {
 int auth_platform_member(const struct config *cfg, const struct org *org,
 			 const char *platform, const char *field, struct status *st);
 
+/* True when org_id is the case's lead partner or one of its co-referents. */
+bool auth_is_assigned(const ml_case *c, const char *org_id);
+
 /* True for the kinds that may lead or co-refer a case's support (CCAS, MDM,
  * hospital, SIAO, association). */
 bool auth_may_carry_support(const struct org *org);

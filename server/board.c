@@ -36,16 +36,6 @@ struct scan {
 	char last[64];
 };
 
-static bool has_partner(const ml_case *c, const char *partner)
-{
-	if (!strcmp(c->lead_partner, partner))
-		return true;
-	for (size_t i = 0; i < c->n_co_referents; i++)
-		if (!strcmp(c->co_referents[i], partner))
-			return true;
-	return false;
-}
-
 static bool in_support(const ml_case *c)
 {
 	return c->state == MAILLAGE__V1__CASE_STATE__IN_SUPPORT ||
@@ -72,7 +62,7 @@ static bool caseload_keep(const struct scan *s, const ml_case *c, uint32_t idle)
 
 	(void)idle;
 	return (!q->state || c->state == q->state) &&
-	       (!q->partner[0] || has_partner(c, q->partner)) &&
+	       (!q->partner[0] || auth_is_assigned(c, q->partner)) &&
 	       (!q->referrer[0] || !strcmp(c->referrer, q->referrer)) &&
 	       (!q->stage || c->procedure_stage == q->stage);
 }

@@ -172,17 +172,6 @@ static int decide_close(struct run *r)
 	return 0;
 }
 
-/* True when partner is the case's lead or one of its co-referents. */
-static bool is_assigned(const ml_case *c, const char *partner)
-{
-	if (!strcmp(c->lead_partner, partner))
-		return true;
-	for (size_t i = 0; i < c->n_co_referents; i++)
-		if (!strcmp(c->co_referents[i], partner))
-			return true;
-	return false;
-}
-
 static int decide_assign(struct run *r)
 {
 	const Maillage__V1__AssignPartner *a = r->ctx->req->assign_partner;
@@ -192,7 +181,7 @@ static int decide_assign(struct run *r)
 
 	if (rc)
 		return rc;
-	if (lead ? !strcmp(r->c->lead_partner, a->partner) : is_assigned(r->c, a->partner))
+	if (lead ? !strcmp(r->c->lead_partner, a->partner) : auth_is_assigned(r->c, a->partner))
 		return status_fail(&r->out->st, ML_EINVAL, "assign_partner.partner",
 				   "'%s' is already %s of case '%s'", a->partner,
 				   lead ? "the lead partner" : "assigned", r->case_id);
@@ -209,7 +198,7 @@ static int decide_release(struct run *r)
 	const Maillage__V1__ReleaseAssignment *a = r->ctx->req->release_assignment;
 	Maillage__V1__AssignmentReleased *b = &r->body.assignment_released;
 
-	if (!is_assigned(r->c, a->partner))
+	if (!auth_is_assigned(r->c, a->partner))
 		return status_fail(&r->out->st, ML_EINVAL, "release_assignment.partner",
 				   "'%s' is not assigned to case '%s'", a->partner, r->case_id);
 	if (r->ctx->org->kind != MAILLAGE__V1__ORG_KIND__COORDINATION &&

@@ -33,17 +33,27 @@ static const char usage[] =
 /* The map size the server last used with the directory. */
 #define ADMIN_MAP_SIZE 0
 
-static int verify(const char *dir)
+/* Open dir, or say why not on stderr and return NULL. */
+static struct evlog *open_dir(const char *dir, bool readonly)
 {
-	struct verify_report rep;
 	struct evlog *log;
 	char err[512];
-	int rc = evlog_open(dir, ADMIN_MAP_SIZE, true, &log, err, sizeof(err));
 
-	if (rc) {
+	if (evlog_open(dir, ADMIN_MAP_SIZE, readonly, &log, err, sizeof(err))) {
 		fprintf(stderr, "maillage-admin: %s\n", err);
-		return 2;
+		return NULL;
 	}
+	return log;
+}
+
+static int verify(const char *dir)
+{
+	struct evlog *log = open_dir(dir, true);
+	struct verify_report rep;
+	int rc;
+
+	if (!log)
+		return 2;
 	rc = verify_log(log, &rep);
 	if (!rc) {
 		uint64_t events = rep.events, cases = rep.cases;
@@ -86,26 +96,22 @@ static int export_event(void *arg, const ml_event *ev, const uint8_t *raw, size_
 
 static int export(const char *dir, const char *what, const char *id)
 {
-	struct export x = { 0 };
+	bool one_case = what && !strcmp(what, "--case");
+	struct evlog *log = open_dir(dir, true);
+	struct export x = { .platform = what && !one_case ? id : NULL };
 	struct evlog_txn *txn;
-	struct evlog *log;
-	char err[512];
-	int rc = evlog_open(dir, ADMIN_MAP_SIZE, true, &log, err, sizeof(err));
+	int rc;
 
-	if (rc) {
-		fprintf(stderr, "maillage-admin: %s\n", err);
+	if (!log)
 		return 2;
-	}
-	if (what && !strcmp(what, "--platform"))
-		x.platform = id;
 	rc = evlog_txn_begin(log, false, &txn);
-	if (!rc && what && !strcmp(what, "--case"))
-		rc = evlog_stream_scan(txn, id, 1, export_event, &x);
-	else if (!rc)
-		rc = evlog_scan(txn, 1, export_event, &x);
-	if (!rc && what && !strcmp(what, "--case") && !x.n)
+	if (!rc) {
+		rc = one_case ? evlog_stream_scan(txn, id, 1, export_event, &x) :
+				evlog_scan(txn, 1, export_event, &x);
+		evlog_txn_abort(txn);
+	}
+	if (!rc && one_case && !x.n)
 		rc = ML_ENOTFOUND;
-	evlog_txn_abort(txn);
 	evlog_close(log);
 	if (fflush(stdout) && !rc)
 		rc = ML_EIO;
@@ -120,15 +126,12 @@ static int export(const char *dir, const char *what, const char *id)
 
 static int rebuild(const char *dir)
 {
+	struct evlog *log = open_dir(dir, false);
 	struct evlog_txn *txn;
-	struct evlog *log;
-	char err[512];
-	int rc = evlog_open(dir, ADMIN_MAP_SIZE, false, &log, err, sizeof(err));
+	int rc;
 
-	if (rc) {
-		fprintf(stderr, "maillage-admin: %s\n", err);
+	if (!log)
 		return 2;
-	}
 	rc = evlog_txn_begin(log, true, &txn);
 	if (rc)
 		goto out_close;

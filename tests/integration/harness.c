@@ -21,6 +21,20 @@
 
 #define NEW(T, init) ({ T *m_ = calloc(1, sizeof(T)); if (!m_) abort(); init(m_); m_; })
 
+struct harness H;
+
+int h_group_setup(void **state)
+{
+	(void)state;
+	return h_setup(&H, NULL);
+}
+
+int h_group_teardown(void **state)
+{
+	(void)state;
+	return h_teardown(&H);
+}
+
 static char *dupstr(const char *s)
 {
 	char *d = strdup(s);

@@ -28,6 +28,13 @@ struct harness {
 	uint64_t next_id;      /* request ids */
 };
 
+/* The server of the test binary, and cmocka group fixtures for it: setup
+ * starts it with the default configuration, teardown stops it (failing the
+ * group on an unclean exit) and removes its directory. */
+extern struct harness H;
+int h_group_setup(void **state);
+int h_group_teardown(void **state);
+
 /* Make the directory, certificates and configuration (extra config lines
  * appended to the global section, may be NULL), and start the server.
  * Returns 0, or -1 with a message on stderr. */

@@ -17,7 +17,6 @@
 #define ST(x) MAILLAGE__V1__STATUS_CODE__##x
 #define STATE(x) MAILLAGE__V1__CASE_STATE__##x
 
-static struct harness H;
 static char vnx[64], ven[64];
 
 static int setup(void **state)
@@ -37,12 +36,6 @@ static int setup(void **state)
 	h_expect(&H, "coord-vaulx-bron", h_accept(&H, vnx, "asso-habitat"), 0);
 	h_expect(&H, "asso-habitat", h_visit(&H, vnx, "2026-11-02"), 0);
 	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return h_teardown(&H);
 }
 
 static mlc_response *history_as_of(uint32_t version, const char *date, int code)
@@ -203,5 +196,5 @@ int main(void)
 		cmocka_unit_test(test_admin_refuses_other_directories),
 	};
 
-	return cmocka_run_group_tests_name("audit", tests, setup, teardown);
+	return cmocka_run_group_tests_name("audit", tests, setup, h_group_teardown);
 }

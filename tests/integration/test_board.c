@@ -15,7 +15,6 @@
 #define ST(x) MAILLAGE__V1__STATUS_CODE__##x
 #define NEW(T, init) ({ T *m_ = calloc(1, sizeof(T)); assert_non_null(m_); init(m_); m_; })
 
-static struct harness H;
 static char first[64], second[64], third[64];   /* referred in this order */
 
 static void refer(const char *org, const char *platform, const char *name, char *case_id)
@@ -40,12 +39,6 @@ static int setup(void **state)
 	h_expect(&H, "coord-vaulx-bron", h_accept(&H, second, "asso-habitat"), 0);
 	h_expect(&H, "coord-vaulx-bron", h_acknowledge(&H, third), 0);
 	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return h_teardown(&H);
 }
 
 static mlc_request *caseload(const char *platform, int state, const char *partner,
@@ -186,5 +179,5 @@ int main(void)
 		cmocka_unit_test(test_pending_referrals),
 	};
 
-	return cmocka_run_group_tests_name("board", tests, setup, teardown);
+	return cmocka_run_group_tests_name("board", tests, setup, h_group_teardown);
 }

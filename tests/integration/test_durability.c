@@ -17,7 +17,6 @@
 #define N_COMMANDS 3000
 #define KILL_AFTER 400     /* replies read before the kill */
 
-static struct harness H;
 
 struct sent {
 	mlc_request *req;
@@ -25,12 +24,6 @@ struct sent {
 };
 
 static struct sent sent[N_COMMANDS];
-
-static int setup(void **state)
-{
-	(void)state;
-	return h_setup(&H, NULL);
-}
 
 static int teardown(void **state)
 {
@@ -102,5 +95,5 @@ int main(void)
 		cmocka_unit_test(test_kill_mid_stream),
 	};
 
-	return cmocka_run_group_tests_name("durability", tests, setup, teardown);
+	return cmocka_run_group_tests_name("durability", tests, h_group_setup, teardown);
 }

@@ -16,18 +16,11 @@
 #define ST(x) MAILLAGE__V1__STATUS_CODE__##x
 #define STATE(x) MAILLAGE__V1__CASE_STATE__##x
 
-static struct harness H;
 
 static int setup(void **state)
 {
 	(void)state;
 	return h_setup(&H, "referral_expiry_s = 3\nexpiry_check_s = 1");
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return h_teardown(&H);
 }
 
 static void refer(const char *first, char *case_id)
@@ -92,5 +85,5 @@ int main(void)
 		cmocka_unit_test(test_undecided_referrals_expire),
 	};
 
-	return cmocka_run_group_tests_name("expiry", tests, setup, teardown);
+	return cmocka_run_group_tests_name("expiry", tests, setup, h_group_teardown);
 }

@@ -18,7 +18,6 @@
 #define NEW(T, init) ({ T *m_ = calloc(1, sizeof(T)); assert_non_null(m_); init(m_); m_; })
 #define STAGE(x) MAILLAGE__V1__PROCEDURE_STAGE__STAGE_##x
 
-static struct harness H;
 static char quiet[64], busy[64], summoned[64], vacate[64];
 
 /* Today + days, "YYYY-MM-DD" (UTC). */
@@ -66,12 +65,6 @@ static int setup(void **state)
 	h_expect(&H, "coord-vaulx-bron", h_assign(&H, summoned, "asso-habitat",
 						  MAILLAGE__V1__PARTNER_ROLE__PARTNER_CO_REFERENT), 0);
 	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return h_teardown(&H);
 }
 
 static void test_partner_load(void **state)
@@ -179,5 +172,5 @@ int main(void)
 		cmocka_unit_test(test_deadlines),
 	};
 
-	return cmocka_run_group_tests_name("followup", tests, setup, teardown);
+	return cmocka_run_group_tests_name("followup", tests, setup, h_group_teardown);
 }

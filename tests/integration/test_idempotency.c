@@ -16,19 +16,6 @@
 
 #define ST(x) MAILLAGE__V1__STATUS_CODE__##x
 
-static struct harness H;
-
-static int setup(void **state)
-{
-	(void)state;
-	return h_setup(&H, NULL);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return h_teardown(&H);
-}
 
 static void test_retry_same_command_id(void **state)
 {
@@ -136,5 +123,5 @@ int main(void)
 		cmocka_unit_test(test_expected_version),
 	};
 
-	return cmocka_run_group_tests_name("idempotency", tests, setup, teardown);
+	return cmocka_run_group_tests_name("idempotency", tests, h_group_setup, h_group_teardown);
 }

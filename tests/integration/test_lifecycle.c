@@ -16,7 +16,6 @@
 #define ST(x) MAILLAGE__V1__STATUS_CODE__##x
 #define NEW(T, init) ({ T *m_ = calloc(1, sizeof(T)); assert_non_null(m_); init(m_); m_; })
 
-static struct harness H;
 static char case_id[64];
 
 static int setup(void **state)
@@ -32,12 +31,6 @@ static int setup(void **state)
 	h_expect(&H, "coord-vaulx-bron", h_acknowledge(&H, case_id), 0);
 	h_expect(&H, "coord-vaulx-bron", h_accept(&H, case_id, "asso-habitat"), 0);
 	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return h_teardown(&H);
 }
 
 static Maillage__V1__CaseSummary *summary(mlc_response **keep)
@@ -137,5 +130,5 @@ int main(void)
 		cmocka_unit_test(test_hold_and_resume),
 	};
 
-	return cmocka_run_group_tests_name("lifecycle", tests, setup, teardown);
+	return cmocka_run_group_tests_name("lifecycle", tests, setup, h_group_teardown);
 }

@@ -19,7 +19,6 @@
 #define STEPS 2000
 #define MAX_CASES 128
 
-static struct harness H;
 static char cases[MAX_CASES][64];
 static int n_cases;
 static uint64_t seed = 0x6d61696c6c616765ULL;
@@ -34,18 +33,6 @@ static const char *const orgs[] = {
 	"bailleur-est", "ccas-vaulx", "hopital-est", "siao-rhone", "asso-habitat",
 	"asso-relais", "coord-vaulx-bron", "funder-metropole", "auditor", "mdm-venissieux",
 };
-
-static int setup(void **state)
-{
-	(void)state;
-	return h_setup(&H, NULL);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return h_teardown(&H);
-}
 
 /* The organisation likely to be allowed to send req (most of the time), or
  * any organisation (the rest). */
@@ -161,5 +148,5 @@ int main(void)
 		cmocka_unit_test(test_random_sequence),
 	};
 
-	return cmocka_run_group_tests_name("random", tests, setup, teardown);
+	return cmocka_run_group_tests_name("random", tests, h_group_setup, h_group_teardown);
 }

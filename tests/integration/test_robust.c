@@ -16,18 +16,11 @@
 
 #define ST(x) MAILLAGE__V1__STATUS_CODE__##x
 
-static struct harness H;
 
 static int setup(void **state)
 {
 	(void)state;
 	return h_setup(&H, "max_frame_bytes = 65536");
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return h_teardown(&H);
 }
 
 static struct mlc *connect_as(const char *org)
@@ -229,5 +222,5 @@ int main(void)
 		cmocka_unit_test(test_hang_up_mid_flight),
 	};
 
-	return cmocka_run_group_tests_name("robust", tests, setup, teardown);
+	return cmocka_run_group_tests_name("robust", tests, setup, h_group_teardown);
 }

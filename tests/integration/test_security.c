@@ -15,7 +15,6 @@
 
 #define ST(x) MAILLAGE__V1__STATUS_CODE__##x
 
-static struct harness H;
 static char case_id[64];    /* referred by ccas-vaulx, accepted, lead asso-habitat */
 
 static int setup(void **state)
@@ -31,12 +30,6 @@ static int setup(void **state)
 	h_expect(&H, "coord-vaulx-bron", h_acknowledge(&H, case_id), 0);
 	h_expect(&H, "coord-vaulx-bron", h_accept(&H, case_id, "asso-habitat"), 0);
 	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return h_teardown(&H);
 }
 
 /* A connection that the handshake should refuse: either connect fails, or the
@@ -163,5 +156,5 @@ int main(void)
 		cmocka_unit_test(test_hidden_equals_missing),
 	};
 
-	return cmocka_run_group_tests_name("security", tests, setup, teardown);
+	return cmocka_run_group_tests_name("security", tests, setup, h_group_teardown);
 }

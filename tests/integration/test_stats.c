@@ -16,7 +16,6 @@
 #define ST(x) MAILLAGE__V1__STATUS_CODE__##x
 #define NEW(T, init) ({ T *m_ = calloc(1, sizeof(T)); assert_non_null(m_); init(m_); m_; })
 
-static struct harness H;
 static char today[11];
 
 static void refer(const char *org, const char *platform, const char *name, int reason,
@@ -107,12 +106,6 @@ static int setup(void **state)
 	h_expect(&H, "asso-habitat", close_today(a, O(KEPT_IN_DWELLING)), 0);
 	h_expect(&H, "asso-habitat", close_today(b, O(REHOUSED_TRANSFER)), 0);
 	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return h_teardown(&H);
 }
 
 static mlc_request *stats(const char *from, const char *to)
@@ -228,5 +221,5 @@ int main(void)
 		cmocka_unit_test(test_pipeline),
 	};
 
-	return cmocka_run_group_tests_name("stats", tests, setup, teardown);
+	return cmocka_run_group_tests_name("stats", tests, setup, h_group_teardown);
 }

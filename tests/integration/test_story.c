@@ -18,19 +18,6 @@
 
 #define ST(x) MAILLAGE__V1__STATUS_CODE__##x
 
-static struct harness H;
-
-static int setup(void **state)
-{
-	(void)state;
-	return h_setup(&H, NULL);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return h_teardown(&H);
-}
 
 static void test_full_story(void **state)
 {
@@ -172,5 +159,5 @@ int main(void)
 		cmocka_unit_test(test_already_exists),
 	};
 
-	return cmocka_run_group_tests_name("story", tests, setup, teardown);
+	return cmocka_run_group_tests_name("story", tests, h_group_setup, h_group_teardown);
 }
