@@ -162,6 +162,15 @@ static void test_deadlines(void **state)
 	assert_int_equal(r->case_->summary->next_deadline_kind,
 			 MAILLAGE__V1__DEADLINE_KIND__DEADLINE_EVICTION_POSSIBLE);
 	mlc_response_free(r);
+	/* partners see the deadlines of their own cases only; funders none */
+	r = h_send_as(&H, "asso-relais", list(MAILLAGE__V1__REQUEST__BODY_LIST_DEADLINES, 30), 0);
+	assert_int_equal(r->cases->n_rows, 1);
+	assert_string_equal(r->cases->rows[0]->summary->case_id, summoned);
+	mlc_response_free(r);
+	h_expect(&H, "funder-metropole", list(MAILLAGE__V1__REQUEST__BODY_LIST_DEADLINES, 30),
+		 ST(PERMISSION_DENIED));
+	h_expect(&H, "mdm-venissieux", list(MAILLAGE__V1__REQUEST__BODY_LIST_DEADLINES, 30),
+		 ST(PERMISSION_DENIED));
 }
 
 int main(void)

@@ -211,6 +211,13 @@ static void test_pipeline(void **state)
 	assert_int_equal(l->n_refusals_by_reason, 1);
 	assert_string_equal(l->refusals_by_reason[0]->key, "REFUSAL_LOCATION");
 	mlc_response_free(r);
+	/* members of the platform only */
+	req = h_request(&H);
+	req->get_rehousing_pipeline = NEW(Maillage__V1__GetRehousingPipeline,
+					  maillage__v1__get_rehousing_pipeline__init);
+	req->get_rehousing_pipeline->platform = strdup("vaulx-bron");
+	req->body_case = MAILLAGE__V1__REQUEST__BODY_GET_REHOUSING_PIPELINE;
+	h_expect(&H, "mdm-venissieux", req, ST(PERMISSION_DENIED));
 }
 
 int main(void)
