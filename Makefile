@@ -45,9 +45,9 @@ PB_H     := $(GEN)/maillage/v1/maillage.pb-c.h
 CORE     := err log status wire crypto config validate casestate household auth \
             project models evlog command query verify frame board deadline stats
 # The daemon's network side.
-DAEMON   := tls conn writer server main
-CLIENT   := mlclient
-CLI      := cli cli_json
+DAEMON   := tls conn feed sub writer server main
+CLIENT   := mlclient mlsub
+CLI      := cli cli_json watch
 
 CORE_O   := $(OBJ)/pb.o $(CORE:%=$(OBJ)/server/%.o)
 DAEMON_O := $(DAEMON:%=$(OBJ)/server/%.o)

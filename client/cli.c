@@ -15,6 +15,7 @@
 
 #include "cli_json.h"
 #include "mlclient.h"
+#include "watch.h"
 
 #define EXIT_USAGE 1
 #define EXIT_CONNECTION 2
@@ -636,6 +637,21 @@ static const struct optdef events_opts[] = {
 	{ NULL, NULL, 0, NULL, NULL }
 };
 
+static const struct optdef watch_opts[] = {
+	{ "from", "from_position", 0, "POSITION",
+	  "the last position already seen (default 0: from the start of the log)" },
+	{ "now", "from_now", O_FLAG, NULL, "only events committed from now on" },
+	{ "platform", "platform", 0, "PLATFORM", "only this platform" },
+	{ "case", "case_id", 0, "CASE_ID", "only this case" },
+	{ "type", "event_types", O_REPEAT, "TYPE", "only this kind of event (repeatable)" },
+	{ "involved", "involved_only", O_FLAG, NULL,
+	  "only cases you referred or are assigned to" },
+	{ "position-file", NULL, 0, "FILE",
+	  "resume after the position it holds, and keep it up to date" },
+	{ "count", NULL, 0, "N", "exit after N events (default: follow until interrupted)" },
+	{ NULL, NULL, 0, NULL, NULL }
+};
+
 /* answer: --accept, or --refuse REASON, not both. */
 static int build_answer(struct cli *cli, mlc_request *req, ProtobufCMessage *body)
 {
@@ -710,6 +726,8 @@ static const struct subcmd subcmds[] = {
 	  "get_platform_stats", "platform", false, NULL, stats_opts, NULL },
 	{ "events", "read the event log from a position (auditors)",
 	  "read_events", NULL, false, NULL, events_opts, NULL },
+	{ "watch", "print the events you may read as they are committed, resuming after "
+	  "a stop", "subscribe", NULL, false, NULL, watch_opts, NULL },
 };
 
 #define N_SUBCMDS (sizeof(subcmds) / sizeof(subcmds[0]))
@@ -1348,6 +1366,21 @@ static int exchange(struct cli *cli, struct mlc *c, mlc_request *req)
 	}
 }
 
+/* maillage watch: a subscription, printed as it goes (watch.c). */
+static int watch(struct cli *cli, const struct mlc_opts *opts, const mlc_request *req)
+{
+	struct watch_opts w = { .position_file = arg_get(cli, "position-file"),
+				.json = cli->json, .print_event = print_event };
+
+	if (arg_get(cli, "count") &&
+	    (parse_uint(cli, "--count", arg_get(cli, "count"), UINT32_MAX, &w.count) ||
+	     (!w.count && fail(cli, "--count must be at least 1")))) {
+		fprintf(stderr, "maillage: %s\n", cli->err);
+		return EXIT_USAGE;
+	}
+	return watch_run(opts, req->subscribe, &w);
+}
+
 int main(int argc, char **argv)
 {
 	struct cli cli = { .n_args = 0 };
@@ -1393,6 +1426,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "maillage: %s\n", cli.err);
 		return EXIT_USAGE;
 	}
+	if (req->body_case == MAILLAGE__V1__REQUEST__BODY_SUBSCRIBE) {
+		status = watch(&cli, &opts, req);
+		goto out_flush;
+	}
 	c = mlc_connect(&opts, err, sizeof(err));
 	if (!c) {
 		fprintf(stderr, "maillage: %s\n", err);
@@ -1402,6 +1439,7 @@ int main(int argc, char **argv)
 	}
 	status = exchange(&cli, c, req);
 	mlc_close(c);
+out_flush:
 	if (fflush(stdout) || ferror(stdout)) {
 		fprintf(stderr, "maillage: cannot write the output: %s\n", strerror(errno));
 		status = status ? status : EXIT_CONNECTION;

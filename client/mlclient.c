@@ -676,6 +676,16 @@ const char *mlc_error(const struct mlc *c)
 	return c ? c->err : "no connection";
 }
 
+bool mlc_broken(const struct mlc *c)
+{
+	return !c || c->broken;
+}
+
+void mlc_set_timeout(struct mlc *c, int timeout_ms)
+{
+	c->timeout_ms = timeout_ms > 0 ? timeout_ms : MLC_DEFAULT_TIMEOUT_MS;
+}
+
 int mlc_fd(const struct mlc *c)
 {
 	return c ? c->fd : -1;

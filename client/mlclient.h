@@ -7,6 +7,7 @@
 #ifndef MAILLAGE_MLCLIENT_H
 #define MAILLAGE_MLCLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -60,6 +61,13 @@ int mlc_new_command_id(uint8_t id[16]);
 
 /* The last error on c, lowercase, never NULL. */
 const char *mlc_error(const struct mlc *c);
+
+/* True once the connection is unusable (closed, reset, TLS error, a frame
+ * the client cannot take); a receive that only timed out leaves it usable. */
+bool mlc_broken(const struct mlc *c);
+
+/* Change the timeout of each later send and receive step (0 = 10000 ms). */
+void mlc_set_timeout(struct mlc *c, int timeout_ms);
 
 /* The socket, e.g. to poll it. */
 int mlc_fd(const struct mlc *c);

@@ -27,6 +27,9 @@ static const struct rule rules[] = {
 	{ BODY(GET_CASE_HISTORY), ANY_KIND & ~KIND(FUNDER), AUTH_READERS,
 	  "a relation to the case" },
 	{ BODY(READ_EVENTS), KIND(AUDITOR), 0, "an auditor" },
+	/* The case relation applies to a subscription to one case. */
+	{ BODY(SUBSCRIBE), ANY_KIND & ~KIND(FUNDER), AUTH_READERS,
+	  "a relation to the cases followed (funders get aggregates only)" },
 	{ BODY(LIST_CASELOAD), ANY_KIND & ~KIND(FUNDER), 0, "a member of the platform" },
 	{ BODY(LIST_PENDING_REFERRALS), KIND(COORDINATION) | KIND(AUDITOR), 0,
 	  "the platform's coordination or an auditor" },

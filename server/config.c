@@ -315,6 +315,8 @@ static const struct key global_keys[] = {
 	{ "max_batch", false, set_uint, CFG(max_batch), 1, 65536 },
 	{ "referral_expiry_s", false, set_uint, CFG(referral_expiry_s), 1, 10 * 365 * 86400 },
 	{ "expiry_check_s", false, set_uint, CFG(expiry_check_s), 1, 86400 },
+	{ "heartbeat_s", false, set_uint, CFG(heartbeat_s), 1, 3600 },
+	{ "subscriber_stall_s", false, set_uint, CFG(subscriber_stall_s), 1, 86400 },
 	{ NULL, false, NULL, 0, 0, 0 },
 };
 
@@ -613,6 +615,8 @@ static void set_defaults(struct config *cfg)
 	cfg->max_batch = 512;
 	cfg->referral_expiry_s = 30 * 86400;
 	cfg->expiry_check_s = 60;
+	cfg->heartbeat_s = 15;
+	cfg->subscriber_stall_s = 60;
 }
 
 /* The absolute directory of path: relative paths in the file start there. */

@@ -44,6 +44,9 @@ struct config {
 	unsigned max_batch;         /* commands per write transaction, default 512 */
 	unsigned referral_expiry_s; /* undecided referrals expire after, default 30 days */
 	unsigned expiry_check_s;    /* how often the server looks for them, default 60 */
+	unsigned heartbeat_s;       /* a subscriber idle this long gets a heartbeat, default 15 */
+	unsigned subscriber_stall_s; /* a subscriber not reading for this long is
+				      * disconnected, default 60 */
 	struct platform *platforms;
 	size_t n_platforms;
 	struct org *orgs;

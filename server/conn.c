@@ -16,6 +16,7 @@
 #include "log.h"
 #include "query.h"
 #include "server.h"
+#include "sub.h"
 #include "tls.h"
 #include "validate.h"
 #include "writer.h"
@@ -39,6 +40,7 @@ struct conn {
 	char cn[128];                  /* certificate subject CN */
 	const struct org *org;         /* NULL: not a declared organisation */
 	unsigned inflight;             /* commands at the writer */
+	struct sub *sub;               /* its subscription, NULL when none */
 };
 
 static const char *const state_names[] = { "handshake", "open", "closing", "closed" };
@@ -75,11 +77,15 @@ static void conn_set_state(struct conn *c, enum conn_state next)
 	case CONN_CLOSING:
 		/* Input is read and dropped from now on (see linger()). */
 		event_del(c->frame_timer);
+		if (c->sub)
+			sub_end(c->sub, ML_EUNAVAIL, "the connection is closing");
 		if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 			conn_set_state(c, CONN_CLOSED);
 		break;
 	case CONN_CLOSED:
 		event_del(c->frame_timer);
+		sub_free(c->sub);
+		c->sub = NULL;
 		bufferevent_free(c->bev);
 		c->bev = NULL;
 		server_schedule_reap(c->srv);
@@ -184,6 +190,48 @@ static void run_query(struct conn *c, ml_request *req)
 	wire_free(req);
 }
 
+/* The subscription ended itself (stalled subscriber, unreadable log): its
+ * last frame is queued; close once it is flushed, or after the linger time
+ * if the peer does not read it. */
+static void on_sub_end(void *arg, const char *why)
+{
+	struct conn *c = arg;
+
+	log_warn("subscription_ended", "conn=%llu org=%s reason=\"%s\"",
+		 (unsigned long long)c->id, c->org->id, why);
+	if (c->state != CONN_OPEN)
+		return;
+	conn_set_state(c, CONN_CLOSING);
+	if (c->state == CONN_CLOSING)
+		event_add(c->frame_timer, &(struct timeval){ .tv_sec = CONN_LINGER_SECONDS });
+}
+
+/* Subscribe (owned req): one subscription per connection. The subscriber's
+ * output is kept under SUB_OUTPUT_HIGH and it must send something (a Ping)
+ * within three heartbeat intervals, or it is taken for dead. */
+static void subscribe(struct conn *c, ml_request *req)
+{
+	struct status st;
+	unsigned timeout = 3 * c->srv->cfg->heartbeat_s;
+
+	status_clear(&st);
+	if (c->sub)
+		status_fail(&st, ML_ESTATE, NULL, "this connection already has a subscription");
+	else
+		sub_start(c->srv->base, c->srv->log, c->srv->cfg, c->org, req, c->bev,
+			  on_sub_end, c, &c->sub, &st);
+	log_info("subscribe", "conn=%llu org=%s from=%llu code=%s", (unsigned long long)c->id,
+		 c->org->id, (unsigned long long)req->subscribe->from_position,
+		 wire_status_code_name(st.code));
+	if (st.code) {
+		send_status(c, req->request_id, &st);
+	} else {
+		bufferevent_setwatermark(c->bev, EV_WRITE, SUB_OUTPUT_LOW, 0);
+		set_timeout(c, timeout);
+	}
+	wire_free(req);
+}
+
 /* One decoded request (owned): check it, then answer or queue it. */
 static void dispatch(struct conn *c, ml_request *req)
 {
@@ -210,6 +258,8 @@ static void dispatch(struct conn *c, ml_request *req)
 	}
 	if (validate_is_command(req))
 		submit_command(c, req);
+	else if (req->body_case == MAILLAGE__V1__REQUEST__BODY_SUBSCRIBE)
+		subscribe(c, req);
 	else
 		run_query(c, req);
 }
@@ -301,10 +351,13 @@ static void on_write(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 
-	if (c->state == CONN_CLOSING && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	if (c->state == CONN_CLOSING && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
 		linger(c);
-	else
-		update_reading(c);
+		return;
+	}
+	update_reading(c);
+	if (c->sub && c->state == CONN_OPEN)
+		sub_drained(c->sub);
 }
 
 static void handshake_done(struct conn *c)
@@ -331,7 +384,9 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
-		close_now(c, c->state == CONN_HANDSHAKE ? "handshake timeout" : "idle timeout");
+		close_now(c, c->state == CONN_HANDSHAKE ? "handshake timeout" :
+			  c->sub ? "subscriber silent for three heartbeat intervals (no Ping)" :
+			  "idle timeout");
 	} else if (what & BEV_EVENT_ERROR) {
 		char why[320];
 
@@ -405,8 +460,21 @@ void conn_command_done(struct server *srv, struct writer_job *job)
 		update_reading(c);
 }
 
+void conn_wake(struct conn *c, struct evlog_txn *txn)
+{
+	if (c->sub && c->state == CONN_OPEN)
+		sub_wake(c->sub, txn);
+}
+
 void conn_drain(struct conn *c)
 {
+	if (c->sub && c->state == CONN_OPEN) {
+		char why[120];
+
+		snprintf(why, sizeof(why), "the server is shutting down; resume after position %llu",
+			 (unsigned long long)sub_position(c->sub));
+		sub_end(c->sub, ML_EUNAVAIL, why);
+	}
 	if (c->state == CONN_HANDSHAKE)
 		close_now(c, "server shutting down");
 	else if (c->state == CONN_OPEN && !c->inflight)
@@ -432,6 +500,7 @@ struct conn **conn_next_ref(struct conn *c)
 
 void conn_free(struct conn *c)
 {
+	sub_free(c->sub);
 	if (c->bev)
 		bufferevent_free(c->bev);
 	event_free(c->frame_timer);

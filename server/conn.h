@@ -20,6 +20,7 @@
 struct conn;
 struct server;
 struct writer_job;
+struct evlog_txn;
 
 enum conn_state {
 	CONN_HANDSHAKE,    /* TLS handshake in progress, handshake timeout armed */
@@ -33,6 +34,10 @@ void conn_accept(struct server *srv, evutil_socket_t fd, const char *peer);
 
 /* A command of this connection came back from the writer (owns job). */
 void conn_command_done(struct server *srv, struct writer_job *job);
+
+/* New events were committed: a subscribed connection reads on, with txn (a
+ * read transaction shared by every connection woken together). */
+void conn_wake(struct conn *c, struct evlog_txn *txn);
 
 /* Stop reading and close once the replies in flight are flushed (shutdown). */
 void conn_drain(struct conn *c);

@@ -81,12 +81,32 @@ void server_schedule_reap(struct server *srv)
 	event_active(srv->reap_ev, EV_TIMEOUT, 0);
 }
 
+/* Wake every subscriber after a commit, with one read transaction. */
+static void wake_subscribers(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct evlog_txn *txn;
+	int rc;
+
+	(void)fd;
+	(void)what;
+	rc = evlog_txn_begin(srv->log, false, &txn);
+	if (rc) {
+		log_error("wake_failed", "error=\"%s\"", ml_strerror(rc));
+		return;
+	}
+	for (struct conn *c = srv->conns; c; c = conn_next(c))
+		conn_wake(c, txn);
+	evlog_txn_abort(txn);
+}
+
 /* A finished writer job: a command goes back to its connection; the expiry
- * job lets the next one be scheduled. */
+ * job lets the next one be scheduled. Either may have committed events. */
 static void on_job_done(void *arg, struct writer_job *job)
 {
 	struct server *srv = arg;
 
+	event_active(srv->wake_ev, EV_TIMEOUT, 0);
 	if (job->owner) {
 		conn_command_done(srv, job);
 		return;
@@ -182,8 +202,9 @@ int server_init(struct server *srv, const struct config *cfg, struct evlog *log,
 	srv->reap_ev = event_new(srv->base, -1, 0, reap, srv);
 	srv->exit_timer = evtimer_new(srv->base, on_drain_timeout, srv);
 	srv->expiry_timer = event_new(srv->base, -1, EV_PERSIST, on_expiry_timer, srv);
+	srv->wake_ev = event_new(srv->base, -1, 0, wake_subscribers, srv);
 	if (!srv->sig_term || !srv->sig_int || !srv->reap_ev || !srv->exit_timer ||
-	    !srv->expiry_timer || event_add(srv->sig_term, NULL) || event_add(srv->sig_int, NULL) ||
+	    !srv->expiry_timer || !srv->wake_ev || event_add(srv->sig_term, NULL) || event_add(srv->sig_int, NULL) ||
 	    event_add(srv->expiry_timer, &(struct timeval){ .tv_sec = cfg->expiry_check_s })) {
 		snprintf(err, errlen, "cannot set up signal handling");
 		rc = ML_ENOMEM;
@@ -236,6 +257,7 @@ void server_release(struct server *srv)
 	free_event(srv->reap_ev);
 	free_event(srv->exit_timer);
 	free_event(srv->expiry_timer);
+	free_event(srv->wake_ev);
 	tls_ctx_free(srv->tls);
 	if (srv->base)
 		event_base_free(srv->base);

@@ -23,6 +23,7 @@ struct server {
 	struct event *sig_term, *sig_int, *reap_ev, *exit_timer;
 	struct event *expiry_timer;  /* every expiry_check_s: expire due referrals */
 	bool expiry_queued;          /* an expiry job is at the writer */
+	struct event *wake_ev;       /* after a commit: subscribers read on */
 	struct conn *conns;          /* open connections (list) */
 	size_t n_conns;
 	uint64_t next_conn_id;

@@ -23,6 +23,7 @@ enum rule_kind {
 	R_DATE,       /* "YYYY-MM-DD" required */
 	R_OPT_DATE,   /* empty or a date */
 	R_CASE_ID,    /* CODE-YYYY-NNNNNN */
+	R_OPT_CASE_ID, /* empty or a case id */
 	R_RANGE,      /* integer within [min, max] */
 };
 
@@ -105,6 +106,7 @@ static const struct rule rules[] = {
 	{ B(LIST_DEADLINES), "days", R_RANGE, 0, 3650 },
 	{ B(GET_CASE), "case_id", R_CASE_ID, 0, 0 },
 	{ B(GET_CASE_HISTORY), "case_id", R_CASE_ID, 0, 0 },
+	{ B(SUBSCRIBE), "case_id", R_OPT_CASE_ID, 0, 0 },
 };
 
 /* Free-text fields, by name: multiline and up to VALIDATE_MAX_TEXT bytes.
@@ -382,6 +384,8 @@ static int check_rule(const ProtobufCMessage *body, const struct rule *r,
 		return check_date(s, r->kind == R_OPT_DATE, field, st);
 	case R_CASE_ID:
 		return check_case_id(s, field, st);
+	case R_OPT_CASE_ID:
+		return s[0] ? check_case_id(s, field, st) : 0;
 	case R_RANGE:
 		return check_range(&at, r, field, st);
 	}

@@ -161,6 +161,8 @@ household_secret_file = $DIR/household.secret
 # idle_timeout_s = 600
 # max_inflight = 256
 # max_batch = 512
+# heartbeat_s = 15
+# subscriber_stall_s = 60
 
 [platform vaulx-bron]
 code = VNX
