@@ -216,6 +216,8 @@ static void test_every_limit(void **state)
 		      "idle_timeout_s = 86400\n"
 		      "max_inflight = 1\n"
 		      "max_batch = 65536\n"
+		      "heartbeat_s = 3600\n"
+		      "subscriber_stall_s = 1\n"
 		      PLATFORM ORG);
 	assert_int_equal(cfg->max_frame_bytes, 64u << 20);
 	assert_int_equal(cfg->map_size_mb, 16);
@@ -224,6 +226,8 @@ static void test_every_limit(void **state)
 	assert_int_equal(cfg->idle_timeout_s, 86400);
 	assert_int_equal(cfg->max_inflight, 1);
 	assert_int_equal(cfg->max_batch, 65536);
+	assert_int_equal(cfg->heartbeat_s, 3600);
+	assert_int_equal(cfg->subscriber_stall_s, 1);
 	config_free(cfg);
 
 	cfg = load_ok(GLOBALS "max_frame_bytes = 1024\nmap_size_mb = 1048576\n" PLATFORM ORG);

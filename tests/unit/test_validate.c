@@ -63,6 +63,8 @@ static struct fixture {
 	Maillage__V1__SignLease lease;
 	Maillage__V1__PutOnHold hold;
 	Maillage__V1__Resume resume;
+	Maillage__V1__Subscribe subscribe;
+	Maillage__V1__EventType types[3];
 	uint8_t payload[VALIDATE_MAX_TEXT];
 	Maillage__V1__Need needs[VALIDATE_MAX_LIST + 1];
 	Maillage__V1__Domain domains[VALIDATE_MAX_LIST + 1];
@@ -295,6 +297,10 @@ static void reset(int body)
 	case B(READ_EVENTS):
 		f.req.read_events = &f.read_events;
 		break;
+	case B(SUBSCRIBE):
+		maillage__v1__subscribe__init(&f.subscribe);
+		f.req.subscribe = &f.subscribe;
+		break;
 	case B(ASSIGN_PARTNER):
 		f.req.assign_partner = &f.assign;
 		break;
@@ -349,7 +355,7 @@ static const int all_bodies[] = {
 	B(ANSWER_PROPOSAL), B(SIGN_LEASE), B(PUT_ON_HOLD), B(RESUME),
 	B(GET_CASE), B(GET_CASE_HISTORY), B(READ_EVENTS), B(LIST_CASELOAD),
 	B(LIST_PENDING_REFERRALS), B(GET_PARTNER_LOAD), B(LIST_STALE_CASES), B(LIST_DEADLINES),
-	B(GET_REHOUSING_PIPELINE), B(GET_PLATFORM_STATS), B(PING),
+	B(GET_REHOUSING_PIPELINE), B(GET_PLATFORM_STATS), B(PING), B(SUBSCRIBE),
 };
 #define N_COMMANDS 15
 
@@ -616,6 +622,37 @@ static void test_lists(void **state)
 	expect_field(NULL, NULL);
 }
 
+/* Subscribe: every filter optional; a case id, when given, well formed;
+ * event types known, not unspecified, not repeated. */
+static void test_subscribe(void **state)
+{
+	(void)state;
+	reset(B(SUBSCRIBE));
+	expect_field(NULL, NULL);
+	f.subscribe.case_id = (char *)case_id;
+	f.subscribe.platform = "vaulx-bron";
+	f.types[0] = MAILLAGE__V1__EVENT_TYPE__CASE_ACCEPTED;
+	f.types[1] = MAILLAGE__V1__EVENT_TYPE__REFERRAL_EXPIRED;
+	f.subscribe.event_types = f.types;
+	f.subscribe.n_event_types = 2;
+	f.subscribe.involved_only = true;
+	f.subscribe.from_position = UINT64_MAX;
+	expect_field(NULL, NULL);
+	f.subscribe.case_id = "VNX-2026-42";
+	expect_field("subscribe.case_id", "not of the form CODE-YYYY-NNNNNN");
+	f.subscribe.case_id = "";
+	f.types[1] = MAILLAGE__V1__EVENT_TYPE__CASE_ACCEPTED;
+	expect_field("subscribe.event_types", "entry 2 repeats entry 1");
+	f.types[1] = MAILLAGE__V1__EVENT_TYPE__EVENT_TYPE_UNSPECIFIED;
+	expect_field("subscribe.event_types", NULL);
+	f.types[1] = (Maillage__V1__EventType)19;
+	expect_field("subscribe.event_types", "not a known EventType");
+	f.subscribe.platform = "vaulx\nbron";
+	f.types[1] = MAILLAGE__V1__EVENT_TYPE__REFERRAL_EXPIRED;
+	expect_field("subscribe.platform", NULL);
+	assert_false(validate_is_command(&f.req));
+}
+
 /* The case_id of every command and query on a case, in every shape. */
 static void test_case_ids(void **state)
 {
@@ -815,6 +852,7 @@ int main(void)
 		cmocka_unit_test(test_envelope),
 		cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_lists),
+		cmocka_unit_test(test_subscribe),
 		cmocka_unit_test(test_case_ids),
 		cmocka_unit_test(test_quoting),
 		cmocka_unit_test(test_ping),
