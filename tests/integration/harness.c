@@ -529,6 +529,22 @@ mlc_request *h_history(struct harness *h, const char *case_id)
 	return req;
 }
 
+mlc_request *h_subscribe(struct harness *h, uint64_t from_position, const char *platform,
+			 const char *case_id)
+{
+	mlc_request *req = h_request(h);
+	Maillage__V1__Subscribe *s = NEW(Maillage__V1__Subscribe, maillage__v1__subscribe__init);
+
+	s->from_position = from_position;
+	if (platform)
+		s->platform = dupstr(platform);
+	if (case_id)
+		s->case_id = dupstr(case_id);
+	req->subscribe = s;
+	req->body_case = MAILLAGE__V1__REQUEST__BODY_SUBSCRIBE;
+	return req;
+}
+
 mlc_request *h_ping(struct harness *h)
 {
 	mlc_request *req = h_request(h);

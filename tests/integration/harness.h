@@ -96,6 +96,10 @@ mlc_request *h_hold(struct harness *h, const char *case_id, bool on);
 mlc_request *h_get_case(struct harness *h, const char *case_id);
 mlc_request *h_history(struct harness *h, const char *case_id);
 mlc_request *h_ping(struct harness *h);
+/* Subscribe after from_position; platform and case_id may be NULL (no filter).
+ * Other filters: set them on req->subscribe (heap values). */
+mlc_request *h_subscribe(struct harness *h, uint64_t from_position, const char *platform,
+			 const char *case_id);
 
 /* As organisation org on a new connection: send req, fail the current test
  * unless the answer has status code; return the response (free with
