@@ -545,6 +545,17 @@ mlc_request *h_subscribe(struct harness *h, uint64_t from_position, const char *
 	return req;
 }
 
+mlc_request *h_read_events(struct harness *h, uint64_t from, uint32_t max)
+{
+	mlc_request *req = h_request(h);
+
+	req->read_events = NEW(Maillage__V1__ReadEvents, maillage__v1__read_events__init);
+	req->read_events->from_position = from;
+	req->read_events->max_events = max;
+	req->body_case = MAILLAGE__V1__REQUEST__BODY_READ_EVENTS;
+	return req;
+}
+
 mlc_request *h_ping(struct harness *h)
 {
 	mlc_request *req = h_request(h);

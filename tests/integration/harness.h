@@ -96,6 +96,8 @@ mlc_request *h_hold(struct harness *h, const char *case_id, bool on);
 mlc_request *h_get_case(struct harness *h, const char *case_id);
 mlc_request *h_history(struct harness *h, const char *case_id);
 mlc_request *h_ping(struct harness *h);
+/* ReadEvents (auditors) from position from, at most max events (0 = as fit). */
+mlc_request *h_read_events(struct harness *h, uint64_t from, uint32_t max);
 /* Subscribe after from_position; platform and case_id may be NULL (no filter).
  * Other filters: set them on req->subscribe (heap values). */
 mlc_request *h_subscribe(struct harness *h, uint64_t from_position, const char *platform,

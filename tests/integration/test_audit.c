@@ -105,19 +105,6 @@ static void test_paging(void **state)
 	h_request_free(req);
 }
 
-static mlc_request *read_events(uint64_t from, uint32_t max)
-{
-	mlc_request *req = h_request(&H);
-
-	req->read_events = calloc(1, sizeof(*req->read_events));
-	assert_non_null(req->read_events);
-	maillage__v1__read_events__init(req->read_events);
-	req->read_events->from_position = from;
-	req->read_events->max_events = max;
-	req->body_case = MAILLAGE__V1__REQUEST__BODY_READ_EVENTS;
-	return req;
-}
-
 static void test_read_events(void **state)
 {
 	mlc_response *r;
@@ -127,7 +114,7 @@ static void test_read_events(void **state)
 	(void)state;
 	/* the auditor belongs to both platforms: every event, in pages of 2 */
 	do {
-		r = h_send_as(&H, "auditor", read_events(pos, 2), ST(OK));
+		r = h_send_as(&H, "auditor", h_read_events(&H, pos, 2), ST(OK));
 		for (size_t i = 0; i < r->events->n_events; i++)
 			assert_int_equal(r->events->events[i]->position, pos + i);
 		seen += r->events->n_events;
@@ -137,8 +124,8 @@ static void test_read_events(void **state)
 	} while (pos);
 	assert_int_equal(seen, 5);
 	/* only auditors */
-	h_expect(&H, "coord-vaulx-bron", read_events(1, 0), ST(PERMISSION_DENIED));
-	h_expect(&H, "funder-metropole", read_events(1, 0), ST(PERMISSION_DENIED));
+	h_expect(&H, "coord-vaulx-bron", h_read_events(&H, 1, 0), ST(PERMISSION_DENIED));
+	h_expect(&H, "funder-metropole", h_read_events(&H, 1, 0), ST(PERMISSION_DENIED));
 }
 
 /* maillage-admin export: one JSON object per event, in order, beside the

@@ -95,6 +95,7 @@ static void *produce(void *arg)
 		p->failures = p->n;
 		return NULL;
 	}
+	mlc_set_timeout(c, 120000);    /* a batch of hundreds is slow under the sanitizers */
 	while (done < p->n) {
 		while (sent < p->n && sent - done < IN_FLIGHT) {
 			char first[32];

@@ -327,6 +327,82 @@ static void test_resume_after_restart(void **state)
 	mlc_close(c);
 }
 
+struct stream_load {
+	int n, acked;
+};
+
+/* Refer n households, all pipelined, until the server goes away. */
+static void *stream_referrals(void *arg)
+{
+	struct stream_load *l = arg;
+	struct mlc *c = h_connect(&H, "bailleur-est", NULL, 0);
+	mlc_response *r;
+
+	for (int i = 0; c && i < l->n; i++) {
+		char first[32];
+		mlc_request *req;
+
+		snprintf(first, sizeof(first), "Crash%d", i);
+		req = h_refer(&H, "vaulx-bron", "Panne", first, "1955-05-05");
+		mlc_send(c, req);
+		h_request_free(req);
+	}
+	while (c && (r = mlc_recv(c))) {
+		l->acked += h_code(r) == 0;
+		mlc_response_free(r);
+	}
+	mlc_close(c);
+	return NULL;
+}
+
+/* Notifications are read from committed data only: after a crash in the
+ * middle of a stream of commands, every event a subscriber was told about is
+ * in the log, at its position, with its command id. */
+static void test_notified_events_survive_a_crash(void **state)
+{
+	static struct stream_load load = { .n = 3000 };
+	static uint8_t ids[3000][16];
+	uint64_t head = h_last_position(&H), last;
+	struct mlc *c;
+	pthread_t t;
+	mlc_response *r;
+	uint64_t n = 0, pos;
+
+	(void)state;
+	c = open_sub("auditor", h_subscribe(&H, head, NULL, NULL), 0, NULL);
+	assert_int_equal(pthread_create(&t, NULL, stream_referrals, &load), 0);
+	while ((r = next_frame(c))) {
+		if (r->result_case == RES(NOTIFICATION)) {
+			const Maillage__V1__Event *ev = r->notification->event;
+
+			assert_int_equal(ev->position, head + n + 1);
+			assert_int_equal(ev->command_id.len, 16);
+			memcpy(ids[n++], ev->command_id.data, 16);
+			if (n == 300)
+				assert_int_equal(h_stop(&H, SIGKILL), 128 + SIGKILL);
+		}
+		mlc_response_free(r);
+	}
+	mlc_close(c);
+	pthread_join(t, NULL);
+	assert_int_equal(h_start(&H), 0);
+	last = h_last_position(&H);
+	print_message("notified before the crash: %" PRIu64 "; committed: %" PRIu64
+		      "; acknowledged: %d\n", n, last - head, load.acked);
+	assert_true(n >= 300);
+	assert_true(head + n <= last);
+	for (pos = head + 1; pos <= head + n; ) {
+		r = h_send_as(&H, "auditor", h_read_events(&H, pos, 0), 0);
+		for (size_t i = 0; i < r->events->n_events && pos <= head + n; i++, pos++) {
+			assert_int_equal(r->events->events[i]->position, pos);
+			assert_memory_equal(r->events->events[i]->command_id.data,
+					    ids[pos - head - 1], 16);
+		}
+		mlc_response_free(r);
+	}
+	assert_int_equal(h_verify(&H), 0);
+}
+
 /* ------------------------------------------------------------------------
  * Filters and read rules.
  */
@@ -655,6 +731,7 @@ int main(void)
 		cmocka_unit_test(test_catchup_then_live),
 		cmocka_unit_test(test_resume_after_disconnect),
 		cmocka_unit_test(test_resume_after_restart),
+		cmocka_unit_test(test_notified_events_survive_a_crash),
 		cmocka_unit_test(test_read_rules),
 		cmocka_unit_test(test_heartbeats),
 		cmocka_unit_test(test_many_subscribers),
