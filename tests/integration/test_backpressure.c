@@ -26,7 +26,7 @@
  * is held in quarantine: fewer events, and no bound on memory (the plain
  * build checks it). */
 #if defined(__SANITIZE_ADDRESS__)
-#define N_EVENTS 20000
+#define N_EVENTS 5000
 #define CHECK_MEMORY 0
 #else
 #define N_EVENTS 100000
@@ -35,7 +35,8 @@
 #define PRODUCERS 2
 #define IN_FLIGHT 200           /* pipelined per producer connection */
 #define MAX_PINGS 100000
-#define STALL_EVENTS 30000      /* more than the socket buffers hold */
+#define STALL_EVENTS 4000       /* of STALL_NOTES bytes: more than the socket */
+#define STALL_NOTES 3000        /* buffers hold */
 /* What the server may grow by while a subscriber is stalled (anonymous
  * memory: the LMDB map is file-backed and grows with the log itself). */
 #define RSS_GROWTH_LIMIT_KB (16 * 1024)
@@ -81,6 +82,7 @@ static atomic_bool producing;
 
 struct producer {
 	int id, n;
+	size_t notes;          /* bytes of notes per household (bigger events) */
 	int failures;
 };
 
@@ -103,6 +105,14 @@ static void *produce(void *arg)
 
 			snprintf(first, sizeof(first), "P%dN%d", p->id, sent++);
 			req = h_refer(&H, "vaulx-bron", "Pression", first, "1966-06-06");
+			if (p->notes) {
+				char **notes = &req->refer_household->referral->household->notes;
+
+				*notes = malloc(p->notes + 1);
+				assert_non_null(*notes);
+				memset(*notes, 'n', p->notes);
+				(*notes)[p->notes] = 0;
+			}
 			if (mlc_send(c, req))
 				p->failures++;
 			h_request_free(req);
@@ -223,15 +233,16 @@ static int cmp_i64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Append n events with the producers; return the seconds it took. */
-static double append(int n)
+/* Append n events (households with notes bytes of notes) with the
+ * producers; return the seconds it took. */
+static double append(int n, size_t notes)
 {
 	static struct producer prod[PRODUCERS];
 	pthread_t t[PRODUCERS];
 	int64_t t0 = now_us();
 
 	for (int i = 0; i < PRODUCERS; i++) {
-		prod[i] = (struct producer){ .id = i, .n = n / PRODUCERS };
+		prod[i] = (struct producer){ .id = i, .n = n / PRODUCERS, .notes = notes };
 		assert_int_equal(pthread_create(&t[i], NULL, produce, &prod[i]), 0);
 	}
 	for (int i = 0; i < PRODUCERS; i++) {
@@ -264,7 +275,7 @@ static void test_stalled_subscriber_costs_bounded_memory(void **state)
 	assert_int_equal(pthread_create(&tp, NULL, pinger, &pg), 0);
 	assert_int_equal(pthread_create(&tk, NULL, keep_alive, stalled), 0);
 	assert_int_equal(pthread_create(&tr, NULL, read_all, &rd), 0);
-	secs = append(N_EVENTS);
+	secs = append(N_EVENTS, 0);
 	pthread_join(tr, NULL);
 	rss_after = server_rss_anon_kb();
 	atomic_store(&producing, false);
@@ -303,7 +314,7 @@ static void test_stalled_subscriber_costs_bounded_memory(void **state)
 static void *append_stall_load(void *arg)
 {
 	(void)arg;
-	append(STALL_EVENTS);
+	append(STALL_EVENTS, STALL_NOTES);
 	return NULL;
 }
 
