@@ -42,7 +42,7 @@ PB_C     := $(GEN)/maillage/v1/maillage.pb-c.c
 PB_H     := $(GEN)/maillage/v1/maillage.pb-c.h
 
 # The core: pure logic and storage, shared by the daemon, the tools and tests.
-CORE     := err log status wire crypto config validate casestate household auth \
+CORE     := err log clock status wire crypto config validate casestate household auth \
             project models evlog command query verify frame board deadline stats
 # The daemon's network side.
 DAEMON   := tls conn feed sub writer server main
@@ -62,7 +62,7 @@ HARNESS_O:= $(OBJ)/tests/integration/harness.o
 
 PROGRAMS := $(BIN)/maillaged $(BIN)/maillage $(BIN)/maillage-admin
 
-.PHONY: all deps run test unit integration clean help dev-setup valgrind demo
+.PHONY: all deps run test unit integration clean help dev-setup valgrind demo bench-sub
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -103,6 +103,11 @@ $(BIN)/maillage-admin: $(CORE_O) $(OBJ)/client/cli_json.o $(OBJ)/tools/admin.o
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# Benchmarks (not part of make test): built on demand by make bench-sub.
+$(BIN)/maillage-subbench: $(CLIENT_O) $(OBJ)/tools/subbench.o
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 $(BUILD)/tests/unit/%: $(OBJ)/tests/unit/%.o $(CORE_O)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) $(TESTLIBS) -o $@
@@ -134,6 +139,9 @@ run: $(PROGRAMS) dev-setup ## build, set up var/dev/ and start the server on 127
 
 demo: $(PROGRAMS) ## fill a platform with a year of households and show its boards (build/demo/)
 	@tools/demo.sh $(or $(HOUSEHOLDS),200)
+
+bench-sub: $(PROGRAMS) $(BIN)/maillage-subbench ## subscription benchmark: delivery latency to 1000 subscribers, catch-up speed (build/bench/)
+	@BUILD=$(BUILD) tools/subbench.sh
 
 clean: ## remove build products (keeps var/)
 	rm -rf build build-san

@@ -45,6 +45,7 @@ struct mlc {
 	SSL *ssl;
 	int timeout_ms;
 	bool broken;            /* no more I/O, no close_notify */
+	bool timed_out;         /* the last send or receive only timed out */
 	uint64_t last_id;       /* highest request_id sent */
 	/* the frame being received */
 	uint8_t rx_hdr[4];
@@ -155,6 +156,7 @@ static int wait_fd(struct mlc *c, short events, int64_t deadline, const char *wh
 		int64_t left = deadline - now_ms();
 
 		if (left <= 0) {
+			c->timed_out = true;
 			set_err(c, "%s: timed out after %d ms", what, c->timeout_ms);
 			return -1;
 		}
@@ -279,10 +281,9 @@ static bool is_ip_literal(const char *host)
 }
 
 /* The context (CA, our certificate) and the session with its name check. */
-static int setup_tls(struct mlc *c, const struct mlc_opts *o, const char *host)
+/* The TLS context: TLS 1.2 minimum, the CA, the client certificate and key. */
+static int load_ctx(struct mlc *c, const struct mlc_opts *o)
 {
-	X509_VERIFY_PARAM *param;
-
 	c->ctx = SSL_CTX_new(TLS_client_method());
 	if (!c->ctx) {
 		set_tls_err(c, "cannot create a tls context");
@@ -326,6 +327,13 @@ static int setup_tls(struct mlc *c, const struct mlc_opts *o, const char *host)
 		}
 	}
 	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+	return 0;
+}
+
+/* The TLS session on the connected socket, checking the server's name. */
+static int setup_tls(struct mlc *c, const char *host)
+{
+	X509_VERIFY_PARAM *param;
 
 	c->ssl = SSL_new(c->ctx);
 	if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1) {
@@ -396,6 +404,44 @@ err_syntax:
 	return -1;
 }
 
+/* What can be checked before connecting: the address, the certificate with
+ * its key, the files. */
+static int check_opts(struct mlc *c, const struct mlc_opts *opts, char *host, size_t hostlen,
+		      const char **port)
+{
+	if (!opts->addr || !opts->addr[0]) {
+		set_err(c, "no server address (set MAILLAGE_ADDR or --addr)");
+		return -1;
+	}
+	if (opts->cert && !opts->key) {
+		set_err(c, "client certificate '%s' needs its key", opts->cert);
+		return -1;
+	}
+	if (split_addr(c, opts->addr, host, hostlen, port))
+		return -1;
+	return load_ctx(c, opts);
+}
+
+int mlc_opts_check(const struct mlc_opts *opts, char *err, size_t errlen)
+{
+	struct mlc *c = calloc(1, sizeof(*c));
+	char host[256];
+	const char *port;
+	int rc;
+
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	c->fd = -1;
+	c->broken = true;
+	rc = check_opts(c, opts, host, sizeof(host), &port);
+	if (rc)
+		snprintf(err, errlen, "%s", c->err);
+	mlc_close(c);
+	return rc;
+}
+
 struct mlc *mlc_connect(const struct mlc_opts *opts, char *err, size_t errlen)
 {
 	struct sigpipe_guard guard;
@@ -412,19 +458,11 @@ struct mlc *mlc_connect(const struct mlc_opts *opts, char *err, size_t errlen)
 	c->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : MLC_DEFAULT_TIMEOUT_MS;
 	deadline = now_ms() + c->timeout_ms;
 	sigpipe_block(&guard);
-	if (!opts->addr || !opts->addr[0]) {
-		set_err(c, "no server address (set MAILLAGE_ADDR or --addr)");
-		goto err_close;
-	}
-	if (opts->cert && !opts->key) {
-		set_err(c, "client certificate '%s' needs its key", opts->cert);
-		goto err_close;
-	}
-	if (split_addr(c, opts->addr, host, sizeof(host), &port))
+	if (check_opts(c, opts, host, sizeof(host), &port))
 		goto err_close;
 	if (tcp_connect(c, opts->addr, host, port, deadline))
 		goto err_close;
-	if (setup_tls(c, opts, host) || handshake(c, opts->addr, deadline)) {
+	if (setup_tls(c, host) || handshake(c, opts->addr, deadline)) {
 		c->broken = true;   /* no close_notify on a failed handshake */
 		goto err_close;
 	}
@@ -612,6 +650,7 @@ mlc_response *mlc_recv(struct mlc *c)
 
 	if (c->broken)
 		return NULL;
+	c->timed_out = false;
 	sigpipe_block(&guard);
 	if (read_until(c, c->rx_hdr, 0, 4))
 		goto out;
@@ -676,9 +715,9 @@ const char *mlc_error(const struct mlc *c)
 	return c ? c->err : "no connection";
 }
 
-bool mlc_broken(const struct mlc *c)
+bool mlc_timed_out(const struct mlc *c)
 {
-	return !c || c->broken;
+	return c && !c->broken && c->timed_out;
 }
 
 void mlc_set_timeout(struct mlc *c, int timeout_ms)

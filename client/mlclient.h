@@ -31,6 +31,12 @@ struct mlc;
  * Returns NULL on failure with a lowercase message in err. */
 struct mlc *mlc_connect(const struct mlc_opts *opts, char *err, size_t errlen);
 
+/* Check what mlc_connect() can check without a server: the address is
+ * HOST:PORT, a certificate comes with its key, the CA, certificate and key
+ * files load and match. 0, or -1 with a message in err: no connection with
+ * these options can ever succeed. */
+int mlc_opts_check(const struct mlc_opts *opts, char *err, size_t errlen);
+
 /* Close the connection (TLS close_notify, then the socket). NULL is a no-op. */
 void mlc_close(struct mlc *c);
 
@@ -62,9 +68,10 @@ int mlc_new_command_id(uint8_t id[16]);
 /* The last error on c, lowercase, never NULL. */
 const char *mlc_error(const struct mlc *c);
 
-/* True once the connection is unusable (closed, reset, TLS error, a frame
- * the client cannot take); a receive that only timed out leaves it usable. */
-bool mlc_broken(const struct mlc *c);
+/* True when the last mlc_recv() returned NULL only because nothing arrived in
+ * time: the connection is still usable (a frame begun is kept). False after
+ * any other failure: closed, reset, TLS error, a frame that does not decode. */
+bool mlc_timed_out(const struct mlc *c);
 
 /* Change the timeout of each later send and receive step (0 = 10000 ms). */
 void mlc_set_timeout(struct mlc *c, int timeout_ms);

@@ -26,7 +26,7 @@ struct run {
 	int64_t last_ping_ms;    /* when we last sent something */
 	uint64_t *position;
 	bool first;              /* from_now still applies */
-	bool subscribed;         /* the last session got as far as Subscribed */
+	bool progressed;         /* the last session moved the position */
 	int stop;                /* the callback's value */
 	char why[512];
 	char *err;
@@ -114,7 +114,7 @@ static enum session_end handle(struct run *r, struct mlc *c, const mlc_response 
 	switch (resp->result_case) {
 	case MAILLAGE__V1__RESPONSE__RESULT_SUBSCRIBED:
 		r->first = false;
-		r->subscribed = true;
+		pos = *r->position;
 		*r->position = resp->subscribed->from_position;
 		r->heartbeat_ms = (int)resp->subscribed->heartbeat_ms;
 		r->last_ping_ms = now_ms();
@@ -123,6 +123,12 @@ static enum session_end handle(struct run *r, struct mlc *c, const mlc_response 
 		say(r, "subscribed after position %llu (head %llu)",
 		    (unsigned long long)*r->position,
 		    (unsigned long long)resp->subscribed->head_position);
+		if (*r->position != pos && r->o->on_position) {
+			/* from_now: keep the start, or a restart would skip */
+			r->stop = r->o->on_position(r->o->arg, *r->position);
+			if (r->stop)
+				return SESSION_STOP;
+		}
 		break;
 	case MAILLAGE__V1__RESPONSE__RESULT_NOTIFICATION:
 		ev = resp->notification->event;
@@ -132,11 +138,13 @@ static enum session_end handle(struct run *r, struct mlc *c, const mlc_response 
 		if (r->stop)
 			return SESSION_STOP;
 		*r->position = ev->position;
+		r->progressed = true;
 		break;
 	case MAILLAGE__V1__RESPONSE__RESULT_HEARTBEAT:
 		pos = resp->heartbeat->position;
 		if (pos > *r->position) {
 			*r->position = pos;
+			r->progressed = true;
 			r->stop = r->o->on_position ? r->o->on_position(r->o->arg, pos) : 0;
 			if (r->stop)
 				return SESSION_STOP;
@@ -157,7 +165,7 @@ static enum session_end session(struct run *r)
 	mlc_response *resp;
 	struct mlc *c;
 
-	r->subscribed = false;
+	r->progressed = false;
 	c = mlc_connect(&r->o->conn, r->why, sizeof(r->why));
 	if (!c)
 		return SESSION_RETRY;
@@ -178,21 +186,22 @@ static enum session_end session(struct run *r)
 			break;
 		}
 		resp = mlc_recv(c);
-		if (!resp && !mlc_broken(c) && r->heartbeat_ms &&
+		if (!resp && mlc_timed_out(c) && r->heartbeat_ms &&
 		    now_ms() - r->last_frame_ms < 3 * (int64_t)r->heartbeat_ms)
 			continue;     /* a quiet interval: ping, wait on */
 		if (!resp) {
-			if (mlc_broken(c) || !r->heartbeat_ms)
-				snprintf(r->why, sizeof(r->why), "%s", mlc_error(c));
-			else
+			if (mlc_timed_out(c) && r->heartbeat_ms)
 				snprintf(r->why, sizeof(r->why), "no word from the server for %d ms",
 					 3 * r->heartbeat_ms);
+			else
+				snprintf(r->why, sizeof(r->why), "%s", mlc_error(c));
 			end = SESSION_RETRY;
 			break;
 		}
-		r->last_frame_ms = now_ms();
-		if (resp->request_id == req.request_id || resp->request_id == 0)
+		if (resp->request_id == req.request_id || resp->request_id == 0) {
+			r->last_frame_ms = now_ms();
 			end = handle(r, c, resp);
+		}
 		mlc_response_free(resp);
 		if (end != SESSION_GO_ON)
 			break;
@@ -216,6 +225,8 @@ int mlc_subscribe(const struct mlc_sub_opts *o, uint64_t *position, char *err, s
 			 .errlen = errlen };
 	int pause = MLSUB_PAUSE_MIN_MS, failures = 0;
 
+	if (mlc_opts_check(&o->conn, err, errlen))
+		return -1;
 	for (;;) {
 		enum session_end end = session(&r);
 
@@ -223,7 +234,7 @@ int mlc_subscribe(const struct mlc_sub_opts *o, uint64_t *position, char *err, s
 			return r.stop;
 		if (end == SESSION_FATAL)
 			return -1;
-		if (r.subscribed) {
+		if (r.progressed) {      /* not a session that fails at once, over and over */
 			pause = MLSUB_PAUSE_MIN_MS;
 			failures = 0;
 		}

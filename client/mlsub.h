@@ -21,7 +21,8 @@ struct mlc_sub_opts {
 	 * (the event counts as not processed). Required. */
 	int (*on_event)(void *arg, const Maillage__V1__Event *ev);
 	/* The resume position moved without an event (a heartbeat said every
-	 * matching event up to it was delivered): persist it if you keep one.
+	 * matching event up to it was delivered, or from_now started at the
+	 * head): persist it if you keep one.
 	 * Same return rule. Optional. */
 	int (*on_position)(void *arg, uint64_t position);
 	/* A line on the connection's life ("subscribed after position 42",
@@ -38,15 +39,16 @@ struct mlc_sub_opts {
  * connection, a server shutting down (UNAVAILABLE), a subscriber found too
  * slow (RESOURCE_EXHAUSTED) or a server silent for three heartbeat intervals,
  * reconnect after a pause (200 ms, doubling up to 10 s) and resume after the
- * last position processed: no event is skipped or delivered twice. Each
- * heartbeat is answered with a Ping, which tells the server we are alive.
+ * last position processed: no event is skipped or delivered twice. A Ping
+ * goes out every heartbeat interval, which tells the server we are alive.
+ * The pause is reset only by a session that moved the position.
  *
  * *position is kept up to date (the last event processed, or the position a
  * heartbeat vouched for). Returns the non-zero value a callback returned; or
- * -1 with a message in err when the server refuses the subscription
- * (PERMISSION_DENIED, INVALID_ARGUMENT, NOT_FOUND, UNAUTHENTICATED,
- * FAILED_PRECONDITION: retrying would not help) or after max_attempts failed
- * attempts in a row.
+ * -1 with a message in err when the options cannot work (mlc_opts_check()),
+ * when the server refuses the subscription (PERMISSION_DENIED,
+ * INVALID_ARGUMENT, NOT_FOUND, UNAUTHENTICATED, FAILED_PRECONDITION: retrying
+ * would not help) or after max_attempts failed attempts in a row.
  */
 int mlc_subscribe(const struct mlc_sub_opts *o, uint64_t *position, char *err, size_t errlen);
 

@@ -15,6 +15,7 @@
 #define WATCH_EXIT_FAILED 2
 #define WATCH_STOP_COUNT 1
 #define WATCH_STOP_FILE 2
+#define WATCH_STOP_OUTPUT 3
 
 struct watch {
 	const struct watch_opts *w;
@@ -33,12 +34,18 @@ static int load_position(const char *path, uint64_t *pos)
 	if (!f)
 		return errno == ENOENT ? 1 : -1;
 	n = fread(buf, 1, sizeof(buf) - 1, f);
+	if (ferror(f)) {
+		fclose(f);
+		return -1;
+	}
 	fclose(f);
 	buf[n] = 0;
 	errno = 0;
 	*pos = strtoull(buf, &end, 10);
-	if (end == buf || (*end && *end != '\n') || errno)
+	if (end == buf || (*end && *end != '\n') || errno) {
+		errno = 0;           /* read, but not a position */
 		return -1;
+	}
 	return 0;
 }
 
@@ -68,7 +75,7 @@ static int on_event(void *arg, const Maillage__V1__Event *ev)
 		wt->w->print_event(ev);
 	if (fflush(stdout) || ferror(stdout)) {
 		fprintf(stderr, "maillage: cannot write the output: %s\n", strerror(errno));
-		return WATCH_STOP_FILE;
+		return WATCH_STOP_OUTPUT;
 	}
 	if (save_position(wt, ev->position))
 		return WATCH_STOP_FILE;
@@ -100,10 +107,12 @@ int watch_run(const struct mlc_opts *conn, const Maillage__V1__Subscribe *filter
 	int rc;
 
 	if (w->position_file) {
+		errno = 0;
 		rc = load_position(w->position_file, &pos);
 		if (rc < 0) {
-			fprintf(stderr, "maillage: position file '%s' does not hold a position\n",
-				w->position_file);
+			fprintf(stderr, "maillage: position file '%s' %s%s\n", w->position_file,
+				errno ? "cannot be read: " : "does not hold a position",
+				errno ? strerror(errno) : "");
 			return WATCH_EXIT_FILE;
 		}
 		if (rc == 0) {
@@ -117,6 +126,8 @@ int watch_run(const struct mlc_opts *conn, const Maillage__V1__Subscribe *filter
 		return 0;
 	if (rc == WATCH_STOP_FILE)
 		return WATCH_EXIT_FILE;
+	if (rc == WATCH_STOP_OUTPUT)
+		return WATCH_EXIT_FAILED;
 	fprintf(stderr, "maillage: %s\n", err);
 	return WATCH_EXIT_FAILED;
 }

@@ -20,7 +20,8 @@ struct watch_opts {
  * FILE.tmp, then renamed: the file always holds a whole position). The file,
  * when it exists, says where to resume; otherwise filter->from_position does.
  * Returns 0 (count reached), 1 for a position file that cannot be read or
- * written, 2 when the subscription fails (message on stderr). */
+ * written, 2 when the subscription fails or stdout cannot be written
+ * (message on stderr). */
 int watch_run(const struct mlc_opts *conn, const Maillage__V1__Subscribe *filter,
 	      const struct watch_opts *w);
 

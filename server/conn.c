@@ -218,7 +218,7 @@ static void subscribe(struct conn *c, ml_request *req)
 	if (c->sub)
 		status_fail(&st, ML_ESTATE, NULL, "this connection already has a subscription");
 	else
-		sub_start(c->srv->base, c->srv->log, c->srv->cfg, c->org, req, c->bev,
+		sub_new(c->srv->base, c->srv->log, c->srv->cfg, c->org, req, c->bev,
 			  on_sub_end, c, &c->sub, &st);
 	log_info("subscribe", "conn=%llu org=%s from=%llu code=%s", (unsigned long long)c->id,
 		 c->org->id, (unsigned long long)req->subscribe->from_position,

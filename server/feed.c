@@ -15,6 +15,10 @@
 #define FEED_CACHE 64
 #define FEED_INVOLVED (AUTH_REL_REFERRER | AUTH_REL_LEAD | AUTH_REL_CO_REFERENT)
 
+/* Event types are kept as bits of a uint64_t, numbered as Event.body. */
+_Static_assert(MAILLAGE__V1__EVENT__BODY_REFERRAL_EXPIRED < 64,
+	       "event body numbers must stay under 64 for feed.types");
+
 struct feed {
 	const struct config *cfg;
 	const struct org *org;
@@ -75,7 +79,7 @@ int feed_new(struct evlog_txn *txn, const struct config *cfg, const struct org *
 	f->oversees = org->kind == MAILLAGE__V1__ORG_KIND__COORDINATION ||
 		      org->kind == MAILLAGE__V1__ORG_KIND__AUDITOR;
 	for (size_t i = 0; i < s->n_event_types; i++)
-		f->types |= UINT64_C(1) << (s->event_types[i] & 63);
+		f->types |= UINT64_C(1) << s->event_types[i];   /* known values: validate.c */
 	if (!f->platform || !f->case_id) {
 		rc = status_fail(st, ML_ENOMEM, NULL, "out of memory");
 		goto err_free;
@@ -107,6 +111,7 @@ void feed_free(struct feed *f)
 struct refold {
 	ml_case *c;
 	uint32_t before;      /* stop at this version */
+	unsigned read;        /* events folded */
 };
 
 static int refold_one(void *arg, const ml_event *ev, const uint8_t *raw, size_t rawlen)
@@ -117,13 +122,14 @@ static int refold_one(void *arg, const ml_event *ev, const uint8_t *raw, size_t 
 	(void)rawlen;
 	if (ev->case_version >= r->before)
 		return 1;
+	r->read++;
 	return project_case_apply(&r->c, ev);
 }
 
 /* The case of ev as it stood just before ev, in its cache slot (NULL before
- * the referral); *slot is where to keep it. */
+ * the referral); *slot is where to keep it; *cost grows by the events read. */
 static int case_before(struct feed *f, struct evlog_txn *txn, const ml_event *ev,
-		       ml_case ***slot)
+		       ml_case ***slot, unsigned *cost)
 {
 	struct refold r = { .c = NULL, .before = ev->case_version };
 	ml_case **s = &f->cache[slot_of(ev->case_id)];
@@ -137,6 +143,7 @@ static int case_before(struct feed *f, struct evlog_txn *txn, const ml_event *ev
 	if (ev->case_version <= 1)
 		return 0;
 	rc = evlog_stream_scan(txn, ev->case_id, 1, refold_one, &r);
+	*cost += r.read;
 	if (!rc && (!r.c || r.c->version + 1 != ev->case_version))
 		rc = ML_ECORRUPT;
 	if (rc) {
@@ -150,10 +157,10 @@ static int case_before(struct feed *f, struct evlog_txn *txn, const ml_event *ev
 /* The relations of the feed's organisation to ev's case just before and
  * just after ev, folding ev into the cache. */
 static int relations(struct feed *f, struct evlog_txn *txn, const ml_event *ev,
-		     unsigned *rel)
+		     unsigned *rel, unsigned *cost)
 {
 	ml_case **slot;
-	int rc = case_before(f, txn, ev, &slot);
+	int rc = case_before(f, txn, ev, &slot, cost);
 
 	if (rc)
 		return rc;
@@ -168,23 +175,26 @@ static int relations(struct feed *f, struct evlog_txn *txn, const ml_event *ev,
 	return 0;
 }
 
-int feed_match(struct feed *f, struct evlog_txn *txn, const ml_event *ev, bool *match)
+int feed_match(struct feed *f, struct evlog_txn *txn, const ml_event *ev, bool *match,
+	       unsigned *cost)
 {
 	unsigned rel = 0;
 	int rc;
 
 	*match = false;
+	*cost = 1;
 	if (!org_is_member(f->org, ev->platform) ||
 	    (f->platform[0] && strcmp(f->platform, ev->platform)) ||
 	    (f->case_id[0] && strcmp(f->case_id, ev->case_id)))
 		return 0;
 	if (f->involved_only || !f->oversees) {
-		rc = relations(f, txn, ev, &rel);
+		rc = relations(f, txn, ev, &rel, cost);
 		if (rc)
 			return rc;
 		if (!(rel & FEED_INVOLVED))
 			return 0;
 	}
-	*match = !f->types || (f->types & (UINT64_C(1) << ((unsigned)ev->body_case & 63)));
+	*match = !f->types || ((unsigned)ev->body_case < 64 &&
+				(f->types & (UINT64_C(1) << ev->body_case)));
 	return 0;
 }

@@ -27,11 +27,15 @@ struct feed;
  * ML_EPERM, ML_ENOTFOUND with st filled, or ML_ENOMEM / a storage error. */
 int feed_new(struct evlog_txn *txn, const struct config *cfg, const struct org *org,
 	     const ml_request *req, struct feed **out, struct status *st);
+/* Free f and its cached cases (NULL is a no-op). */
 void feed_free(struct feed *f);
 
-/* Set *match when ev is delivered to this feed. Events must come in log order
- * (the feed folds the cases it follows as it goes; out of order it refolds
- * from txn). Returns 0, ML_ENOMEM, or a storage error (ML_ECORRUPT, ML_EDB). */
-int feed_match(struct feed *f, struct evlog_txn *txn, const ml_event *ev, bool *match);
+/* Set *match when ev is delivered to this feed, and *cost to the events read
+ * to decide (1, or more when the case had to be refolded from its stream).
+ * Events must come in log order (the feed folds the cases it follows as it
+ * goes; out of order it refolds from txn). Returns 0, ML_ENOMEM, or a storage
+ * error (ML_ECORRUPT, ML_EDB). */
+int feed_match(struct feed *f, struct evlog_txn *txn, const ml_event *ev, bool *match,
+	       unsigned *cost);
 
 #endif

@@ -3,10 +3,10 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "auth.h"
 #include "board.h"
+#include "clock.h"
 #include "err.h"
 #include "project.h"
 #include "query.h"
@@ -22,14 +22,6 @@ struct query {
 	struct status st;
 };
 
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static int ping(struct query *q, Maillage__V1__Pong *pong)
 {
 	pong->payload = q->req->ping->payload;
@@ -37,7 +29,7 @@ static int ping(struct query *q, Maillage__V1__Pong *pong)
 	pong->kind = q->org->kind;
 	pong->platforms = q->org->platforms;
 	pong->n_platforms = q->org->n_platforms;
-	pong->server_time = now_us();
+	pong->server_time = clock_now_us();
 	pong->last_position = evlog_last_position(q->txn);
 	q->resp->result_case = MAILLAGE__V1__RESPONSE__RESULT_PONG;
 	q->resp->pong = pong;
@@ -262,7 +254,7 @@ int query_run(struct evlog *log, const struct config *cfg, const struct org *org
 		read_events(&q, &page, max_bytes);
 		break;
 	case MAILLAGE__V1__REQUEST__BODY_LIST_CASELOAD:
-		if (!board_caseload(q.txn, cfg, org, req->list_caseload, now_us(), &board, &q.st)) {
+		if (!board_caseload(q.txn, cfg, org, req->list_caseload, clock_now_us(), &board, &q.st)) {
 			resp.result_case = MAILLAGE__V1__RESPONSE__RESULT_CASELOAD;
 			resp.caseload = &board;
 		}
@@ -274,13 +266,13 @@ int query_run(struct evlog *log, const struct config *cfg, const struct org *org
 		}
 		break;
 	case MAILLAGE__V1__REQUEST__BODY_LIST_STALE_CASES:
-		if (!board_stale(q.txn, cfg, org, req->list_stale_cases, now_us(), &cases, &q.st)) {
+		if (!board_stale(q.txn, cfg, org, req->list_stale_cases, clock_now_us(), &cases, &q.st)) {
 			resp.result_case = MAILLAGE__V1__RESPONSE__RESULT_CASES;
 			resp.cases = &cases;
 		}
 		break;
 	case MAILLAGE__V1__REQUEST__BODY_LIST_DEADLINES:
-		if (!board_deadlines(q.txn, cfg, org, req->list_deadlines, now_us(), &cases, &q.st)) {
+		if (!board_deadlines(q.txn, cfg, org, req->list_deadlines, clock_now_us(), &cases, &q.st)) {
 			resp.result_case = MAILLAGE__V1__RESPONSE__RESULT_CASES;
 			resp.cases = &cases;
 		}
@@ -298,7 +290,7 @@ int query_run(struct evlog *log, const struct config *cfg, const struct org *org
 		}
 		break;
 	case MAILLAGE__V1__REQUEST__BODY_LIST_PENDING_REFERRALS:
-		if (!board_pending(q.txn, cfg, org, req->list_pending_referrals, now_us(), &pending,
+		if (!board_pending(q.txn, cfg, org, req->list_pending_referrals, clock_now_us(), &pending,
 				   &q.st)) {
 			resp.result_case = MAILLAGE__V1__RESPONSE__RESULT_PENDING;
 			resp.pending = &pending;

@@ -204,9 +204,10 @@ int server_init(struct server *srv, const struct config *cfg, struct evlog *log,
 	srv->expiry_timer = event_new(srv->base, -1, EV_PERSIST, on_expiry_timer, srv);
 	srv->wake_ev = event_new(srv->base, -1, 0, wake_subscribers, srv);
 	if (!srv->sig_term || !srv->sig_int || !srv->reap_ev || !srv->exit_timer ||
-	    !srv->expiry_timer || !srv->wake_ev || event_add(srv->sig_term, NULL) || event_add(srv->sig_int, NULL) ||
+	    !srv->expiry_timer || !srv->wake_ev || event_add(srv->sig_term, NULL) ||
+	    event_add(srv->sig_int, NULL) ||
 	    event_add(srv->expiry_timer, &(struct timeval){ .tv_sec = cfg->expiry_check_s })) {
-		snprintf(err, errlen, "cannot set up signal handling");
+		snprintf(err, errlen, "cannot set up the loop's signals and timers");
 		rc = ML_ENOMEM;
 		goto err_release;
 	}

@@ -4,11 +4,13 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <linux/tcp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
+#include <sys/socket.h>
 
+#include "clock.h"
 #include "err.h"
 #include "feed.h"
 #include "log.h"
@@ -28,6 +30,10 @@ struct sub {
 	struct event *more_ev;    /* read on after a full turn */
 	struct event *beat_ev;    /* every heartbeat_s */
 	struct event *stall_ev;   /* armed while the output is over the mark */
+	struct evbuffer_cb_entry *drain_cb;  /* counts the bytes the peer took */
+	uint64_t taken;           /* output bytes the peer took, by the output
+				   * buffer, or the kernel's count of acked bytes */
+	uint64_t taken_at_arm;    /* ... when the stall timer was last armed */
 	sub_end_fn on_end;
 	void *arg;
 	bool sent;                /* something was queued since the last beat */
@@ -42,14 +48,6 @@ struct turn {
 	unsigned budget;
 	bool full;                /* stopped on the output mark */
 };
-
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* Pack resp as one frame straight into out. */
 static int add_frame(struct evbuffer *out, const ml_response *resp)
@@ -88,6 +86,7 @@ static int read_one(void *arg, const ml_event *ev, const uint8_t *raw, size_t ra
 	struct turn *t = arg;
 	ml_response resp = MAILLAGE__V1__RESPONSE__INIT;
 	Maillage__V1__EventNotification n = MAILLAGE__V1__EVENT_NOTIFICATION__INIT;
+	unsigned cost;
 	bool match;
 	int rc;
 
@@ -99,12 +98,12 @@ static int read_one(void *arg, const ml_event *ev, const uint8_t *raw, size_t ra
 	}
 	if (t->budget == 0)
 		return 1;
-	t->budget--;
 	if (ev->position != t->s->position + 1)
 		return ML_ECORRUPT;      /* positions are dense */
-	rc = feed_match(t->s->feed, t->txn, ev, &match);
+	rc = feed_match(t->s->feed, t->txn, ev, &match, &cost);
 	if (rc)
 		return rc;
+	t->budget = cost < t->budget ? t->budget - cost : 0;
 	if (match) {
 		n.event = (ml_event *)ev;
 		resp.result_case = MAILLAGE__V1__RESPONSE__RESULT_NOTIFICATION;
@@ -117,21 +116,52 @@ static int read_one(void *arg, const ml_event *ev, const uint8_t *raw, size_t ra
 	return 0;
 }
 
+/* End the subscription from inside and tell the connection, which may free
+ * s at once: touch nothing of s afterwards. */
 static void end_self(struct sub *s, int err, const char *why)
 {
 	sub_end(s, err, why);
 	s->on_end(s->arg, why);
 }
 
-/* Read on from the position while the output has room and the turn lasts. */
-static void pump(struct sub *s, struct evlog_txn *txn)
+/* What the peer has taken so far: the bytes the output buffer gave to the
+ * socket, and the bytes the peer acknowledged. A slow reader moves the second
+ * long before the kernel has room again for the first. */
+static uint64_t taken(const struct sub *s)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (getsockopt(bufferevent_getfd(s->bev), IPPROTO_TCP, TCP_INFO, &ti, &len) ||
+	    len < offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof(ti.tcpi_bytes_acked))
+		return s->taken;
+	return s->taken + ti.tcpi_bytes_acked;
+}
+
+static void arm_stall(struct sub *s)
+{
+	s->taken_at_arm = taken(s);
+	event_add(s->stall_ev, &(struct timeval){ .tv_sec = s->cfg->subscriber_stall_s });
+}
+
+static void on_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct sub *s = arg;
+
+	(void)buf;
+	s->taken += info->n_deleted;
+}
+
+/* Read on from the position while the output has room and the turn lasts.
+ * Returns -1 when the subscription ended itself (s may be gone), else 0. */
+static int pump(struct sub *s, struct evlog_txn *txn)
 {
 	struct turn t = { .s = s, .txn = txn, .out = bufferevent_get_output(s->bev),
 			  .budget = SUB_EVENTS_PER_TURN };
 	int rc;
 
 	if (s->ended || s->position >= evlog_last_position(txn))
-		return;
+		return 0;
 	rc = evlog_scan(txn, s->position + 1, read_one, &t);
 	if (rc) {
 		char why[160];
@@ -140,15 +170,17 @@ static void pump(struct sub *s, struct evlog_txn *txn)
 			  (unsigned long long)s->position, ml_strerror(rc));
 		snprintf(why, sizeof(why), "cannot read the log after position %llu: %s",
 			 (unsigned long long)s->position, ml_strerror(rc));
-		end_self(s, rc == ML_ENOMEM ? ML_EFULL : ML_EUNAVAIL, why);
-		return;
+		end_self(s, rc == ML_ENOMEM ? ML_EFULL :
+			 rc == ML_ECORRUPT ? ML_EINTERNAL : ML_EUNAVAIL, why);
+		return -1;
 	}
 	if (t.full) {
 		if (!event_pending(s->stall_ev, EV_TIMEOUT, NULL))
-			event_add(s->stall_ev, &(struct timeval){ .tv_sec = s->cfg->subscriber_stall_s });
+			arm_stall(s);
 	} else if (t.budget == 0 && s->position < evlog_last_position(txn)) {
 		event_active(s->more_ev, EV_TIMEOUT, 0);
 	}
+	return 0;
 }
 
 /* Run pump() in a read transaction of its own. */
@@ -180,6 +212,10 @@ static void on_stall(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (taken(s) != s->taken_at_arm) {
+		arm_stall(s);        /* slow, but reading: not stalled */
+		return;
+	}
 	snprintf(why, sizeof(why), "notifications left unread for %u s; resume after position %llu",
 		 s->cfg->subscriber_stall_s, (unsigned long long)s->position);
 	end_self(s, ML_EFULL, why);
@@ -191,6 +227,7 @@ static void on_beat(evutil_socket_t fd, short what, void *arg)
 	ml_response resp = MAILLAGE__V1__RESPONSE__INIT;
 	Maillage__V1__Heartbeat hb = MAILLAGE__V1__HEARTBEAT__INIT;
 	struct evlog_txn *txn;
+	int rc;
 
 	(void)fd;
 	(void)what;
@@ -200,10 +237,17 @@ static void on_beat(evutil_socket_t fd, short what, void *arg)
 	}
 	if (!evlog_txn_begin(s->log, false, &txn)) {
 		hb.head_position = evlog_last_position(txn);
+		rc = pump(s, txn);   /* a wake-up may have been missed */
 		evlog_txn_abort(txn);
+		if (rc)
+			return;
+		if (s->sent) {
+			s->sent = false;
+			return;
+		}
 	}
 	hb.position = s->position;
-	hb.server_time = now_us();
+	hb.server_time = clock_now_us();
 	resp.result_case = MAILLAGE__V1__RESPONSE__RESULT_HEARTBEAT;
 	resp.heartbeat = &hb;
 	send_result(s, &resp, NULL);
@@ -229,7 +273,7 @@ static int start_at(struct sub *s, struct evlog_txn *txn, const Maillage__V1__Su
 	return 0;
 }
 
-int sub_start(struct event_base *base, struct evlog *log, const struct config *cfg,
+int sub_new(struct event_base *base, struct evlog *log, const struct config *cfg,
 	      const struct org *org, const ml_request *req, struct bufferevent *bev,
 	      sub_end_fn on_end, void *arg, struct sub **out, struct status *st)
 {
@@ -250,7 +294,8 @@ int sub_start(struct event_base *base, struct evlog *log, const struct config *c
 	s->more_ev = event_new(base, -1, 0, on_more, s);
 	s->beat_ev = event_new(base, -1, EV_PERSIST, on_beat, s);
 	s->stall_ev = evtimer_new(base, on_stall, s);
-	if (!s->more_ev || !s->beat_ev || !s->stall_ev) {
+	s->drain_cb = evbuffer_add_cb(bufferevent_get_output(bev), on_output, s);
+	if (!s->more_ev || !s->beat_ev || !s->stall_ev || !s->drain_cb) {
 		rc = status_fail(st, ML_ENOMEM, NULL, "out of memory");
 		goto err_free;
 	}
@@ -336,6 +381,8 @@ void sub_free(struct sub *s)
 	free_event(s->more_ev);
 	free_event(s->beat_ev);
 	free_event(s->stall_ev);
+	if (s->drain_cb)
+		evbuffer_remove_cb_entry(bufferevent_get_output(s->bev), s->drain_cb);
 	feed_free(s->feed);
 	free(s);
 }

@@ -8,7 +8,8 @@
  * (sub_drained). A commit only wakes it (sub_wake). Catch-up and live are the
  * same path, and reads never see an uncommitted event, so no notification
  * leaves before the commit that holds its event. A subscriber that leaves its
- * output unread for cfg->subscriber_stall_s, or whose read of the log fails,
+ * output over the mark and takes nothing from it for cfg->subscriber_stall_s,
+ * or whose read of the log fails,
  * is ended (its last frame queued) and reported through on_end.
  *
  * Loop thread only. The bufferevent must outlive the subscription: free the
@@ -39,7 +40,7 @@ typedef void (*sub_end_fn)(void *arg, const char *why);
 /* Start the subscription asked by req (a Subscribe) for org: check it, queue
  * the Subscribed answer on bev and schedule the catch-up. Returns 0, or an
  * ML_E* code with st filled (the caller answers it; nothing was queued). */
-int sub_start(struct event_base *base, struct evlog *log, const struct config *cfg,
+int sub_new(struct event_base *base, struct evlog *log, const struct config *cfg,
 	      const struct org *org, const ml_request *req, struct bufferevent *bev,
 	      sub_end_fn on_end, void *arg, struct sub **out, struct status *st);
 
@@ -57,6 +58,8 @@ void sub_end(struct sub *s, int err, const char *why);
 /* The position every matching event up to which was queued. */
 uint64_t sub_position(const struct sub *s);
 
+/* Cancel the subscription's timers and free it (NULL is a no-op). Its
+ * bufferevent must still exist; frames already queued stay queued. */
 void sub_free(struct sub *s);
 
 #endif

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "command.h"
+#include "clock.h"
 #include "err.h"
 #include "log.h"
 #include "writer.h"
@@ -60,14 +61,6 @@ void writer_job_free(struct writer_job *job)
 	wire_free(job->req);
 	free(job->reply);
 	free(job);
-}
-
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* Frame the reply of one command. */
@@ -125,7 +118,7 @@ static void expire(struct writer *w, struct evlog_txn *txn, int64_t now_us)
 /* Run one batch in one write transaction; replies are set on every job. */
 static void run_batch(struct writer *w, struct writer_job *jobs, size_t n)
 {
-	struct command_ctx ctx = { .cfg = w->cfg, .now_us = now_us() };
+	struct command_ctx ctx = { .cfg = w->cfg, .now_us = clock_now_us() };
 	struct command_out out;
 	struct evlog_txn *txn;
 	struct timespec t0, t1;

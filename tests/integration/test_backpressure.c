@@ -37,6 +37,7 @@
 #define MAX_PINGS 100000
 #define STALL_EVENTS 4000       /* of STALL_NOTES bytes: more than the socket */
 #define STALL_NOTES 3000        /* buffers hold */
+#define SLOW_READ_US 8000000    /* how long the slow reader reads slowly */
 /* What the server may grow by while a subscriber is stalled (anonymous
  * memory: the LMDB map is file-backed and grows with the log itself). */
 #define RSS_GROWTH_LIMIT_KB (16 * 1024)
@@ -81,7 +82,7 @@ static long server_rss_anon_kb(void)
 static atomic_bool producing;
 
 struct producer {
-	int id, n;
+	int batch, id, n;
 	size_t notes;          /* bytes of notes per household (bigger events) */
 	int failures;
 };
@@ -103,7 +104,7 @@ static void *produce(void *arg)
 			char first[32];
 			mlc_request *req;
 
-			snprintf(first, sizeof(first), "P%dN%d", p->id, sent++);
+			snprintf(first, sizeof(first), "B%dP%dN%d", p->batch, p->id, sent++);
 			req = h_refer(&H, "vaulx-bron", "Pression", first, "1966-06-06");
 			if (p->notes) {
 				char **notes = &req->refer_household->referral->household->notes;
@@ -234,21 +235,31 @@ static int cmp_i64(const void *a, const void *b)
 }
 
 /* Append n events (households with notes bytes of notes) with the
- * producers; return the seconds it took. */
-static double append(int n, size_t notes)
+ * producers; return the seconds it took; *failures gets the commands that
+ * failed. No cmocka assertion: it may run in a thread of its own. */
+static double append(int n, size_t notes, int *failures)
 {
 	static struct producer prod[PRODUCERS];
+	static int batches;        /* every household a new one */
 	pthread_t t[PRODUCERS];
 	int64_t t0 = now_us();
 
+	bool started[PRODUCERS];
+
+	*failures = 0;
 	for (int i = 0; i < PRODUCERS; i++) {
-		prod[i] = (struct producer){ .id = i, .n = n / PRODUCERS, .notes = notes };
-		assert_int_equal(pthread_create(&t[i], NULL, produce, &prod[i]), 0);
+		prod[i] = (struct producer){ .batch = batches, .id = i, .n = n / PRODUCERS,
+					     .notes = notes };
+		started[i] = !pthread_create(&t[i], NULL, produce, &prod[i]);
+		if (!started[i])
+			prod[i].failures = prod[i].n;
 	}
 	for (int i = 0; i < PRODUCERS; i++) {
-		pthread_join(t[i], NULL);
-		assert_int_equal(prod[i].failures, 0);
+		if (started[i])
+			pthread_join(t[i], NULL);
+		*failures += prod[i].failures;
 	}
+	batches++;
 	return (double)(now_us() - t0) / 1e6;
 }
 
@@ -265,6 +276,7 @@ static void test_stalled_subscriber_costs_bounded_memory(void **state)
 	pthread_t tp, tk, tr;
 	long rss_before, rss_after;
 	double secs;
+	int failures;
 
 	(void)state;
 	stalled = subscribe("coord-vaulx-bron", head);
@@ -275,7 +287,8 @@ static void test_stalled_subscriber_costs_bounded_memory(void **state)
 	assert_int_equal(pthread_create(&tp, NULL, pinger, &pg), 0);
 	assert_int_equal(pthread_create(&tk, NULL, keep_alive, stalled), 0);
 	assert_int_equal(pthread_create(&tr, NULL, read_all, &rd), 0);
-	secs = append(N_EVENTS, 0);
+	secs = append(N_EVENTS, 0, &failures);
+	assert_int_equal(failures, 0);
 	pthread_join(tr, NULL);
 	rss_after = server_rss_anon_kb();
 	atomic_store(&producing, false);
@@ -313,8 +326,7 @@ static void test_stalled_subscriber_costs_bounded_memory(void **state)
 
 static void *append_stall_load(void *arg)
 {
-	(void)arg;
-	append(STALL_EVENTS, STALL_NOTES);
+	append(STALL_EVENTS, STALL_NOTES, arg);
 	return NULL;
 }
 
@@ -328,6 +340,7 @@ static void test_stalled_subscriber_is_disconnected(void **state)
 	pthread_t tk, ta;
 	mlc_response *r;
 	int64_t t0;
+	int failures;
 
 	(void)state;
 	assert_int_equal(h_teardown(&H), 0);
@@ -336,7 +349,7 @@ static void test_stalled_subscriber_is_disconnected(void **state)
 	stalled = subscribe("coord-vaulx-bron", head);
 	atomic_store(&producing, true);
 	assert_int_equal(pthread_create(&tk, NULL, keep_alive, stalled), 0);
-	assert_int_equal(pthread_create(&ta, NULL, append_stall_load, NULL), 0);
+	assert_int_equal(pthread_create(&ta, NULL, append_stall_load, &failures), 0);
 	t0 = now_us();
 	while (!h_log_contains(&H, "notifications left unread for 2 s") &&
 	       now_us() - t0 < 300000000)
@@ -357,6 +370,7 @@ static void test_stalled_subscriber_is_disconnected(void **state)
 	}
 	mlc_close(stalled);
 	pthread_join(ta, NULL);
+	assert_int_equal(failures, 0);
 	print_message("stalled subscriber cut off after position %" PRIu64 " of %d\n",
 		      last - head, STALL_EVENTS);
 	assert_true(last > head);
@@ -372,11 +386,50 @@ static void test_stalled_subscriber_is_disconnected(void **state)
 	mlc_close(stalled);
 }
 
+/* A subscriber that reads, only slowly, keeps its subscription however long
+ * its output stays over the mark: the stall limit is about taking nothing. */
+static void test_slow_reader_is_not_cut_off(void **state)
+{
+	uint64_t head = h_last_position(&H), expect;
+	int64_t t0 = now_us(), last_ping = 0;
+	struct mlc *slow;
+	pthread_t ta;
+	mlc_response *r;
+	int failures;
+
+	(void)state;
+	slow = subscribe("coord-vaulx-bron", head);
+	assert_int_equal(pthread_create(&ta, NULL, append_stall_load, &failures), 0);
+	for (expect = head + 1; expect <= head + STALL_EVENTS; ) {
+		r = mlc_recv(slow);
+		if (!r)
+			fail_msg("slow reader at position %" PRIu64 ": %s", expect, mlc_error(slow));
+		if (r->result_case == RES(ENDED))
+			fail_msg("slow reader cut off: %s", r->status->message);
+		if (r->result_case == RES(NOTIFICATION))
+			assert_int_equal(r->notification->event->position, expect++);
+		mlc_response_free(r);
+		if (now_us() - t0 < SLOW_READ_US)
+			usleep(50000);      /* about 60 KB/s: the output drains very slowly */
+		if (now_us() - last_ping > 1000000) {
+			mlc_request *ping = h_ping(&H);
+
+			assert_int_equal(mlc_send(slow, ping), 0);
+			h_request_free(ping);
+			last_ping = now_us();
+		}
+	}
+	pthread_join(ta, NULL);
+	assert_int_equal(failures, 0);
+	mlc_close(slow);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stalled_subscriber_costs_bounded_memory),
 		cmocka_unit_test(test_stalled_subscriber_is_disconnected),
+		cmocka_unit_test(test_slow_reader_is_not_cut_off),
 	};
 
 	return cmocka_run_group_tests_name("backpressure", tests, setup, h_group_teardown);

@@ -539,7 +539,7 @@ static void test_heartbeats(void **state)
 		beats++;
 		mlc_response_free(r);
 	}
-	assert_true(mlc_broken(quiet));
+	assert_false(mlc_timed_out(quiet));     /* closed, not merely quiet */
 	print_message("silent subscriber: %d heartbeats, closed after %" PRId64 " ms\n",
 		      beats, now_ms() - t0);
 	assert_true(beats >= 1);
@@ -721,8 +721,12 @@ static void test_watch_resumes(void **state)
 	fclose(f);
 	assert_int_equal(strtoull(want, NULL, 10), head + 5);
 
-	/* a refusal is not retried: the funder gets its answer and exit 2 */
+	/* a refusal is not retried: the funder gets its answer and exit 2; nor
+	 * are options that can never work */
 	assert_int_equal(watch("funder-metropole", "--count 1", out, sizeof(out)), 2);
+	assert_int_equal(watch("no-such-org", "--count 1", out, sizeof(out)), 2);   /* no cert file */
+	snprintf(args, sizeof(args), "--position-file '%s'", H.dir);
+	assert_int_equal(watch("coord-vaulx-bron", args, out, sizeof(out)), 1);
 }
 
 int main(void)
