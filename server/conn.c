@@ -4,6 +4,8 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -418,6 +420,9 @@ void conn_accept(struct server *srv, evutil_socket_t fd, const char *peer)
 		evutil_closesocket(fd);
 		return;
 	}
+	/* Replies and notifications are whole frames: send them at once rather
+	 * than wait for the peer's delayed ACK (Nagle). */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 	c->srv = srv;
 	c->id = ++srv->next_conn_id;
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
