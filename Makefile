@@ -104,7 +104,8 @@ $(BIN)/maillage-admin: $(CORE_O) $(OBJ)/client/cli_json.o $(OBJ)/tools/admin.o
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # Benchmarks (not part of make test): built on demand by make bench-sub.
-$(BIN)/maillage-subbench: $(CLIENT_O) $(OBJ)/tools/subbench.o
+SUBBENCH_O := $(patsubst %.c,$(OBJ)/%.o,$(wildcard tools/subbench/*.c))
+$(BIN)/maillage-subbench: $(CLIENT_O) $(SUBBENCH_O)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
