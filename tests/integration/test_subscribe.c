@@ -111,12 +111,31 @@ static struct mlc *open_sub(const char *org, mlc_request *req, int code, const c
 	return c;
 }
 
-/* The next frame of the subscription (Pongs skipped); NULL when the
- * connection ends or times out. */
+/* Tell the server c is alive (a Ping) when it has not heard from this test
+ * for half a second: subscribers silent for 3 heartbeats are closed, and the
+ * sanitizer build is slow. */
+static void keep_alive(struct mlc *c)
+{
+	static struct mlc *last;
+	static int64_t last_ms;
+	mlc_request *ping;
+
+	if (c == last && now_ms() - last_ms < 500)
+		return;
+	ping = h_ping(&H);
+	mlc_send(c, ping);
+	h_request_free(ping);
+	last = c;
+	last_ms = now_ms();
+}
+
+/* The next frame of the subscription (Pongs skipped), pinging as it goes;
+ * NULL when the connection ends or times out. */
 static mlc_response *next_frame(struct mlc *c)
 {
 	mlc_response *r;
 
+	keep_alive(c);
 	while ((r = mlc_recv(c)) && r->result_case == RES(PONG))
 		mlc_response_free(r);
 	return r;
@@ -530,8 +549,7 @@ static void test_heartbeats(void **state)
 
 	(void)state;
 	quiet = open_sub("coord-vaulx-bron", h_subscribe(&H, head, NULL, NULL), 0, NULL);
-	alive = open_sub("asso-habitat", h_subscribe(&H, head, NULL, NULL), 0, NULL);
-	while ((r = next_frame(quiet))) {
+	while ((r = mlc_recv(quiet))) {      /* never a Ping */
 		assert_int_equal(r->result_case, RES(HEARTBEAT));
 		assert_int_equal(r->heartbeat->position, head);
 		assert_int_equal(r->heartbeat->head_position, head);
@@ -547,16 +565,13 @@ static void test_heartbeats(void **state)
 	assert_true(h_log_contains(&H, "subscriber silent for three heartbeat intervals"));
 	mlc_close(quiet);
 
-	/* the other one pinged on every heartbeat: still there */
-	for (beats = 0; beats < 5; beats++) {
-		mlc_request *ping = h_ping(&H);
-
-		r = next_frame(alive);
+	/* one that pings on every heartbeat stays, well past three intervals */
+	alive = open_sub("asso-habitat", h_subscribe(&H, head, NULL, NULL), 0, NULL);
+	for (beats = 0; beats < 5; ) {
+		r = next_frame(alive);      /* pings */
 		assert_non_null(r);
-		assert_int_equal(r->result_case, RES(HEARTBEAT));
+		beats += r->result_case == RES(HEARTBEAT);
 		mlc_response_free(r);
-		assert_int_equal(mlc_send(alive, ping), 0);
-		h_request_free(ping);
 	}
 	mlc_close(alive);
 }
