@@ -305,6 +305,7 @@ static const struct key global_keys[] = {
 	{ "tls_cert", true, set_path, CFG(tls_cert), 0, 0 },
 	{ "tls_key", true, set_path, CFG(tls_key), 0, 0 },
 	{ "tls_ca", true, set_path, CFG(tls_ca), 0, 0 },
+	{ "tls_crl", false, set_path, CFG(tls_crl), 0, 0 },
 	{ "household_secret_file", true, set_path, CFG(household_secret_file), 0, 0 },
 	{ "max_frame_bytes", false, set_size, CFG(max_frame_bytes), 1024, 64UL << 20 },
 	{ "map_size_mb", false, set_size, CFG(map_size_mb), 16, 1048576 },
@@ -708,6 +709,7 @@ void config_free(struct config *cfg)
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
 	free(cfg->tls_ca);
+	free(cfg->tls_crl);
 	free(cfg->household_secret_file);
 	explicit_bzero(cfg->household_secret, sizeof(cfg->household_secret));
 	free(cfg);

@@ -33,6 +33,7 @@ struct config {
 	char *listen;               /* "127.0.0.1:7400" */
 	char *data_dir;
 	char *tls_cert, *tls_key, *tls_ca;
+	char *tls_crl;              /* NULL: no revocation list */
 	char *household_secret_file;
 	uint8_t household_secret[CONFIG_SECRET_LEN];
 	size_t max_frame_bytes;     /* default 1 MiB */

@@ -465,6 +465,14 @@ void conn_command_done(struct server *srv, struct writer_job *job)
 		update_reading(c);
 }
 
+bool conn_close_if_revoked(struct conn *c)
+{
+	if (!c->bev || c->state == CONN_HANDSHAKE || !tls_peer_revoked(c->srv->tls, c->bev))
+		return false;
+	close_now(c, "certificate revoked");
+	return true;
+}
+
 void conn_wake(struct conn *c, struct evlog_txn *txn)
 {
 	if (c->sub && c->state == CONN_OPEN)

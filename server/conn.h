@@ -39,6 +39,10 @@ void conn_command_done(struct server *srv, struct writer_job *job);
  * read transaction shared by every connection woken together). */
 void conn_wake(struct conn *c, struct evlog_txn *txn);
 
+/* Close the connection now if its certificate is on a revocation list of
+ * the server's (reloaded) TLS context. True when it was closed. */
+bool conn_close_if_revoked(struct conn *c);
+
 /* Stop reading and close once the replies in flight are flushed (shutdown). */
 void conn_drain(struct conn *c);
 

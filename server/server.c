@@ -159,6 +159,30 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	server_schedule_reap(srv);
 }
 
+/* SIGHUP: reload certificate, key, CA and revocation lists; new handshakes
+ * use them, and connections whose certificate is now revoked are closed. On
+ * failure the loaded context stays. */
+static void on_reload(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct tls_ctx *next;
+	char err[512];
+	size_t closed = 0;
+
+	(void)sig;
+	(void)what;
+	if (tls_ctx_new(srv->cfg, &next, err, sizeof(err))) {
+		log_error("tls_reload_failed", "error=\"%s\" kept=previous", err);
+		return;
+	}
+	tls_ctx_free(srv->tls);      /* live sessions hold their own reference */
+	srv->tls = next;
+	for (struct conn *c = srv->conns; c; c = conn_next(c))
+		closed += conn_close_if_revoked(c);
+	log_info("tls_reloaded", "revoked_certificates=%zu connections_closed=%zu",
+		 tls_ctx_revoked(next), closed);
+}
+
 static int listen_on(struct server *srv, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
@@ -199,13 +223,14 @@ int server_init(struct server *srv, const struct config *cfg, struct evlog *log,
 		goto err_release;
 	srv->sig_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
 	srv->sig_int = evsignal_new(srv->base, SIGINT, on_signal, srv);
+	srv->sig_hup = evsignal_new(srv->base, SIGHUP, on_reload, srv);
 	srv->reap_ev = event_new(srv->base, -1, 0, reap, srv);
 	srv->exit_timer = evtimer_new(srv->base, on_drain_timeout, srv);
 	srv->expiry_timer = event_new(srv->base, -1, EV_PERSIST, on_expiry_timer, srv);
 	srv->wake_ev = event_new(srv->base, -1, 0, wake_subscribers, srv);
-	if (!srv->sig_term || !srv->sig_int || !srv->reap_ev || !srv->exit_timer ||
+	if (!srv->sig_term || !srv->sig_int || !srv->sig_hup || !srv->reap_ev || !srv->exit_timer ||
 	    !srv->expiry_timer || !srv->wake_ev || event_add(srv->sig_term, NULL) ||
-	    event_add(srv->sig_int, NULL) ||
+	    event_add(srv->sig_int, NULL) || event_add(srv->sig_hup, NULL) ||
 	    event_add(srv->expiry_timer, &(struct timeval){ .tv_sec = cfg->expiry_check_s })) {
 		snprintf(err, errlen, "cannot set up the loop's signals and timers");
 		rc = ML_ENOMEM;
@@ -255,6 +280,7 @@ void server_release(struct server *srv)
 	}
 	free_event(srv->sig_term);
 	free_event(srv->sig_int);
+	free_event(srv->sig_hup);
 	free_event(srv->reap_ev);
 	free_event(srv->exit_timer);
 	free_event(srv->expiry_timer);

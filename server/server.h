@@ -21,6 +21,7 @@ struct server {
 	struct writer *writer;
 	struct evconnlistener *listener;
 	struct event *sig_term, *sig_int, *reap_ev, *exit_timer;
+	struct event *sig_hup;       /* reload the TLS material (CRL, certificates) */
 	struct event *expiry_timer;  /* every expiry_check_s: expire due referrals */
 	bool expiry_queued;          /* an expiry job is at the writer */
 	struct event *wake_ev;       /* after a commit: subscribers read on */

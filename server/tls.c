@@ -4,6 +4,7 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <stdio.h>
@@ -20,6 +21,8 @@
 
 struct tls_ctx {
 	SSL_CTX *ssl;
+	STACK_OF(X509_CRL) *crls;   /* from cfg->tls_crl; NULL when none */
+	size_t revoked;             /* entries over every list */
 };
 
 static int fail(char *err, size_t errlen, const char *what, const char *file)
@@ -30,6 +33,38 @@ static int fail(char *err, size_t errlen, const char *what, const char *file)
 	snprintf(err, errlen, "%s '%s': %s", what, file ? file : "", reason);
 	ERR_clear_error();
 	return ML_ETLS;
+}
+
+/* Read every CRL of the PEM file path into ctx and the context's store, and
+ * check client certificates against them. */
+static int load_crls(struct tls_ctx *ctx, const char *path, char *err, size_t errlen)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx->ssl);
+	BIO *in = BIO_new_file(path, "r");
+	X509_CRL *crl;
+
+	if (!in)
+		return fail(err, errlen, "cannot open certificate revocation list", path);
+	ctx->crls = sk_X509_CRL_new_null();
+	while (ctx->crls && (crl = PEM_read_bio_X509_CRL(in, NULL, NULL, NULL))) {
+		STACK_OF(X509_REVOKED) *rev = X509_CRL_get_REVOKED(crl);
+
+		ctx->revoked += rev ? (size_t)sk_X509_REVOKED_num(rev) : 0;
+		if (!X509_STORE_add_crl(store, crl) || !sk_X509_CRL_push(ctx->crls, crl)) {
+			X509_CRL_free(crl);
+			BIO_free(in);
+			return fail(err, errlen, "cannot use certificate revocation list", path);
+		}
+	}
+	BIO_free(in);
+	/* The end of the file reads as "no start line"; anything else is bad. */
+	if (ERR_GET_REASON(ERR_peek_last_error()) == PEM_R_NO_START_LINE &&
+	    ctx->crls && sk_X509_CRL_num(ctx->crls) > 0)
+		ERR_clear_error();
+	if (!ctx->crls || !sk_X509_CRL_num(ctx->crls) || ERR_peek_error())
+		return fail(err, errlen, "cannot read certificate revocation list", path);
+	X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+	return 0;
 }
 
 int tls_ctx_new(const struct config *cfg, struct tls_ctx **out, char *err, size_t errlen)
@@ -69,6 +104,8 @@ int tls_ctx_new(const struct config *cfg, struct tls_ctx **out, char *err, size_
 		goto err_free;
 	}
 	SSL_CTX_set_client_CA_list(ssl, SSL_load_client_CA_file(cfg->tls_ca));
+	if (cfg->tls_crl && (rc = load_crls(ctx, cfg->tls_crl, err, errlen)))
+		goto err_free;
 	SSL_CTX_set_verify(ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
 	SSL_CTX_set_verify_depth(ssl, 4);
 	*out = ctx;
@@ -84,7 +121,28 @@ void tls_ctx_free(struct tls_ctx *ctx)
 	if (!ctx)
 		return;
 	SSL_CTX_free(ctx->ssl);
+	sk_X509_CRL_pop_free(ctx->crls, X509_CRL_free);
 	free(ctx);
+}
+
+size_t tls_ctx_revoked(const struct tls_ctx *ctx)
+{
+	return ctx->revoked;
+}
+
+bool tls_peer_revoked(const struct tls_ctx *ctx, struct bufferevent *bev)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(bev);
+	X509_REVOKED *entry;
+	bool revoked = false;
+	X509 *cert;
+
+	if (!ssl || !ctx->crls || !(cert = SSL_get1_peer_certificate(ssl)))
+		return false;
+	for (int i = 0; !revoked && i < sk_X509_CRL_num(ctx->crls); i++)
+		revoked = X509_CRL_get0_by_cert(sk_X509_CRL_value(ctx->crls, i), &entry, cert) == 1;
+	X509_free(cert);
+	return revoked;
 }
 
 struct bufferevent *tls_bufferevent_new(struct tls_ctx *ctx, struct event_base *base,

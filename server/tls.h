@@ -6,6 +6,7 @@
 #ifndef MAILLAGE_TLS_H
 #define MAILLAGE_TLS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <event2/util.h>
 
@@ -15,9 +16,18 @@ struct tls_ctx;
 struct bufferevent;
 struct event_base;
 
-/* Load certificate, key and CA named in cfg. On failure returns ML_ETLS with
- * a message naming the file into err. */
+/* Load certificate, key, CA and (when cfg->tls_crl is set) the certificate
+ * revocation lists named in cfg: a client certificate listed there fails the
+ * handshake. Called again on SIGHUP to reload them all. On failure returns
+ * ML_ETLS with a message naming the file into err. */
 int tls_ctx_new(const struct config *cfg, struct tls_ctx **out, char *err, size_t errlen);
+
+/* The number of revoked certificates ctx knows of. */
+size_t tls_ctx_revoked(const struct tls_ctx *ctx);
+
+/* True when bev's verified peer certificate is on one of ctx's revocation
+ * lists (a connection made before the list was reloaded). */
+bool tls_peer_revoked(const struct tls_ctx *ctx, struct bufferevent *bev);
 void tls_ctx_free(struct tls_ctx *ctx);
 
 /* A bufferevent doing the server side of a handshake on fd; it owns fd and

@@ -1,0 +1,138 @@
+/* test_revocation.c - a certificate revocation list (tls_crl), reloaded on
+ * SIGHUP without a restart: a revoked organisation's handshakes fail, its
+ * open connections are closed, the others go on; a list that does not load
+ * keeps the previous one.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static char crl[700], db[700];
+
+/* tools/revoke.sh on the development CA; cert NULL: only rewrite the list. */
+static int revoke_cert(const char *cert)
+{
+	char cmd[4096];
+
+	snprintf(cmd, sizeof(cmd), "'%s/tools/revoke.sh' '%s' '%s' '%s' %s%s%s >/dev/null",
+		 H.root, H.certs, db, crl, cert ? "'" : "", cert ? cert : "", cert ? "'" : "");
+	return system(cmd);
+}
+
+/* Wait until the server's log has needle (5 s at most). */
+static bool wait_log(const char *needle)
+{
+	for (int i = 0; i < 100; i++) {
+		if (h_log_contains(&H, needle))
+			return true;
+		usleep(50000);
+	}
+	return false;
+}
+
+/* A server started with an empty list in tls_crl. */
+static int setup(void **state)
+{
+	char conf[8192];
+	FILE *f;
+	size_t n;
+
+	(void)state;
+	if (h_setup(&H, NULL))
+		return -1;
+	snprintf(crl, sizeof(crl), "%s/crl.pem", H.dir);
+	snprintf(db, sizeof(db), "%s/revoked", H.dir);
+	f = fopen(H.conf, "r");
+	if (revoke_cert(NULL) || !f || h_stop(&H, SIGTERM))
+		return -1;
+	n = fread(conf, 1, sizeof(conf) - 1, f);
+	fclose(f);
+	conf[n] = 0;
+	f = fopen(H.conf, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "tls_crl = %s\n%s", crl, conf);
+	fclose(f);
+	return h_start(&H);
+}
+
+static bool can_ping(const char *org)
+{
+	struct mlc *c = h_connect(&H, org, NULL, 0);
+	mlc_request *req = h_ping(&H);
+	mlc_response *r = c ? mlc_call(c, req) : NULL;
+	bool ok = h_code(r) == 0;
+
+	mlc_response_free(r);
+	h_request_free(req);
+	mlc_close(c);
+	return ok;
+}
+
+static void test_revoked_on_reload(void **state)
+{
+	char cert[700];
+	struct mlc *open_conn;
+	mlc_request *req;
+	mlc_response *r;
+
+	(void)state;
+	assert_true(can_ping("asso-relais"));
+	open_conn = h_connect(&H, "asso-relais", NULL, 0);
+	assert_non_null(open_conn);
+
+	snprintf(cert, sizeof(cert), "%s/asso-relais.crt", H.certs);
+	assert_int_equal(revoke_cert(cert), 0);
+	assert_int_equal(kill(H.pid, SIGHUP), 0);
+	assert_true(wait_log("event=tls_reloaded revoked_certificates=1 connections_closed=1"));
+	assert_true(h_log_contains(&H, "org=asso-relais reason=\"certificate revoked\""));
+
+	/* the open connection is gone, a new one is refused, others go on */
+	req = h_ping(&H);
+	r = mlc_call(open_conn, req);
+	assert_null(r);
+	h_request_free(req);
+	mlc_close(open_conn);
+	assert_false(can_ping("asso-relais"));
+	assert_true(can_ping("asso-habitat"));
+	assert_true(can_ping("coord-vaulx-bron"));
+}
+
+static void test_bad_list_keeps_the_previous(void **state)
+{
+	FILE *f = fopen(crl, "w");
+
+	(void)state;
+	assert_non_null(f);
+	fputs("not a revocation list\n", f);
+	fclose(f);
+	assert_int_equal(kill(H.pid, SIGHUP), 0);
+	assert_true(wait_log("event=tls_reload_failed"));
+	assert_true(h_log_contains(&H, "kept=previous"));
+	assert_false(can_ping("asso-relais"));
+	assert_true(can_ping("asso-habitat"));
+	/* and a good one again reloads */
+	assert_int_equal(revoke_cert(NULL), 0);
+	assert_int_equal(kill(H.pid, SIGHUP), 0);
+	assert_true(wait_log("connections_closed=0"));
+	assert_false(can_ping("asso-relais"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_revoked_on_reload),
+		cmocka_unit_test(test_bad_list_keeps_the_previous),
+	};
+
+	return cmocka_run_group_tests_name("revocation", tests, setup, h_group_teardown);
+}
