@@ -215,5 +215,12 @@ int auth_case_access(const struct config *cfg, const struct org *org,
 				   "organisation '%s' may not send '%s' on case '%s': it needs %s",
 				   org->id, wire_body_name(req), case_id, r->needs);
 	*role = role_of(rel & r->relations);
+	/* A partner releases its own assignment only; coordination any. */
+	if (req->body_case == BODY(RELEASE_ASSIGNMENT) &&
+	    *role != MAILLAGE__V1__ACTOR_ROLE__ROLE_COORDINATION &&
+	    strcmp(req->release_assignment->partner, org->id))
+		return status_fail(st, ML_EPERM, "release_assignment.partner",
+				   "a partner may release only its own assignment, not '%s''s",
+				   req->release_assignment->partner);
 	return 0;
 }

@@ -201,11 +201,6 @@ static int decide_release(struct run *r)
 	if (!auth_is_assigned(r->c, a->partner))
 		return status_fail(&r->out->st, ML_EINVAL, "release_assignment.partner",
 				   "'%s' is not assigned to case '%s'", a->partner, r->case_id);
-	if (r->ctx->org->kind != MAILLAGE__V1__ORG_KIND__COORDINATION &&
-	    strcmp(a->partner, r->ctx->org->id))
-		return status_fail(&r->out->st, ML_EPERM, "release_assignment.partner",
-				   "a partner may release only its own assignment, not '%s''s",
-				   a->partner);
 	maillage__v1__assignment_released__init(b);
 	b->partner = a->partner;
 	b->reason_text = a->reason_text;
