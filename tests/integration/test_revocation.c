@@ -1,7 +1,7 @@
-/* test_revocation.c - a certificate revocation list (tls_crl), reloaded on
- * SIGHUP without a restart: a revoked organisation's handshakes fail, its
- * open connections are closed, the others go on; a list that does not load
- * keeps the previous one.
+/* test_revocation.c - partner certificates: one issued by tools/issue-cert.sh
+ * works; a certificate revocation list (tls_crl), reloaded on SIGHUP without a
+ * restart: a revoked organisation's handshakes fail, its open connections are
+ * closed, the others go on; a list that does not load keeps the previous one.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -127,9 +127,42 @@ static void test_bad_list_keeps_the_previous(void **state)
 	assert_false(can_ping("asso-relais"));
 }
 
+/* tools/issue-cert.sh: a new certificate for a declared organisation, with
+ * an organisation identifier in its subject, opens a session as it. */
+static void test_issued_certificate(void **state)
+{
+	char cmd[2000], sub[64], cert[128], key[128];
+	struct mlc *c;
+	mlc_request *req;
+	mlc_response *r;
+
+	(void)state;
+	snprintf(sub, sizeof(sub), "issued-%d", (int)getpid());
+	snprintf(cmd, sizeof(cmd), "'%s/tools/issue-cert.sh' '%s' asso-habitat '%s/%s' "
+		 "'Habitat et Solidarité' SIRET:12345678900017 >/dev/null", H.root, H.certs,
+		 H.certs, sub);
+	assert_int_equal(system(cmd), 0);
+	/* never overwrites */
+	assert_int_not_equal(system(cmd), 0);
+	snprintf(cert, sizeof(cert), "%s/asso-habitat.crt", sub);
+	snprintf(key, sizeof(key), "%s/asso-habitat.key", sub);
+	c = h_connect_files(&H, cert, key, NULL, 0);
+	assert_non_null(c);
+	req = h_ping(&H);
+	r = h_call(c, req);
+	assert_int_equal(h_code(r), 0);
+	assert_string_equal(r->pong->org, "asso-habitat");
+	mlc_response_free(r);
+	h_request_free(req);
+	mlc_close(c);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/%s'", H.certs, sub);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_issued_certificate),
 		cmocka_unit_test(test_revoked_on_reload),
 		cmocka_unit_test(test_bad_list_keeps_the_previous),
 	};
