@@ -4,7 +4,7 @@
 # sanitizer builds); nothing generated is committed.
 
 DEB_PACKAGES := libevent-dev liblmdb-dev libprotobuf-c-dev protobuf-c-compiler \
-                libssl-dev libcmocka-dev pkg-config openssl lmdb-utils
+                libssl-dev libcmocka-dev pkg-config openssl lmdb-utils testssl.sh
 
 # Install what is missing before anything asks pkg-config (skipped for help
 # and clean). tools/deps.sh only calls apt-get when a package is absent.
