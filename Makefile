@@ -70,7 +70,7 @@ all: $(PROGRAMS) ## build the daemon, the client and the admin tool into build/b
 
 help: ## list the targets
 	@echo "maillage targets:"
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 24
+	@grep -hE '^[a-z-]+:.*## ' $(firstword $(MAKEFILE_LIST)) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 24
 	@echo "variables:"
 	@echo "  SANITIZE=address,undefined   build into build-san/ with sanitizers (e.g. make SANITIZE=address,undefined test)"
 	@echo "  PORT=7400                    port for make run"
