@@ -422,18 +422,27 @@ static int check_opts(struct mlc *c, const struct mlc_opts *opts, char *host, si
 	return load_ctx(c, opts);
 }
 
-int mlc_opts_check(const struct mlc_opts *opts, char *err, size_t errlen)
+/* A connection with no socket yet; NULL with err set when out of memory. */
+static struct mlc *mlc_new(char *err, size_t errlen)
 {
 	struct mlc *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		snprintf(err, errlen, "out of memory");
+	else
+		c->fd = -1;
+	return c;
+}
+
+int mlc_opts_check(const struct mlc_opts *opts, char *err, size_t errlen)
+{
+	struct mlc *c = mlc_new(err, errlen);
 	char host[256];
 	const char *port;
 	int rc;
 
-	if (!c) {
-		snprintf(err, errlen, "out of memory");
+	if (!c)
 		return -1;
-	}
-	c->fd = -1;
 	c->broken = true;
 	rc = check_opts(c, opts, host, sizeof(host), &port);
 	if (rc)
@@ -445,16 +454,13 @@ int mlc_opts_check(const struct mlc_opts *opts, char *err, size_t errlen)
 struct mlc *mlc_connect(const struct mlc_opts *opts, char *err, size_t errlen)
 {
 	struct sigpipe_guard guard;
-	struct mlc *c = calloc(1, sizeof(*c));
+	struct mlc *c = mlc_new(err, errlen);
 	char host[256];
 	const char *port;
 	int64_t deadline;
 
-	if (!c) {
-		snprintf(err, errlen, "out of memory");
+	if (!c)
 		return NULL;
-	}
-	c->fd = -1;
 	c->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : MLC_DEFAULT_TIMEOUT_MS;
 	deadline = now_ms() + c->timeout_ms;
 	sigpipe_block(&guard);

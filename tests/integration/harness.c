@@ -529,6 +529,52 @@ mlc_request *h_history(struct harness *h, const char *case_id)
 	return req;
 }
 
+/* Set the string field name of msg to a copy of value. */
+static void set_string(ProtobufCMessage *msg, const char *name, const char *value)
+{
+	const ProtobufCFieldDescriptor *f =
+		protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, name);
+
+	if (!f || f->type != PROTOBUF_C_TYPE_STRING)
+		abort();
+	*(char **)((char *)msg + f->offset) = dupstr(value);
+}
+
+mlc_request *h_platform_query(struct harness *h, int body, const char *platform)
+{
+	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(
+		&maillage__v1__request__descriptor, (unsigned)body);
+	mlc_request *req = h_request(h);
+	ProtobufCMessage *msg;
+	char day[16];
+	time_t now = time(NULL);
+
+	if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE)
+		abort();
+	msg = calloc(1, ((const ProtobufCMessageDescriptor *)f->descriptor)->sizeof_message);
+	if (!msg)
+		abort();
+	((const ProtobufCMessageDescriptor *)f->descriptor)->message_init(msg);
+	*(ProtobufCMessage **)((char *)req + f->offset) = msg;
+	req->body_case = (Maillage__V1__Request__BodyCase)body;
+	set_string(msg, "platform", platform);
+	if (body == MAILLAGE__V1__REQUEST__BODY_GET_PLATFORM_STATS) {
+		strftime(day, sizeof(day), "%Y-01-01", gmtime(&now));
+		set_string(msg, "from", day);
+		strftime(day, sizeof(day), "%Y-12-31", gmtime(&now));
+		set_string(msg, "to", day);
+	}
+	return req;
+}
+
+int64_t h_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 mlc_request *h_subscribe(struct harness *h, uint64_t from_position, const char *platform,
 			 const char *case_id)
 {

@@ -98,6 +98,10 @@ mlc_request *h_history(struct harness *h, const char *case_id);
 mlc_request *h_ping(struct harness *h);
 /* ReadEvents (auditors) from position from, at most max events (0 = as fit). */
 mlc_request *h_read_events(struct harness *h, uint64_t from, uint32_t max);
+/* A platform-wide query (body: a Request.body number whose message has a
+ * "platform" field, e.g. MAILLAGE__V1__REQUEST__BODY_LIST_CASELOAD) for
+ * platform; a stats query covers this year. */
+mlc_request *h_platform_query(struct harness *h, int body, const char *platform);
 /* Subscribe after from_position; platform and case_id may be NULL (no filter).
  * Other filters: set them on req->subscribe (heap values). */
 mlc_request *h_subscribe(struct harness *h, uint64_t from_position, const char *platform,
@@ -117,6 +121,9 @@ uint64_t h_last_position(struct harness *h);
 /* mlc_call() then check the status code; returns the response (free with
  * mlc_response_free) or NULL if the call failed. */
 mlc_response *h_call(struct mlc *c, mlc_request *req);
+
+/* A monotonic clock, for timings in tests. */
+int64_t h_now_us(void);
 
 /* The status code of resp (-1 when resp is NULL). */
 int h_code(const mlc_response *resp);

@@ -24,7 +24,6 @@
 #define ST(x) MAILLAGE__V1__STATUS_CODE__##x
 #define RES(x) MAILLAGE__V1__RESPONSE__RESULT_##x
 #define BODY(x) MAILLAGE__V1__REQUEST__BODY_##x
-#define NEW(T, init) ({ T *m_ = calloc(1, sizeof(T)); if (!m_) abort(); init(m_); m_; })
 
 /* Organisation kinds, as numbered in the proto. */
 enum {
@@ -361,59 +360,22 @@ static void mismatch(const char *fmt, ...)
 
 /* ---- request builders the harness does not have ---- */
 
+/* The Request.body of each platform-wide query of the matrix. */
+static const int platform_body[N_REQS] = {
+	[R_LIST_CASELOAD] = BODY(LIST_CASELOAD),
+	[R_LIST_PENDING] = BODY(LIST_PENDING_REFERRALS),
+	[R_PARTNER_LOAD] = BODY(GET_PARTNER_LOAD),
+	[R_LIST_STALE] = BODY(LIST_STALE_CASES),
+	[R_LIST_DEADLINES] = BODY(LIST_DEADLINES),
+	[R_PIPELINE] = BODY(GET_REHOUSING_PIPELINE),
+	[R_STATS] = BODY(GET_PLATFORM_STATS),
+};
+
 static mlc_request *platform_query(int r, const char *platform)
 {
-	mlc_request *req = h_request(&H);
-
-	switch (r) {
-	case R_LIST_CASELOAD:
-		req->list_caseload = NEW(Maillage__V1__ListCaseload,
-					 maillage__v1__list_caseload__init);
-		req->list_caseload->platform = dupstr(platform);
-		req->body_case = BODY(LIST_CASELOAD);
-		break;
-	case R_LIST_PENDING:
-		req->list_pending_referrals = NEW(Maillage__V1__ListPendingReferrals,
-						  maillage__v1__list_pending_referrals__init);
-		req->list_pending_referrals->platform = dupstr(platform);
-		req->body_case = BODY(LIST_PENDING_REFERRALS);
-		break;
-	case R_PARTNER_LOAD:
-		req->get_partner_load = NEW(Maillage__V1__GetPartnerLoad,
-					    maillage__v1__get_partner_load__init);
-		req->get_partner_load->platform = dupstr(platform);
-		req->body_case = BODY(GET_PARTNER_LOAD);
-		break;
-	case R_LIST_STALE:
-		req->list_stale_cases = NEW(Maillage__V1__ListStaleCases,
-					    maillage__v1__list_stale_cases__init);
-		req->list_stale_cases->platform = dupstr(platform);
-		req->body_case = BODY(LIST_STALE_CASES);
-		break;
-	case R_LIST_DEADLINES:
-		req->list_deadlines = NEW(Maillage__V1__ListDeadlines,
-					  maillage__v1__list_deadlines__init);
-		req->list_deadlines->platform = dupstr(platform);
-		req->body_case = BODY(LIST_DEADLINES);
-		break;
-	case R_PIPELINE:
-		req->get_rehousing_pipeline = NEW(Maillage__V1__GetRehousingPipeline,
-						  maillage__v1__get_rehousing_pipeline__init);
-		req->get_rehousing_pipeline->platform = dupstr(platform);
-		req->body_case = BODY(GET_REHOUSING_PIPELINE);
-		break;
-	case R_STATS:
-		req->get_platform_stats = NEW(Maillage__V1__GetPlatformStats,
-					      maillage__v1__get_platform_stats__init);
-		req->get_platform_stats->platform = dupstr(platform);
-		req->get_platform_stats->from = dupstr("2026-01-01");
-		req->get_platform_stats->to = dupstr("2026-12-31");
-		req->body_case = BODY(GET_PLATFORM_STATS);
-		break;
-	default:
+	if (!platform_body[r])
 		abort();
-	}
-	return req;
+	return h_platform_query(&H, platform_body[r], platform);
 }
 
 static mlc_request *new_referral(const char *platform)
