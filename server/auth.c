@@ -39,6 +39,8 @@ static const struct rule rules[] = {
 	{ BODY(GET_REHOUSING_PIPELINE), ANY_KIND, 0, "a member of the platform" },
 	{ BODY(GET_PLATFORM_STATS), ANY_KIND, 0, "a member of the platform" },
 	{ BODY(LIST_DEADLINES), ANY_KIND & ~KIND(FUNDER), 0, "a member of the platform" },
+	{ BODY(LIST_ACCESS_JOURNAL), KIND(COORDINATION) | KIND(AUDITOR),
+	  AUTH_REL_COORDINATION | AUTH_REL_AUDITOR, "the platform's coordination or an auditor" },
 	{ BODY(REFER_HOUSEHOLD), REFERRER_KINDS, 0,
 	  "a landlord, CCAS, MDM, hospital, SIAO or association" },
 	{ BODY(ACKNOWLEDGE_REFERRAL), KIND(COORDINATION), AUTH_REL_COORDINATION,
@@ -77,6 +79,9 @@ static const struct rule rules[] = {
 	{ BODY(RESUME), PARTNER_KINDS | KIND(COORDINATION),
 	  AUTH_REL_LEAD | AUTH_REL_COORDINATION,
 	  "the lead partner or the platform's coordination" },
+	/* And the data-protection role: see auth_request_kind(). */
+	{ BODY(ERASE_HOUSEHOLD_DATA), KIND(COORDINATION), AUTH_REL_COORDINATION,
+	  "the platform's coordination with the data-protection role" },
 };
 
 static const struct rule *find_rule(int body)
@@ -149,6 +154,10 @@ int auth_request_kind(const struct config *cfg, const struct org *org,
 		return status_fail(st, ML_EPERM, NULL,
 				   "organisation '%s' (%s) may not send '%s': it needs %s",
 				   org->id, wire_org_kind_name(org->kind),
+				   wire_body_name(req), r->needs);
+	if (req->body_case == BODY(ERASE_HOUSEHOLD_DATA) && !org->data_protection)
+		return status_fail(st, ML_EPERM, NULL,
+				   "organisation '%s' may not send '%s': it needs %s", org->id,
 				   wire_body_name(req), r->needs);
 	if (req->body_case != BODY(REFER_HOUSEHOLD))
 		return 0;

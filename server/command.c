@@ -10,19 +10,23 @@
 #include "casestate.h"
 #include "command.h"
 #include "crypto.h"
+#include "erasure.h"
 #include "err.h"
 #include "household.h"
 #include "log.h"
 #include "models.h"
+#include "personal.h"
 #include "project.h"
 #include "validate.h"
+#include "vault.h"
 
 #define BODY(b) MAILLAGE__V1__REQUEST__BODY_##b
 #define EV(b) MAILLAGE__V1__EVENT__BODY_##b
 
 /* One command in flight on the writer thread. */
 struct run {
-	const struct command_ctx *ctx;
+	const struct command_ctx *ctx;  /* NULL for the server's own events */
+	const struct config *cfg;
 	struct evlog_txn *txn;          /* the nested transaction */
 	struct command_out *out;
 	const char *case_id;
@@ -47,6 +51,7 @@ struct run {
 	} body;
 	uint8_t household_key[CRYPTO_SHA256_LEN];
 	char new_case_id[64];
+	bool emitted;                   /* the decision appended its own events */
 };
 
 /* Set the event's occurred_at from a date the sender stated. */
@@ -292,6 +297,21 @@ static int decide_resume(struct run *r)
 	return 0;
 }
 
+/* Erasure appends one event to each case of the household on the platform. */
+static int decide_erase(struct run *r)
+{
+	struct erasure e = {
+		.cfg = r->cfg, .hk = r->c->household_key.data, .platform = r->c->platform,
+		.reason = r->ctx->req->erase_household_data->reason, .envelope = &r->ev,
+	};
+
+	r->emitted = true;
+	if (r->c->household_key.len != CRYPTO_SHA256_LEN)
+		return status_fail(&r->out->st, ML_ECORRUPT, NULL, "case '%s' has no household key",
+				   r->c->case_id);
+	return erasure_apply(r->txn, &e, r->out);
+}
+
 struct handler {
 	int body;
 	int event;
@@ -313,6 +333,7 @@ static const struct handler handlers[] = {
 	{ BODY(SIGN_LEASE), EV(LEASE_SIGNED), decide_lease },
 	{ BODY(PUT_ON_HOLD), EV(SUPPORT_SUSPENDED), decide_hold },
 	{ BODY(RESUME), EV(SUPPORT_RESUMED), decide_resume },
+	{ BODY(ERASE_HOUSEHOLD_DATA), EV(HOUSEHOLD_DATA_ERASED), decide_erase },
 };
 
 /* Fill the envelope common to every event of this command. */
@@ -329,14 +350,42 @@ static void envelope(struct run *r, int role)
 	r->ev.correlation_id = ctx->req->correlation_id;
 }
 
+int command_append(struct evlog_txn *txn, const struct config *cfg, ml_case **c,
+		   ml_event *ev, const uint8_t *hk)
+{
+	struct personal_taken taken;
+	struct vault_key k;
+	int rc = 0;
+
+	memset(&taken, 0, sizeof(taken));
+	memset(&k, 0, sizeof(k));
+	if (personal_present(ev)) {
+		rc = vault_get(txn, cfg->master_key, hk, ev->platform, !*c, &k);
+		if (rc == ML_ENOTFOUND)
+			rc = ML_ESTATE;   /* erased: nothing personal may be added */
+		if (!rc)
+			rc = personal_seal(ev, &k, &taken);
+	}
+	if (!rc)
+		rc = evlog_append(txn, ev);
+	if (!rc)
+		rc = models_apply(txn, c, ev);
+	personal_restore(ev, &taken);
+	vault_key_wipe(&k);      /* after the append: the box holds its id */
+	return rc;
+}
+
 /* Append the built event and bring the stored models in step with it. */
 static int emit(struct run *r)
 {
 	struct command_out *out = r->out;
-	int rc = evlog_append(r->txn, &r->ev);
+	const uint8_t *hk = r->c ? r->c->household_key.data : r->household_key;
+	int rc = r->c && r->c->household_key.len != CRYPTO_SHA256_LEN ? ML_ECORRUPT :
+		 command_append(r->txn, r->cfg, &r->c, &r->ev, hk);
 
-	if (!rc)
-		rc = models_apply(r->txn, &r->c, &r->ev);
+	if (rc == ML_ESTATE)
+		return status_fail(&out->st, rc, NULL, "the personal data of case '%s' was erased: "
+				   "nothing personal may be added to it", r->ev.case_id);
 	if (rc)
 		return status_fail(&out->st, rc, NULL, "cannot record the event of case '%s': %s",
 				   r->ev.case_id, ml_strerror(rc));
@@ -453,7 +502,7 @@ static int on_case(struct run *r, const struct handler *h)
 	r->ev.platform = r->c->platform;
 	r->ev.body_case = h->event;
 	rc = h->decide(r);
-	return rc ? rc : emit(r);
+	return rc || r->emitted ? rc : emit(r);
 }
 
 static int decide(struct run *r)
@@ -531,7 +580,8 @@ static int record(struct run *r, const uint8_t *hash)
 int command_run(struct evlog_txn *batch, const struct command_ctx *ctx,
 		struct command_out *out)
 {
-	struct run r = { .ctx = ctx, .out = out, .case_id = wire_case_id(ctx->req) };
+	struct run r = { .ctx = ctx, .cfg = ctx->cfg, .out = out,
+			 .case_id = wire_case_id(ctx->req) };
 	uint8_t hash[CRYPTO_SHA256_LEN];
 	ml_command_record *seen = NULL;
 	int rc;
@@ -597,7 +647,7 @@ static int expire_one(struct expiry *x, const char *case_id)
 {
 	Maillage__V1__ReferralExpired body = MAILLAGE__V1__REFERRAL_EXPIRED__INIT;
 	struct command_out out;
-	struct run r = { .out = &out, .case_id = case_id };
+	struct run r = { .cfg = x->cfg, .out = &out, .case_id = case_id };
 	int rc = evlog_txn_nest(x->batch, &r.txn);
 
 	if (rc)

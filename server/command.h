@@ -32,6 +32,7 @@ struct command_out {
 	uint32_t event_count;
 	bool replayed;              /* the stored answer to a retried command_id */
 	int64_t recorded_at;
+	bool destroyed_key;         /* a data key was destroyed (erasure) */
 };
 
 /* Run ctx->req inside a transaction nested in batch. Accepted: its events and
@@ -42,6 +43,14 @@ struct command_out {
  * Always fills out; returns 0, or the ML_E* code of a refusal. */
 int command_run(struct evlog_txn *batch, const struct command_ctx *ctx,
 		struct command_out *out);
+
+/* Append ev (writer thread, inside txn), its personal fields sealed with the
+ * data key of household hk (32 bytes) on ev's platform, made when *c is NULL
+ * (a referral), and bring the models in step with it: they are built from
+ * the event as stored, so a rebuild gives the same. ML_ESTATE when ev has
+ * personal data and the household's key was destroyed. */
+int command_append(struct evlog_txn *txn, const struct config *cfg, ml_case **c,
+		   ml_event *ev, const uint8_t *hk);
 
 /* Expire every referral still undecided (REFERRED or ACKNOWLEDGED) that was
  * referred more than cfg->referral_expiry_s before now_us: each gets a

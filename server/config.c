@@ -1,5 +1,6 @@
 /* config.c - reading and checking the configuration file (format in config.h
- * and deploy/maillaged.conf.example) and the household secret it names.
+ * and deploy/maillaged.conf.example) and the two key files it names: the
+ * household secret and the master key.
  * Every error is written as "FILE:LINE: problem".
  */
 #include <arpa/inet.h>
@@ -28,6 +29,7 @@ enum section {
 struct section_lines {
 	unsigned header;        /* line of "[org ID]" or "[platform ID]" */
 	unsigned platforms;     /* org: line of its "platforms" key */
+	unsigned data_protection; /* org: line of its "data_protection" key, or 0 */
 };
 
 struct parser {
@@ -39,6 +41,7 @@ struct parser {
 	unsigned sec_line;              /* header of the current section, 0 = globals */
 	unsigned seen;                  /* keys given in the section, a bit per key */
 	unsigned secret_line;           /* line of household_secret_file */
+	unsigned master_key_line;       /* line of master_key_file */
 	struct section_lines *plat_lines;       /* parallel to cfg->platforms */
 	struct section_lines *org_lines;        /* parallel to cfg->orgs */
 	char *err;
@@ -121,7 +124,26 @@ static int set_path(struct parser *p, const struct key *k, const char *value)
 	*f = value[0] == '/' ? strdup(value) : join_path(p->dir, value);
 	if (k->offset == offsetof(struct config, household_secret_file))
 		p->secret_line = p->line;
+	else if (k->offset == offsetof(struct config, master_key_file))
+		p->master_key_line = p->line;
 	return *f ? 0 : ML_ENOMEM;
+}
+
+/* "yes" or "no". */
+static int set_bool(struct parser *p, const struct key *k, const char *value)
+{
+	if (strcmp(value, "yes") && strcmp(value, "no"))
+		return perr(p, p->line, "'%s' must be yes or no, not '%s'", k->name, value);
+	*(bool *)field(p, k) = !strcmp(value, "yes");
+	return 0;
+}
+
+/* An org's data-protection role; its kind, which may come later in the
+ * section, is checked in end_section(). */
+static int set_data_protection(struct parser *p, const struct key *k, const char *value)
+{
+	p->org_lines[p->cfg->n_orgs - 1].data_protection = p->line;
+	return set_bool(p, k, value);
 }
 
 /* A whole decimal number in [k->min, k->max]; no sign, no suffix. */
@@ -307,6 +329,7 @@ static const struct key global_keys[] = {
 	{ "tls_ca", true, set_path, CFG(tls_ca), 0, 0 },
 	{ "tls_crl", false, set_path, CFG(tls_crl), 0, 0 },
 	{ "household_secret_file", true, set_path, CFG(household_secret_file), 0, 0 },
+	{ "master_key_file", true, set_path, CFG(master_key_file), 0, 0 },
 	{ "max_frame_bytes", false, set_size, CFG(max_frame_bytes), 1024, 64UL << 20 },
 	{ "map_size_mb", false, set_size, CFG(map_size_mb), 16, 1048576 },
 	{ "handshake_timeout_s", false, set_uint, CFG(handshake_timeout_s), 1, 3600 },
@@ -318,6 +341,10 @@ static const struct key global_keys[] = {
 	{ "expiry_check_s", false, set_uint, CFG(expiry_check_s), 1, 86400 },
 	{ "heartbeat_s", false, set_uint, CFG(heartbeat_s), 1, 3600 },
 	{ "subscriber_stall_s", false, set_uint, CFG(subscriber_stall_s), 1, 86400 },
+	{ "retention_s", false, set_uint, CFG(retention_s), 1, 100UL * 365 * 86400 },
+	{ "retention_check_s", false, set_uint, CFG(retention_check_s), 1, 86400 },
+	{ "journal_retention_s", false, set_uint, CFG(journal_retention_s), 1,
+	  100UL * 365 * 86400 },
 	{ NULL, false, NULL, 0, 0, 0 },
 };
 
@@ -331,6 +358,7 @@ static const struct key org_keys[] = {
 	{ "kind", true, set_kind, ORG(kind), 0, 0 },
 	{ "name", false, set_string, ORG(name), 0, 0 },
 	{ "platforms", true, set_platforms, ORG(platforms), 0, 0 },
+	{ "data_protection", false, set_data_protection, ORG(data_protection), 0, 0 },
 	{ NULL, false, NULL, 0, 0, 0 },
 };
 
@@ -354,14 +382,23 @@ static const struct key *find_key(const struct key *keys, const char *name, unsi
 	return NULL;
 }
 
-/* Every required key of the section just finished must have been given. */
+/* Every required key of the section just finished must have been given, and
+ * only a coordination may hold the data-protection role. */
 static int end_section(struct parser *p)
 {
 	const struct key *keys = keys_of(p->sec);
+	const struct org *o;
 
 	for (unsigned i = 0; keys[i].name; i++)
 		if (keys[i].required && !(p->seen & (1u << i)))
 			return perr(p, p->sec_line, "missing required key '%s'", keys[i].name);
+	if (p->sec != SEC_ORG)
+		return 0;
+	o = &p->cfg->orgs[p->cfg->n_orgs - 1];
+	if (o->data_protection && o->kind != MAILLAGE__V1__ORG_KIND__COORDINATION)
+		return perr(p, p->org_lines[p->cfg->n_orgs - 1].data_protection,
+			    "'data_protection = yes' is only for a COORDINATION organisation, "
+			    "and org '%s' is %s", o->id, wire_org_kind_name(o->kind));
 	return 0;
 }
 
@@ -383,6 +420,7 @@ static int add_section(struct parser *p, const char *id)
 		p->org_lines = lines;
 	lines[n].header = p->line;
 	lines[n].platforms = 0;
+	lines[n].data_protection = 0;
 	copy = strdup(id);
 	if (!copy)
 		return ML_ENOMEM;
@@ -547,12 +585,13 @@ static int hexval(int c)
 	return -1;
 }
 
-/* The household secret: 64 hex characters and an optional newline, in a
- * file that neither group nor others may read or write. */
-static int read_secret(struct parser *p)
+/* A key file: 64 hex characters (CONFIG_SECRET_LEN bytes) and an optional
+ * newline, in a regular file that neither group nor others may read or write.
+ * path was named at line; the key is written to out, which is wiped when the
+ * file is malformed. */
+static int read_key_file(struct parser *p, const char *path, unsigned line,
+			 uint8_t out[CONFIG_SECRET_LEN])
 {
-	struct config *cfg = p->cfg;
-	const char *path = cfg->household_secret_file;
 	char buf[2 * CONFIG_SECRET_LEN + 3];
 	struct stat st;
 	size_t n;
@@ -560,26 +599,23 @@ static int read_secret(struct parser *p)
 	FILE *f = fopen(path, "r");
 
 	if (!f)
-		return perr_rc(p, ML_EIO, p->secret_line, "cannot open '%s': %s", path,
-			       strerror(errno));
+		return perr_rc(p, ML_EIO, line, "cannot open '%s': %s", path, strerror(errno));
 	if (fstat(fileno(f), &st)) {
-		rc = perr_rc(p, ML_EIO, p->secret_line, "cannot stat '%s': %s", path,
-			     strerror(errno));
+		rc = perr_rc(p, ML_EIO, line, "cannot stat '%s': %s", path, strerror(errno));
 		goto err_close;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		rc = perr(p, p->secret_line, "'%s' is not a regular file", path);
+		rc = perr(p, line, "'%s' is not a regular file", path);
 		goto err_close;
 	}
 	if (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) {
-		rc = perr(p, p->secret_line, "'%s' must not be accessible by group or others "
+		rc = perr(p, line, "'%s' must not be accessible by group or others "
 			  "(chmod 600)", path);
 		goto err_close;
 	}
 	n = fread(buf, 1, sizeof(buf), f);
 	if (ferror(f)) {
-		rc = perr_rc(p, ML_EIO, p->secret_line, "cannot read '%s': %s", path,
-			     strerror(errno));
+		rc = perr_rc(p, ML_EIO, line, "cannot read '%s': %s", path, strerror(errno));
 		goto err_wipe;
 	}
 	if (n == 2 * CONFIG_SECRET_LEN + 1 && buf[n - 1] == '\n')
@@ -591,17 +627,36 @@ static int read_secret(struct parser *p)
 		if (hi < 0 || lo < 0)
 			n = 0;
 		else
-			cfg->household_secret[i] = (uint8_t)(hi << 4 | lo);
+			out[i] = (uint8_t)(hi << 4 | lo);
 	}
 	if (n != 2 * CONFIG_SECRET_LEN) {
-		explicit_bzero(cfg->household_secret, sizeof(cfg->household_secret));
-		rc = perr(p, p->secret_line, "'%s' must hold 64 hexadecimal characters "
+		explicit_bzero(out, CONFIG_SECRET_LEN);
+		rc = perr(p, line, "'%s' must hold 64 hexadecimal characters "
 			  "(openssl rand -hex 32)", path);
 	}
 err_wipe:
 	explicit_bzero(buf, sizeof(buf));
 err_close:
 	fclose(f);
+	return rc;
+}
+
+/* The household secret and the master key, which must differ: one key must
+ * not serve both to link households and to wrap their data keys. */
+static int read_keys(struct parser *p)
+{
+	struct config *cfg = p->cfg;
+	int rc;
+
+	rc = read_key_file(p, cfg->household_secret_file, p->secret_line,
+			   cfg->household_secret);
+	if (!rc)
+		rc = read_key_file(p, cfg->master_key_file, p->master_key_line,
+				   cfg->master_key);
+	if (!rc && !memcmp(cfg->master_key, cfg->household_secret, CONFIG_SECRET_LEN))
+		rc = perr(p, p->master_key_line, "'%s' holds the same key as '%s': the master "
+			  "key and the household secret must differ", cfg->master_key_file,
+			  cfg->household_secret_file);
 	return rc;
 }
 
@@ -618,6 +673,9 @@ static void set_defaults(struct config *cfg)
 	cfg->expiry_check_s = 60;
 	cfg->heartbeat_s = 15;
 	cfg->subscriber_stall_s = 60;
+	cfg->retention_s = 730 * 86400;
+	cfg->retention_check_s = 3600;
+	cfg->journal_retention_s = 365 * 86400;
 }
 
 /* The absolute directory of path: relative paths in the file start there. */
@@ -663,7 +721,7 @@ int config_load(const char *path, struct config **out, char *err, size_t errlen)
 	set_defaults(p.cfg);
 	rc = parse_file(&p, f);
 	if (!rc)
-		rc = read_secret(&p);
+		rc = read_keys(&p);
 	if (rc)
 		goto err_free;
 	fclose(f);
@@ -712,6 +770,8 @@ void config_free(struct config *cfg)
 	free(cfg->tls_crl);
 	free(cfg->household_secret_file);
 	explicit_bzero(cfg->household_secret, sizeof(cfg->household_secret));
+	free(cfg->master_key_file);
+	explicit_bzero(cfg->master_key, sizeof(cfg->master_key));
 	free(cfg);
 }
 

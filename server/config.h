@@ -26,6 +26,8 @@ struct org {
 	int kind;               /* maillage.v1.OrgKind */
 	char **platforms;       /* platform ids it belongs to */
 	size_t n_platforms;
+	bool data_protection;   /* may erase a household's data; COORDINATION only,
+				 * default false */
 };
 
 struct config {
@@ -36,6 +38,9 @@ struct config {
 	char *tls_crl;              /* NULL: no revocation list */
 	char *household_secret_file;
 	uint8_t household_secret[CONFIG_SECRET_LEN];
+	char *master_key_file;
+	uint8_t master_key[CONFIG_SECRET_LEN];  /* wraps every household's data key;
+						 * differs from household_secret */
 	size_t max_frame_bytes;     /* default 1 MiB */
 	size_t map_size_mb;         /* LMDB map size, default 1024 */
 	unsigned handshake_timeout_s;   /* default 10 */
@@ -48,6 +53,13 @@ struct config {
 	unsigned heartbeat_s;       /* a subscriber idle this long gets a heartbeat, default 15 */
 	unsigned subscriber_stall_s; /* a subscriber not reading for this long is
 				      * disconnected, default 60 */
+	unsigned retention_s;       /* a household's personal data on a platform is
+				     * erased this long after the last event of its
+				     * cases there, all closed; default 730 days */
+	unsigned retention_check_s; /* how often the server applies retention_s and
+				     * prunes the access journal, default 3600 */
+	unsigned journal_retention_s; /* access journal records are kept for,
+				       * default 365 days */
 	struct platform *platforms;
 	size_t n_platforms;
 	struct org *orgs;
@@ -55,8 +67,9 @@ struct config {
 };
 
 /* Read and check the file at path. On failure returns ML_ECONFIG (or
- * ML_ENOMEM, ML_EIO) and writes "FILE:LINE: problem" into err. The secret file
- * it names is read too. Free with config_free(). */
+ * ML_ENOMEM, ML_EIO) and writes "FILE:LINE: problem" into err. The household
+ * secret file and the master key file it names are read too (they must hold
+ * different keys). Free with config_free(), which wipes both keys. */
 int config_load(const char *path, struct config **out, char *err, size_t errlen);
 void config_free(struct config *cfg);
 

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "auth.h"
+#include "clock.h"
 #include "conn.h"
 #include "err.h"
 #include "frame.h"
@@ -36,6 +37,8 @@ struct conn {
 	struct conn *next;             /* in srv->conns */
 	struct bufferevent *bev;       /* NULL once CLOSED */
 	struct event *frame_timer;     /* a started frame must complete in time */
+	struct event *cert_timer;      /* the peer certificate's notAfter; NULL
+					* until the handshake is done */
 	enum conn_state state;
 	uint64_t id;
 	char peer[64];                 /* address:port */
@@ -181,15 +184,36 @@ static void submit_command(struct conn *c, ml_request *req)
 	writer_submit(c->srv->writer, job);
 }
 
+/* Answer a query; one that carries personal data waits for its access
+ * record to be committed by the writer (writer.c, invariant 6). */
 static void run_query(struct conn *c, ml_request *req)
 {
+	ml_access_record *journal = NULL;
+	struct writer_job *job;
 	uint8_t *buf = NULL;
 	size_t len = 0;
 
-	query_run(c->srv->log, c->srv->cfg, c->org, req, c->srv->cfg->max_frame_bytes,
-		  &buf, &len);
-	send_frame(c, buf, len, req->request_id);
-	wire_free(req);
+	if (query_run(c->srv->log, c->srv->cfg, c->org, req, c->srv->cfg->max_frame_bytes,
+		      &buf, &len, &journal) || !journal) {
+		send_frame(c, buf, len, req->request_id);
+		wire_free(req);
+		return;
+	}
+	job = c->srv->writer && !c->srv->stopping ? writer_job_new(c, c->org, req) : NULL;
+	if (!job) {
+		free(buf);
+		wire_free(journal);
+		refuse(c, req->request_id, ML_EUNAVAIL, NULL, "the server cannot record this read "
+		       "in the access journal now (shutting down or out of memory); retry");
+		wire_free(req);
+		return;
+	}
+	job->kind = WRITER_JOURNAL;
+	job->journal = journal;
+	job->reply = buf;
+	job->reply_len = len;
+	c->inflight++;
+	writer_submit(c->srv->writer, job);
 }
 
 /* The subscription ended itself (stalled subscriber, unreadable log): its
@@ -362,10 +386,58 @@ static void on_write(struct bufferevent *bev, void *arg)
 		sub_drained(c->sub);
 }
 
+/* Arm cert_timer for the peer certificate's notAfter (iso gets it, may be
+ * NULL). False, leaving it unarmed, when that has passed. The certificate
+ * follows the wall clock, libevent's timers a coarse monotonic one: the
+ * timer checks again when it fires (a little early, or the clock went back). */
+static bool cert_timer_arm(struct conn *c, char *iso, size_t isolen)
+{
+	time_t not_after = 0;
+	int64_t left;
+
+	tls_peer_not_after(c->bev, &not_after, iso, isolen);   /* unreadable: passed */
+	left = (int64_t)not_after * 1000000 - clock_now_us();
+	if (left <= 0)
+		return false;
+	event_add(c->cert_timer, &(struct timeval){ .tv_sec = left / 1000000,
+						    .tv_usec = left % 1000000 });
+	return true;
+}
+
+/* The client certificate expired while the connection was open: one
+ * UNAUTHENTICATED frame with request_id 0 (and its subscription, if any,
+ * ended with the same status: resuming would fail), then close as after any
+ * last reply. */
+static void on_cert_expired(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	char when[32], msg[160];
+
+	(void)fd;
+	(void)what;
+	if (c->state != CONN_OPEN || cert_timer_arm(c, when, sizeof(when)))
+		return;   /* closing already, or rearmed: not yet */
+	snprintf(msg, sizeof(msg), "client certificate expired at %s; "
+		 "connect again with a renewed certificate", when);
+	log_info("cert_expired", "conn=%llu org=%s not_after=%s", (unsigned long long)c->id,
+		 c->org ? c->org->id : "-", when);
+	refuse(c, 0, ML_EUNAUTH, NULL, msg);
+	if (c->sub)
+		sub_end(c->sub, ML_EUNAUTH, msg);
+	conn_set_state(c, CONN_CLOSING);
+	if (c->state == CONN_CLOSING)
+		event_add(c->frame_timer, &(struct timeval){ .tv_sec = CONN_LINGER_SECONDS });
+}
+
 static void handshake_done(struct conn *c)
 {
 	if (tls_peer_cn(c->bev, c->cn, sizeof(c->cn))) {
 		close_now(c, "peer certificate has no usable subject CN");
+		return;
+	}
+	c->cert_timer = evtimer_new(c->srv->base, on_cert_expired, c);
+	if (!c->cert_timer) {
+		close_now(c, "out of memory for the certificate expiry timer");
 		return;
 	}
 	c->org = config_find_org(c->srv->cfg, c->cn);
@@ -373,6 +445,8 @@ static void handshake_done(struct conn *c)
 		 c->peer, c->cn, c->org ? "" : " unauthenticated=true");
 	conn_set_state(c, CONN_OPEN);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (!cert_timer_arm(c, NULL, 0))
+		event_active(c->cert_timer, EV_TIMEOUT, 1);   /* expired meanwhile */
 	update_reading(c);
 }
 
@@ -517,5 +591,7 @@ void conn_free(struct conn *c)
 	if (c->bev)
 		bufferevent_free(c->bev);
 	event_free(c->frame_timer);
+	if (c->cert_timer)
+		event_free(c->cert_timer);
 	free(c);
 }

@@ -16,6 +16,23 @@ void crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_LEN])
 int crypto_hmac_sha256(const uint8_t *key, size_t keylen, const void *data,
 		       size_t len, uint8_t out[CRYPTO_SHA256_LEN]);
 
+/* AES-256-GCM boxes: nonce (12 random bytes) | ciphertext | tag (16). */
+#define CRYPTO_KEY_LEN 32
+#define CRYPTO_NONCE_LEN 12
+#define CRYPTO_TAG_LEN 16
+#define CRYPTO_BOX_OVERHEAD (CRYPTO_NONCE_LEN + CRYPTO_TAG_LEN)
+
+/* Seal len bytes of plain, bound to aad, into box (len + CRYPTO_BOX_OVERHEAD
+ * bytes) with a fresh random nonce. 0 or ML_ECRYPTO. */
+int crypto_seal(const uint8_t key[CRYPTO_KEY_LEN], const void *aad, size_t aadlen,
+		const void *plain, size_t len, uint8_t *box);
+
+/* Open a box of boxlen bytes into plain (boxlen - CRYPTO_BOX_OVERHEAD bytes).
+ * ML_ECRYPTO when it is too short, was sealed with another key or aad, or
+ * was altered; plain is then wiped. */
+int crypto_open(const uint8_t key[CRYPTO_KEY_LEN], const void *aad, size_t aadlen,
+		const uint8_t *box, size_t boxlen, void *plain);
+
 /* Fill buf with cryptographically strong random bytes. 0 or ML_ECRYPTO. */
 int crypto_random(void *buf, size_t len);
 

@@ -2,7 +2,6 @@
  * the stored models. The only file that includes <lmdb.h>; see evlog.h.
  */
 #include <errno.h>
-#include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,47 +9,15 @@
 
 #include "crypto.h"
 #include "err.h"
-#include "evlog.h"
+#include "evlog_int.h"
 #include "log.h"
 
-enum {
-	DB_EVENTS,
-	DB_STREAMS,
-	DB_COMMANDS,
-	DB_HOUSEHOLDS,
-	DB_CASES,
-	DB_META,
-	DB_PENDING,
-	DB_CASELOAD,
-	DB_COUNT
-};
-
-static const char *const db_names[DB_COUNT] = {
+const char *const evlog_db_names[DB_COUNT] = {
 	"events", "streams", "commands", "households", "proj_cases", "meta", "proj_pending",
-	"proj_caseload",
+	"proj_caseload", "keys", "journal", "journal_time",
 };
 
-#define STREAM_KEY_MAX 256
-
-struct evlog {
-	MDB_env *env;
-	MDB_dbi dbi[DB_COUNT];
-	char *dir;
-	/* Head of the committed log; read and written by the writer thread only. */
-	uint64_t last_pos;
-	uint8_t head_hash[WIRE_HASH_LEN];
-};
-
-struct evlog_txn {
-	struct evlog *log;
-	MDB_txn *txn;
-	struct evlog_txn *parent;
-	bool write;
-	uint64_t last_pos;                 /* head as seen by this transaction */
-	uint8_t head_hash[WIRE_HASH_LEN];
-};
-
-static int map_err(int rc, const char *what)
+int evlog_map_err(int rc, const char *what)
 {
 	switch (rc) {
 	case MDB_SUCCESS:
@@ -69,13 +36,13 @@ static int map_err(int rc, const char *what)
 	return ML_EDB;
 }
 
-static void put_be64(uint8_t *p, uint64_t v)
+void evlog_put_be64(uint8_t *p, uint64_t v)
 {
 	for (int i = 7; i >= 0; i--, v >>= 8)
 		p[i] = (uint8_t)v;
 }
 
-static uint64_t get_be64(const uint8_t *p)
+uint64_t evlog_get_be64(const uint8_t *p)
 {
 	uint64_t v = 0;
 
@@ -99,37 +66,26 @@ static int stream_key(uint8_t *buf, const char *case_id, uint32_t version, MDB_v
 	return 0;
 }
 
-static int get_raw(struct evlog_txn *txn, int db, const void *k, size_t klen, MDB_val *val)
+int evlog_get_raw(struct evlog_txn *txn, int db, const void *k, size_t klen, MDB_val *val)
 {
 	MDB_val key = { .mv_size = klen, .mv_data = (void *)k };
 	int rc = mdb_get(txn->txn, txn->log->dbi[db], &key, val);
 
-	return rc == MDB_NOTFOUND ? ML_ENOTFOUND : map_err(rc, db_names[db]);
+	return rc == MDB_NOTFOUND ? ML_ENOTFOUND : evlog_map_err(rc, evlog_db_names[db]);
 }
 
-/* Pack msg straight into a reserved LMDB value. */
-static int put_msg(struct evlog_txn *txn, int db, const void *k, size_t klen,
-		   const void *msg, unsigned flags)
+int evlog_put_msg(struct evlog_txn *txn, int db, const void *k, size_t klen,
+		  const void *msg, unsigned flags)
 {
 	MDB_val key = { .mv_size = klen, .mv_data = (void *)k };
 	MDB_val val = { .mv_size = wire_packed_size(msg), .mv_data = NULL };
 	int rc = mdb_put(txn->txn, txn->log->dbi[db], &key, &val, flags | MDB_RESERVE);
 
 	if (rc)
-		return map_err(rc, db_names[db]);
+		return evlog_map_err(rc, evlog_db_names[db]);
 	wire_pack_to(msg, val.mv_data);
 	return 0;
 }
-
-/* Decode a stored value with unpack; ML_ECORRUPT if it does not decode. */
-#define GET_MSG(txn, db, k, klen, unpack, out) ({			\
-	MDB_val v_;							\
-	int rc_ = get_raw((txn), (db), (k), (klen), &v_);		\
-	if (!rc_) {							\
-		*(out) = unpack(v_.mv_data, v_.mv_size);		\
-		rc_ = *(out) ? 0 : ML_ECORRUPT;				\
-	}								\
-	rc_; })
 
 static int read_head(struct evlog_txn *txn, uint64_t *pos, uint8_t *hash)
 {
@@ -138,7 +94,7 @@ static int read_head(struct evlog_txn *txn, uint64_t *pos, uint8_t *hash)
 	int rc = mdb_cursor_open(txn->txn, txn->log->dbi[DB_EVENTS], &cur);
 
 	if (rc)
-		return map_err(rc, "cursor");
+		return evlog_map_err(rc, "cursor");
 	rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
 	if (rc == MDB_NOTFOUND) {
 		*pos = 0;
@@ -146,13 +102,13 @@ static int read_head(struct evlog_txn *txn, uint64_t *pos, uint8_t *hash)
 			memset(hash, 0, WIRE_HASH_LEN);
 		rc = 0;
 	} else if (rc == 0) {
-		*pos = key.mv_size == 8 ? get_be64(key.mv_data) : 0;
+		*pos = key.mv_size == 8 ? evlog_get_be64(key.mv_data) : 0;
 		if (hash)
 			crypto_sha256(val.mv_data, val.mv_size, hash);
 		if (!*pos)
 			rc = ML_ECORRUPT;
 	} else {
-		rc = map_err(rc, "read head");
+		rc = evlog_map_err(rc, "read head");
 	}
 	mdb_cursor_close(cur);
 	return rc;
@@ -163,14 +119,14 @@ static int check_schema(struct evlog_txn *txn, bool readonly, char *err, size_t 
 	static const char key[] = "schema_version";
 	MDB_val val;
 	uint8_t v[4];
-	int rc = get_raw(txn, DB_META, key, sizeof(key) - 1, &val);
+	int rc = evlog_get_raw(txn, DB_META, key, sizeof(key) - 1, &val);
 
 	if (rc == ML_ENOTFOUND && !readonly && txn->last_pos == 0) {
 		MDB_val k = { .mv_size = sizeof(key) - 1, .mv_data = (void *)key };
 		MDB_val nv = { .mv_size = 4, .mv_data = v };
 
 		wire_put_be32(v, EVLOG_SCHEMA_VERSION);
-		return map_err(mdb_put(txn->txn, txn->log->dbi[DB_META], &k, &nv, 0), "meta");
+		return evlog_map_err(mdb_put(txn->txn, txn->log->dbi[DB_META], &k, &nv, 0), "meta");
 	}
 	if (rc == ML_ENOTFOUND) {
 		snprintf(err, errlen, "'%s' is not a maillage data directory (no schema version)",
@@ -199,15 +155,15 @@ static int open_dbs(struct evlog *log, bool readonly, char *err, size_t errlen)
 		return rc;
 	}
 	for (int i = 0; i < DB_COUNT; i++) {
-		int mrc = mdb_dbi_open(txn->txn, db_names[i], readonly ? 0 : MDB_CREATE,
+		int mrc = mdb_dbi_open(txn->txn, evlog_db_names[i], readonly ? 0 : MDB_CREATE,
 				       &log->dbi[i]);
 		if (mrc) {
 			if (mrc == MDB_NOTFOUND)
 				snprintf(err, errlen, "'%s' is not a maillage data directory "
-					 "(no '%s' database)", log->dir, db_names[i]);
+					 "(no '%s' database)", log->dir, evlog_db_names[i]);
 			else
 				snprintf(err, errlen, "cannot open database '%s' in '%s': %s",
-					 db_names[i], log->dir, mdb_strerror(mrc));
+					 evlog_db_names[i], log->dir, mdb_strerror(mrc));
 			rc = mrc == MDB_NOTFOUND ? ML_ESCHEMA : ML_EDB;
 			goto err_abort;
 		}
@@ -307,7 +263,7 @@ int evlog_txn_begin(struct evlog *log, bool write, struct evlog_txn **out)
 	rc = mdb_txn_begin(log->env, NULL, write ? 0 : MDB_RDONLY, &txn->txn);
 	if (rc) {
 		free(txn);
-		return map_err(rc, "begin");
+		return evlog_map_err(rc, "begin");
 	}
 	if (write) {
 		txn->last_pos = log->last_pos;
@@ -332,7 +288,7 @@ int evlog_txn_nest(struct evlog_txn *parent, struct evlog_txn **out)
 	rc = mdb_txn_begin(parent->log->env, parent->txn, 0, &txn->txn);
 	if (rc) {
 		free(txn);
-		return map_err(rc, "begin nested");
+		return evlog_map_err(rc, "begin nested");
 	}
 	*out = txn;
 	return 0;
@@ -353,7 +309,7 @@ int evlog_txn_commit(struct evlog_txn *txn)
 		}
 	}
 	free(txn);
-	return map_err(rc, "commit");
+	return evlog_map_err(rc, "commit");
 }
 
 void evlog_txn_abort(struct evlog_txn *txn)
@@ -379,7 +335,7 @@ int evlog_append(struct evlog_txn *txn, ml_event *ev)
 	ev->position = txn->last_pos + 1;
 	ev->prev_hash.data = txn->head_hash;
 	ev->prev_hash.len = WIRE_HASH_LEN;
-	put_be64(posbuf, ev->position);
+	evlog_put_be64(posbuf, ev->position);
 	rc = stream_key(skey, ev->case_id, ev->case_version, &sk);
 	if (rc)
 		return rc;
@@ -387,11 +343,11 @@ int evlog_append(struct evlog_txn *txn, ml_event *ev)
 	rc = mdb_put(txn->txn, txn->log->dbi[DB_EVENTS], &key, &val,
 		     MDB_APPEND | MDB_RESERVE);
 	if (rc)
-		return map_err(rc, "append event");
+		return evlog_map_err(rc, "append event");
 	wire_pack_to(ev, val.mv_data);
 	rc = mdb_put(txn->txn, txn->log->dbi[DB_STREAMS], &sk, &sv, MDB_NOOVERWRITE);
 	if (rc)
-		return rc == MDB_KEYEXIST ? ML_ECORRUPT : map_err(rc, "append stream");
+		return rc == MDB_KEYEXIST ? ML_ECORRUPT : evlog_map_err(rc, "append stream");
 	/* The event now holds the old head; the new head is its own hash. */
 	crypto_sha256(val.mv_data, val.mv_size, txn->head_hash);
 	ev->prev_hash.data = NULL;
@@ -404,7 +360,7 @@ int evlog_event_get(struct evlog_txn *txn, uint64_t pos, ml_event **out)
 {
 	uint8_t k[8];
 
-	put_be64(k, pos);
+	evlog_put_be64(k, pos);
 	return GET_MSG(txn, DB_EVENTS, k, 8, wire_event_unpack, out);
 }
 
@@ -434,7 +390,7 @@ int evlog_stream_scan(struct evlog_txn *txn, const char *case_id,
 	prefix = key.mv_size - 4;
 	rc = mdb_cursor_open(txn->txn, txn->log->dbi[DB_STREAMS], &cur);
 	if (rc)
-		return map_err(rc, "cursor");
+		return evlog_map_err(rc, "cursor");
 	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
 	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
 		if (key.mv_size != prefix + 4 || memcmp(key.mv_data, skey, prefix))
@@ -443,7 +399,7 @@ int evlog_stream_scan(struct evlog_txn *txn, const char *case_id,
 			rc = ML_ECORRUPT;
 			goto out_close;
 		}
-		rc = get_raw(txn, DB_EVENTS, val.mv_data, 8, &ev);
+		rc = evlog_get_raw(txn, DB_EVENTS, val.mv_data, 8, &ev);
 		if (rc) {
 			rc = rc == ML_ENOTFOUND ? ML_ECORRUPT : rc;
 			goto out_close;
@@ -452,7 +408,7 @@ int evlog_stream_scan(struct evlog_txn *txn, const char *case_id,
 		if (rc)
 			goto out_close;
 	}
-	rc = rc == MDB_NOTFOUND || rc == 0 ? 0 : map_err(rc, "stream scan");
+	rc = rc == MDB_NOTFOUND || rc == 0 ? 0 : evlog_map_err(rc, "stream scan");
 out_close:
 	mdb_cursor_close(cur);
 	return rc > 0 ? 0 : rc;
@@ -466,15 +422,15 @@ int evlog_scan(struct evlog_txn *txn, uint64_t from, evlog_event_fn fn, void *ar
 	int rc = mdb_cursor_open(txn->txn, txn->log->dbi[DB_EVENTS], &cur);
 
 	if (rc)
-		return map_err(rc, "cursor");
-	put_be64(k, from);
+		return evlog_map_err(rc, "cursor");
+	evlog_put_be64(k, from);
 	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
 	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
 		rc = call_event_fn(fn, arg, &val);
 		if (rc)
 			goto out_close;
 	}
-	rc = rc == MDB_NOTFOUND ? 0 : map_err(rc, "scan");
+	rc = rc == MDB_NOTFOUND ? 0 : evlog_map_err(rc, "scan");
 out_close:
 	mdb_cursor_close(cur);
 	return rc > 0 ? 0 : rc;
@@ -489,12 +445,12 @@ int evlog_stream_get(struct evlog_txn *txn, const char *case_id,
 
 	if (rc)
 		return rc;
-	rc = get_raw(txn, DB_STREAMS, key.mv_data, key.mv_size, &val);
+	rc = evlog_get_raw(txn, DB_STREAMS, key.mv_data, key.mv_size, &val);
 	if (rc)
 		return rc;
 	if (val.mv_size != 8)
 		return ML_ECORRUPT;
-	*pos = get_be64(val.mv_data);
+	*pos = evlog_get_be64(val.mv_data);
 	return 0;
 }
 
@@ -504,7 +460,7 @@ int evlog_stream_count(struct evlog_txn *txn, uint64_t *count)
 	int rc = mdb_stat(txn->txn, txn->log->dbi[DB_STREAMS], &st);
 
 	if (rc)
-		return map_err(rc, "stat");
+		return evlog_map_err(rc, "stat");
 	*count = st.ms_entries;
 	return 0;
 }
@@ -516,7 +472,7 @@ int evlog_case_get(struct evlog_txn *txn, const char *case_id, ml_case **out)
 
 int evlog_case_put(struct evlog_txn *txn, const ml_case *c)
 {
-	return put_msg(txn, DB_CASES, c->case_id, strlen(c->case_id), c, 0);
+	return evlog_put_msg(txn, DB_CASES, c->case_id, strlen(c->case_id), c, 0);
 }
 
 int evlog_command_get(struct evlog_txn *txn, const uint8_t *id, ml_command_record **out)
@@ -527,7 +483,7 @@ int evlog_command_get(struct evlog_txn *txn, const uint8_t *id, ml_command_recor
 
 int evlog_command_put(struct evlog_txn *txn, const uint8_t *id, const ml_command_record *rec)
 {
-	return put_msg(txn, DB_COMMANDS, id, WIRE_COMMAND_ID_LEN, rec, MDB_NOOVERWRITE);
+	return evlog_put_msg(txn, DB_COMMANDS, id, WIRE_COMMAND_ID_LEN, rec, MDB_NOOVERWRITE);
 }
 
 int evlog_household_get(struct evlog_txn *txn, const uint8_t *key, ml_household_cases **out)
@@ -538,7 +494,7 @@ int evlog_household_get(struct evlog_txn *txn, const uint8_t *key, ml_household_
 
 int evlog_household_put(struct evlog_txn *txn, const uint8_t *key, const ml_household_cases *hc)
 {
-	return put_msg(txn, DB_HOUSEHOLDS, key, WIRE_HASH_LEN, hc, 0);
+	return evlog_put_msg(txn, DB_HOUSEHOLDS, key, WIRE_HASH_LEN, hc, 0);
 }
 
 int evlog_next_case_number(struct evlog_txn *txn, const char *code, int year, uint32_t *out)
@@ -551,7 +507,7 @@ int evlog_next_case_number(struct evlog_txn *txn, const char *code, int year, ui
 	int rc;
 
 	key.mv_size = (size_t)snprintf(name, sizeof(name), "seq/%s/%04d", code, year);
-	rc = get_raw(txn, DB_META, name, key.mv_size, &val);
+	rc = evlog_get_raw(txn, DB_META, name, key.mv_size, &val);
 	if (rc == 0 && val.mv_size == 4)
 		n = wire_get_be32(val.mv_data);
 	else if (rc != ML_ENOTFOUND)
@@ -559,7 +515,7 @@ int evlog_next_case_number(struct evlog_txn *txn, const char *code, int year, ui
 	wire_put_be32(v, ++n);
 	rc = mdb_put(txn->txn, txn->log->dbi[DB_META], &key, &nv, 0);
 	if (rc)
-		return map_err(rc, "meta");
+		return evlog_map_err(rc, "meta");
 	*out = n;
 	return 0;
 }
@@ -571,7 +527,7 @@ static int pending_key(uint8_t *buf, int64_t referred_at, const char *case_id, M
 
 	if (n + 8 > STREAM_KEY_MAX)
 		return ML_EINVAL;
-	put_be64(buf, (uint64_t)referred_at);
+	evlog_put_be64(buf, (uint64_t)referred_at);
 	memcpy(buf + 8, case_id, n);
 	key->mv_data = buf;
 	key->mv_size = n + 8;
@@ -584,7 +540,7 @@ int evlog_pending_put(struct evlog_txn *txn, int64_t referred_at, const char *ca
 	MDB_val key, val = { .mv_size = 0, .mv_data = NULL };
 	int rc = pending_key(buf, referred_at, case_id, &key);
 
-	return rc ? rc : map_err(mdb_put(txn->txn, txn->log->dbi[DB_PENDING], &key, &val, 0),
+	return rc ? rc : evlog_map_err(mdb_put(txn->txn, txn->log->dbi[DB_PENDING], &key, &val, 0),
 				 "pending");
 }
 
@@ -597,7 +553,7 @@ int evlog_pending_del(struct evlog_txn *txn, int64_t referred_at, const char *ca
 	if (rc)
 		return rc;
 	rc = mdb_del(txn->txn, txn->log->dbi[DB_PENDING], &key, NULL);
-	return rc == MDB_NOTFOUND ? 0 : map_err(rc, "pending");
+	return rc == MDB_NOTFOUND ? 0 : evlog_map_err(rc, "pending");
 }
 
 int evlog_pending_scan(struct evlog_txn *txn, int64_t before, evlog_pending_fn fn, void *arg)
@@ -608,7 +564,7 @@ int evlog_pending_scan(struct evlog_txn *txn, int64_t before, evlog_pending_fn f
 	int rc = mdb_cursor_open(txn->txn, txn->log->dbi[DB_PENDING], &cur);
 
 	if (rc)
-		return map_err(rc, "cursor");
+		return evlog_map_err(rc, "cursor");
 	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
 		int64_t at;
@@ -617,7 +573,7 @@ int evlog_pending_scan(struct evlog_txn *txn, int64_t before, evlog_pending_fn f
 			rc = ML_ECORRUPT;
 			goto out_close;
 		}
-		at = (int64_t)get_be64(key.mv_data);
+		at = (int64_t)evlog_get_be64(key.mv_data);
 		if (at >= before)
 			break;
 		memcpy(case_id, (uint8_t *)key.mv_data + 8, key.mv_size - 8);
@@ -626,7 +582,7 @@ int evlog_pending_scan(struct evlog_txn *txn, int64_t before, evlog_pending_fn f
 		if (rc)
 			goto out_close;
 	}
-	rc = rc == MDB_NOTFOUND || rc == 0 ? 0 : map_err(rc, "pending scan");
+	rc = rc == MDB_NOTFOUND || rc == 0 ? 0 : evlog_map_err(rc, "pending scan");
 out_close:
 	mdb_cursor_close(cur);
 	return rc > 0 ? 0 : rc;
@@ -652,7 +608,7 @@ int evlog_caseload_put(struct evlog_txn *txn, const char *platform, const char *
 	MDB_val key, val = { .mv_size = 0, .mv_data = NULL };
 	int rc = caseload_key(buf, platform, case_id, &key);
 
-	return rc ? rc : map_err(mdb_put(txn->txn, txn->log->dbi[DB_CASELOAD], &key, &val, 0),
+	return rc ? rc : evlog_map_err(mdb_put(txn->txn, txn->log->dbi[DB_CASELOAD], &key, &val, 0),
 				 "caseload");
 }
 
@@ -670,7 +626,7 @@ int evlog_caseload_scan(struct evlog_txn *txn, const char *platform, const char 
 		return rc;
 	rc = mdb_cursor_open(txn->txn, txn->log->dbi[DB_CASELOAD], &cur);
 	if (rc)
-		return map_err(rc, "cursor");
+		return evlog_map_err(rc, "cursor");
 	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
 	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
 		size_t n = key.mv_size - prefix;
@@ -685,7 +641,7 @@ int evlog_caseload_scan(struct evlog_txn *txn, const char *platform, const char 
 		if (rc)
 			goto out_close;
 	}
-	rc = rc == MDB_NOTFOUND || rc == 0 ? 0 : map_err(rc, "caseload scan");
+	rc = rc == MDB_NOTFOUND || rc == 0 ? 0 : evlog_map_err(rc, "caseload scan");
 out_close:
 	mdb_cursor_close(cur);
 	return rc > 0 ? 0 : rc;
@@ -701,7 +657,7 @@ int evlog_models_clear(struct evlog_txn *txn)
 		int rc = mdb_drop(txn->txn, txn->log->dbi[model_dbs[i]], 0);
 
 		if (rc)
-			return map_err(rc, "clear");
+			return evlog_map_err(rc, "clear");
 	}
 	return 0;
 }
@@ -735,7 +691,7 @@ static int compare_db(struct evlog_txn *a, struct evlog_txn *b, int db, char *fa
 	if (!rc)
 		rc = mdb_cursor_open(b->txn, b->log->dbi[db], &cb);
 	if (rc) {
-		rc = map_err(rc, "cursor");
+		rc = evlog_map_err(rc, "cursor");
 		goto out_close;
 	}
 	for (ra = mdb_cursor_get(ca, &ka, &va, MDB_FIRST), rb = mdb_cursor_get(cb, &kb, &vb, MDB_FIRST);
@@ -744,25 +700,25 @@ static int compare_db(struct evlog_txn *a, struct evlog_txn *b, int db, char *fa
 		if (ka.mv_size != kb.mv_size || memcmp(ka.mv_data, kb.mv_data, ka.mv_size)) {
 			show_key(&ka, key, sizeof(key));
 			snprintf(fault, len, "%s: entry '%s' is not what the log gives",
-				 db_names[db], key);
+				 evlog_db_names[db], key);
 			rc = 1;
 			goto out_close;
 		}
 		if (va.mv_size != vb.mv_size || memcmp(va.mv_data, vb.mv_data, va.mv_size)) {
 			show_key(&ka, key, sizeof(key));
 			snprintf(fault, len, "%s: the value of '%s' differs from the rebuilt one",
-				 db_names[db], key);
+				 evlog_db_names[db], key);
 			rc = 1;
 			goto out_close;
 		}
 	}
 	if (ra != rb) {
 		show_key(ra ? &kb : &ka, key, sizeof(key));
-		snprintf(fault, len, "%s: '%s' is %s", db_names[db], key,
+		snprintf(fault, len, "%s: '%s' is %s", evlog_db_names[db], key,
 			 ra ? "missing" : "there but the log does not give it");
 		rc = 1;
 	} else {
-		rc = ra == MDB_NOTFOUND ? 0 : map_err(ra, "compare");
+		rc = ra == MDB_NOTFOUND ? 0 : evlog_map_err(ra, "compare");
 	}
 out_close:
 	if (ca)

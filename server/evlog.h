@@ -11,6 +11,10 @@
  *   proj_pending referred_at (u64 BE), case id  -> nothing: the referrals
  *               waiting for a decision, oldest first
  *   proj_caseload platform id, 0, case id     -> nothing: each platform's cases
+ *   keys        household key (32), platform id -> packed DataKey (evlog_keys.c)
+ *   journal     case id, 0, at (u64 BE), seq (u32 BE) -> packed AccessRecord
+ *   journal_time at (u64 BE), seq (u32 BE), case id -> nothing: the journal by
+ *               age, for its retention (evlog_journal.c)
  *
  * Threads: write transactions are begun, nested and committed only by the
  * writer thread, one at a time. Read transactions may be used by any thread,
@@ -30,7 +34,7 @@
 
 #include "wire.h"
 
-#define EVLOG_SCHEMA_VERSION 1
+#define EVLOG_SCHEMA_VERSION 2
 
 struct evlog;
 struct evlog_txn;
@@ -126,6 +130,55 @@ int evlog_caseload_scan(struct evlog_txn *txn, const char *platform, const char 
 /* Empty every model database (proj_cases, households, proj_pending,
  * proj_caseload) before a rebuild. Write transaction. */
 int evlog_models_clear(struct evlog_txn *txn);
+
+/* Named values of meta (e.g. "master_key_check"): at most len bytes copied
+ * into buf, *got the stored length. ML_ENOTFOUND when absent. */
+int evlog_meta_get(struct evlog_txn *txn, const char *name, void *buf, size_t len,
+		   size_t *got);
+int evlog_meta_put(struct evlog_txn *txn, const char *name, const void *val, size_t len);
+int evlog_meta_del(struct evlog_txn *txn, const char *name);
+
+/* Data keys (DESIGN.md section 5), by household key and platform. */
+int evlog_datakey_get(struct evlog_txn *txn, const uint8_t *hk, const char *platform,
+		      ml_data_key **out);
+int evlog_datakey_put(struct evlog_txn *txn, const uint8_t *hk, const char *platform,
+		      const ml_data_key *k);
+/* ML_ENOTFOUND when there is no such key. */
+int evlog_datakey_del(struct evlog_txn *txn, const uint8_t *hk, const char *platform);
+
+/* Call fn for every data key's household key and platform (valid during fn
+ * only), in key order. Same return contract as evlog_stream_scan. Do not
+ * change the keys database from fn. */
+typedef int (*evlog_datakey_fn)(void *arg, const uint8_t *hk, const char *platform);
+int evlog_datakey_scan(struct evlog_txn *txn, evlog_datakey_fn fn, void *arg);
+
+/* The id of a write transaction (LMDB's txnid), before it commits. */
+uint64_t evlog_txn_id(const struct evlog_txn *txn);
+
+/* Overwrite with zeros, and sync, every page of the data file that LMDB
+ * holds free and that no reader can reach any more: what a deleted value
+ * (a destroyed data key) left behind in copy-on-write page copies. Runs in
+ * its own write transaction (writer thread, none other open) and changes
+ * nothing LMDB reads. *clean gets the id of the newest transaction whose
+ * freed pages are all overwritten now: a deletion committed in transaction
+ * T is gone from the disk once *clean >= T. *pages gets how many pages were
+ * overwritten. */
+int evlog_scrub_free_pages(struct evlog *log, uint64_t *clean, size_t *pages);
+
+/* The access journal. */
+int evlog_journal_put(struct evlog_txn *txn, const ml_access_record *rec, uint32_t seq);
+
+/* Call fn for each record of case_id after cursor `after` (NULL: from the
+ * first), oldest first; *next (at least EVLOG_CURSOR_LEN bytes) gets the cursor of the last
+ * record given. Same return contract as evlog_stream_scan. */
+#define EVLOG_CURSOR_LEN 32
+typedef int (*evlog_journal_fn)(void *arg, const ml_access_record *rec);
+int evlog_journal_scan(struct evlog_txn *txn, const char *case_id, const char *after,
+		       evlog_journal_fn fn, void *arg, char *next);
+
+/* Delete at most max records recorded before `before` (µs); *deleted gets
+ * how many. */
+int evlog_journal_prune(struct evlog_txn *txn, int64_t before, size_t max, size_t *deleted);
 
 /* Compare the model databases of a and b (two environments) byte for byte:
  * 0, or ML_ECORRUPT with the first difference described in fault. */

@@ -16,7 +16,7 @@
 #define FEED_INVOLVED (AUTH_REL_REFERRER | AUTH_REL_LEAD | AUTH_REL_CO_REFERENT)
 
 /* Event types are kept as bits of a uint64_t, numbered as Event.body. */
-_Static_assert(MAILLAGE__V1__EVENT__BODY_REFERRAL_EXPIRED < 64,
+_Static_assert(MAILLAGE__V1__EVENT__BODY_HOUSEHOLD_DATA_ERASED < 64,
 	       "event body numbers must stay under 64 for feed.types");
 
 struct feed {

@@ -11,6 +11,7 @@
 #include "evlog.h"
 #include "log.h"
 #include "server.h"
+#include "vault.h"
 
 static const char usage[] =
 	"usage: maillaged -c FILE [--check-config] [--verbose]\n"
@@ -26,6 +27,25 @@ static const char usage[] =
 	"Stops cleanly on SIGTERM or SIGINT: no new connections, queued commands\n"
 	"committed and answered, then exit 0. Exit 1 on a bad configuration or a\n"
 	"data directory that cannot be opened.\n";
+
+/* Refuse a master key other than the one the data keys are wrapped with
+ * (recorded at the first start). */
+static int check_master_key(const struct config *cfg, struct evlog *log)
+{
+	struct evlog_txn *txn = NULL;
+	int rc = evlog_txn_begin(log, true, &txn);
+
+	if (!rc)
+		rc = vault_check_master(txn, cfg->master_key);
+	if (!rc)
+		return evlog_txn_commit(txn);
+	if (txn)
+		evlog_txn_abort(txn);
+	fprintf(stderr, "maillaged: %s: %s\n", cfg->master_key_file,
+		rc == ML_ECRYPTO ? "this is not the master key the data directory's keys are "
+		"wrapped with (restore the right key file)" : ml_strerror(rc));
+	return rc;
+}
 
 int main(int argc, char **argv)
 {
@@ -73,6 +93,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "maillaged: %s\n", err);
 		goto out_free_config;
 	}
+	rc = check_master_key(cfg, log);
+	if (rc)
+		goto out_close_log;
 	rc = server_init(&srv, cfg, log, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "maillaged: %s\n", err);

@@ -205,6 +205,8 @@ static int apply(ml_case *c, const ml_event *ev)
 	case EV(REFERRAL_EXPIRED):
 		c->state = ST(EXPIRED);
 		return 0;
+	case EV(HOUSEHOLD_DATA_ERASED):
+		return 0;       /* the case is unchanged; its personal data is gone */
 	default:
 		return ML_ECORRUPT;
 	}

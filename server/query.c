@@ -8,6 +8,8 @@
 #include "board.h"
 #include "clock.h"
 #include "err.h"
+#include "journal.h"
+#include "personal.h"
 #include "project.h"
 #include "query.h"
 #include "stats.h"
@@ -20,7 +22,28 @@ struct query {
 	const ml_request *req;
 	ml_response *resp;
 	struct status st;
+	struct vault_key key;         /* the case's household's data key */
+	int key_state;                /* 0: not looked up, 1: key, -1: erased */
 };
+
+/* Put back the personal fields of ev (a copy of a stored event of case c),
+ * or "erased" when the household's data key is gone. */
+static int open_personal(struct query *q, const ml_case *c, ml_event *ev)
+{
+	int rc;
+
+	if (!ev->sealed)
+		return 0;
+	if (!q->key_state) {
+		rc = c->household_key.len != CRYPTO_SHA256_LEN ? ML_ECORRUPT :
+		     vault_get(q->txn, q->cfg->master_key, c->household_key.data, c->platform,
+			       false, &q->key);
+		if (rc && rc != ML_ENOTFOUND)
+			return rc;
+		q->key_state = rc ? -1 : 1;
+	}
+	return personal_open(ev, q->key_state > 0 ? &q->key : NULL);
+}
 
 static int ping(struct query *q, Maillage__V1__Pong *pong)
 {
@@ -64,6 +87,8 @@ static int get_case(struct query *q, Maillage__V1__CaseView *view, ml_event **fi
 
 	if (!rc)
 		rc = evlog_stream_scan(q->txn, c->case_id, 1, keep_first, first);
+	if (!rc && *first)
+		rc = open_personal(q, c, *first);
 	if (rc) {
 		wire_free(c);
 		return q->st.code ? rc : status_fail(&q->st, rc, NULL, "cannot read case: %s",
@@ -73,12 +98,15 @@ static int get_case(struct query *q, Maillage__V1__CaseView *view, ml_event **fi
 	if (*first && (*first)->body_case == MAILLAGE__V1__EVENT__BODY_HOUSEHOLD_REFERRED &&
 	    (*first)->household_referred->referral)
 		view->household = (*first)->household_referred->referral->household;
+	view->personal_data = (*first)->personal_data;
 	q->resp->result_case = MAILLAGE__V1__RESPONSE__RESULT_CASE;
 	q->resp->case_ = view;
 	return 0;
 }
 
 struct history {
+	struct query *q;
+	const ml_case *case_now;      /* the case as stored: its household key */
 	Maillage__V1__CaseHistory *h;
 	size_t cap, bytes, max_bytes, max_events;
 	uint32_t from_version, as_of_version;
@@ -128,6 +156,8 @@ static int add_event(void *arg, const ml_event *ev, const uint8_t *raw, size_t r
 			return 1;
 		}
 		rc = push_event(&h->events, &h->n_events, &hs->cap, raw, rawlen);
+		if (!rc)
+			rc = open_personal(hs->q, hs->case_now, h->events[h->n_events - 1]);
 		if (rc)
 			return rc;
 		hs->bytes += rawlen + 16;
@@ -140,7 +170,7 @@ static int get_history(struct query *q, Maillage__V1__CaseHistory *h, size_t max
 {
 	const Maillage__V1__GetCaseHistory *g = q->req->get_case_history;
 	struct history hs = {
-		.h = h, .max_bytes = max_bytes,
+		.q = q, .h = h, .max_bytes = max_bytes,
 		.max_events = g->max_events ? g->max_events : SIZE_MAX,
 		.from_version = g->from_version ? g->from_version : 1,
 		.as_of_version = g->as_of_version,
@@ -153,6 +183,7 @@ static int get_history(struct query *q, Maillage__V1__CaseHistory *h, size_t max
 	if (g->as_of_date[0] && validate_parse_date(g->as_of_date, &hs.as_of_us) == 0)
 		hs.as_of_us += 86400LL * 1000000;     /* up to the end of that day */
 	h->case_id = q->req->get_case_history->case_id;
+	hs.case_now = c;
 	rc = evlog_stream_scan(q->txn, c->case_id, 1, add_event, &hs);
 	if (rc) {
 		status_fail(&q->st, rc, NULL, "cannot read the history of case '%s': %s",
@@ -188,6 +219,7 @@ static int add_log_event(void *arg, const ml_event *ev, const uint8_t *raw, size
 	if (!org_is_member(pg->q->org, ev->platform))
 		return 0;
 	pg->bytes += rawlen + 16;
+	/* As stored, so the chain verifies: personal fields stay sealed. */
 	return push_event(&p->events, &p->n_events, &pg->cap, raw, rawlen);
 }
 
@@ -208,6 +240,21 @@ static int read_events(struct query *q, Maillage__V1__EventPage *p, size_t max_b
 	return 0;
 }
 
+static int list_journal(struct query *q, Maillage__V1__AccessJournal *j)
+{
+	ml_case *c = NULL;
+	int rc = readable_case(q, &c);
+
+	wire_free(c);
+	if (!rc)
+		rc = journal_list(q->txn, q->req->list_access_journal, j, &q->st);
+	if (!rc) {
+		q->resp->result_case = MAILLAGE__V1__RESPONSE__RESULT_ACCESS_JOURNAL;
+		q->resp->access_journal = j;
+	}
+	return rc;
+}
+
 static void free_events(ml_event **events, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -216,8 +263,10 @@ static void free_events(ml_event **events, size_t n)
 }
 
 int query_run(struct evlog *log, const struct config *cfg, const struct org *org,
-	      const ml_request *req, size_t max_bytes, uint8_t **frame, size_t *len)
+	      const ml_request *req, size_t max_bytes, uint8_t **frame, size_t *len,
+	      ml_access_record **journal)
 {
+	Maillage__V1__AccessJournal access = MAILLAGE__V1__ACCESS_JOURNAL__INIT;
 	ml_response resp = MAILLAGE__V1__RESPONSE__INIT;
 	Maillage__V1__Status status = MAILLAGE__V1__STATUS__INIT;
 	Maillage__V1__Pong pong = MAILLAGE__V1__PONG__INIT;
@@ -249,6 +298,9 @@ int query_run(struct evlog *log, const struct config *cfg, const struct org *org
 		break;
 	case MAILLAGE__V1__REQUEST__BODY_GET_CASE_HISTORY:
 		get_history(&q, &hist, max_bytes);
+		break;
+	case MAILLAGE__V1__REQUEST__BODY_LIST_ACCESS_JOURNAL:
+		list_journal(&q, &access);
 		break;
 	case MAILLAGE__V1__REQUEST__BODY_READ_EVENTS:
 		read_events(&q, &page, max_bytes);
@@ -301,13 +353,21 @@ int query_run(struct evlog *log, const struct config *cfg, const struct org *org
 			    wire_body_name(req));
 	}
 	evlog_txn_abort(q.txn);
+	vault_key_wipe(&q.key);
 out_reply:
 	if (q.st.code)
 		resp.result_case = MAILLAGE__V1__RESPONSE__RESULT__NOT_SET;
 	resp.request_id = req->request_id;
 	wire_status_fill(&status, &q.st);
 	resp.status = &status;
+	*journal = NULL;
 	rc = wire_pack_frame(&resp, frame, len);
+	if (!rc && !q.st.code && journal_needed(req)) {
+		*journal = journal_record_new(org, wire_case_id(req), wire_body_name(req),
+					      req->purpose, clock_now_us());
+		rc = *journal ? 0 : ML_ENOMEM;
+	}
+	journal_list_release(&access);
 	wire_free(view.summary);
 	wire_free(first);
 	free_events(hist.events, hist.n_events);

@@ -111,7 +111,10 @@ static void on_job_done(void *arg, struct writer_job *job)
 		conn_command_done(srv, job);
 		return;
 	}
-	srv->expiry_queued = false;
+	if (job->kind == WRITER_RETENTION)
+		srv->retention_queued = false;
+	else
+		srv->expiry_queued = false;
 	writer_job_free(job);
 }
 
@@ -121,8 +124,19 @@ static void on_expiry_timer(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (srv->writer && !srv->expiry_queued && !writer_submit_expiry(srv->writer))
+	if (srv->writer && !srv->expiry_queued && !writer_submit_timer(srv->writer, WRITER_EXPIRY))
 		srv->expiry_queued = true;
+}
+
+static void on_retention_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	if (srv->writer && !srv->retention_queued &&
+	    !writer_submit_timer(srv->writer, WRITER_RETENTION))
+		srv->retention_queued = true;
 }
 
 static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
@@ -148,6 +162,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		 srv->n_conns);
 	evconnlistener_disable(srv->listener);
 	event_del(srv->expiry_timer);
+	event_del(srv->retention_timer);
 	for (struct conn *c = srv->conns; c; c = conn_next(c))
 		conn_drain(c);
 	/* Runs what is queued, commits, and delivers the last replies. */
@@ -227,11 +242,14 @@ int server_init(struct server *srv, const struct config *cfg, struct evlog *log,
 	srv->reap_ev = event_new(srv->base, -1, 0, reap, srv);
 	srv->exit_timer = evtimer_new(srv->base, on_drain_timeout, srv);
 	srv->expiry_timer = event_new(srv->base, -1, EV_PERSIST, on_expiry_timer, srv);
+	srv->retention_timer = event_new(srv->base, -1, EV_PERSIST, on_retention_timer, srv);
 	srv->wake_ev = event_new(srv->base, -1, 0, wake_subscribers, srv);
 	if (!srv->sig_term || !srv->sig_int || !srv->sig_hup || !srv->reap_ev || !srv->exit_timer ||
-	    !srv->expiry_timer || !srv->wake_ev || event_add(srv->sig_term, NULL) ||
+	    !srv->expiry_timer || !srv->retention_timer || !srv->wake_ev ||
+	    event_add(srv->sig_term, NULL) ||
 	    event_add(srv->sig_int, NULL) || event_add(srv->sig_hup, NULL) ||
-	    event_add(srv->expiry_timer, &(struct timeval){ .tv_sec = cfg->expiry_check_s })) {
+	    event_add(srv->expiry_timer, &(struct timeval){ .tv_sec = cfg->expiry_check_s }) ||
+	    event_add(srv->retention_timer, &(struct timeval){ .tv_sec = cfg->retention_check_s })) {
 		snprintf(err, errlen, "cannot set up the loop's signals and timers");
 		rc = ML_ENOMEM;
 		goto err_release;
@@ -284,6 +302,7 @@ void server_release(struct server *srv)
 	free_event(srv->reap_ev);
 	free_event(srv->exit_timer);
 	free_event(srv->expiry_timer);
+	free_event(srv->retention_timer);
 	free_event(srv->wake_ev);
 	tls_ctx_free(srv->tls);
 	if (srv->base)

@@ -24,6 +24,8 @@ struct server {
 	struct event *sig_hup;       /* reload the TLS material (CRL, certificates) */
 	struct event *expiry_timer;  /* every expiry_check_s: expire due referrals */
 	bool expiry_queued;          /* an expiry job is at the writer */
+	struct event *retention_timer; /* every retention_check_s: erasure, journal */
+	bool retention_queued;       /* a retention job is at the writer */
 	struct event *wake_ev;       /* after a commit: subscribers read on */
 	struct conn *conns;          /* open connections (list) */
 	size_t n_conns;

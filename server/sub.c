@@ -14,6 +14,7 @@
 #include "err.h"
 #include "feed.h"
 #include "log.h"
+#include "personal.h"
 #include "sub.h"
 
 /* Events read per turn before yielding to the other connections. */
@@ -105,7 +106,12 @@ static int read_one(void *arg, const ml_event *ev, const uint8_t *raw, size_t ra
 		return rc;
 	t->budget = cost < t->budget ? t->budget - cost : 0;
 	if (match) {
-		n.event = (ml_event *)ev;
+		/* Notifications carry no personal data: GetCaseHistory (journaled)
+		 * gives it to those who need it. */
+		ml_event shown = *ev;
+
+		personal_withhold(&shown);
+		n.event = &shown;
 		resp.result_case = MAILLAGE__V1__RESPONSE__RESULT_NOTIFICATION;
 		resp.notification = &n;
 		rc = send_result(t->s, &resp, NULL);

@@ -1,5 +1,6 @@
-/* tls.c - OpenSSL for the server: the context, TLS bufferevents and the
- * verified peer's identity.
+/* tls.c - OpenSSL for the server: the context, TLS bufferevents, the
+ * verified peer's identity and the validity of certificates (ours, logged at
+ * each load; the peer's, for its connection and for a refused handshake).
  */
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -10,14 +11,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "err.h"
+#include "log.h"
 #include "tls.h"
 
 /* TLS 1.2: ECDHE only (forward secrecy) with AEAD ciphers. */
 #define TLS12_CIPHERS "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
 	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:" \
 	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"
+
+/* The server's certificate is announced this many days before it expires. */
+#define TLS_CERT_WARN_DAYS 30
+/* The longest description of a refused client certificate. */
+#define TLS_REFUSAL_MAX 256
+
+/* SSL ex_data index of the description (malloc'd, freed with the SSL) of
+ * why the client certificate failed verification; -1 until the first
+ * tls_ctx_new(), which runs on the loop thread like every user. */
+static int refusal_idx = -1;
 
 struct tls_ctx {
 	SSL_CTX *ssl;
@@ -67,13 +80,110 @@ static int load_crls(struct tls_ctx *ctx, const char *path, char *err, size_t er
 	return 0;
 }
 
+/* t as seconds since the epoch in *when and "2026-11-24T07:40:11Z" in iso
+ * (when and iso may be NULL). 0, or ML_ETLS when t does not read. */
+static int asn1_time(const ASN1_TIME *t, time_t *when, char *iso, size_t isolen)
+{
+	struct tm tm;
+
+	if (!t || ASN1_TIME_to_tm(t, &tm) != 1) {
+		if (iso && isolen)
+			snprintf(iso, isolen, "unknown");
+		return ML_ETLS;
+	}
+	if (when)
+		*when = timegm(&tm);
+	if (iso && isolen && !strftime(iso, isolen, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		iso[0] = 0;
+	return 0;
+}
+
+/* cert's subject CN for a log line: '?' for anything but printable ASCII
+ * and quotes, so that a certificate cannot forge log lines. */
+static void subject_cn(X509 *cert, char *out, size_t len)
+{
+	int n = cert ? X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName,
+						  out, (int)len) : -1;
+
+	if (n < 0) {
+		snprintf(out, len, "-");
+		return;
+	}
+	for (char *p = out; *p; p++)
+		if (*p < 0x20 || *p > 0x7e || *p == '"' || *p == '\\' || *p == '\'')
+			*p = '?';
+}
+
+static void free_refusal(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+			 void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	free(ptr);
+}
+
+/* Verification of a client's chain: keep OpenSSL's verdict, and remember
+ * the first failure (which certificate, why) for tls_error(). */
+static int on_verify(int ok, X509_STORE_CTX *store)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+	X509 *cert = X509_STORE_CTX_get_current_cert(store);
+	int e = X509_STORE_CTX_get_error(store);
+	char cn[128], when[32] = "", *why;
+
+	if (ok || !ssl || SSL_get_ex_data(ssl, refusal_idx) || !(why = malloc(TLS_REFUSAL_MAX)))
+		return ok;
+	subject_cn(cert, cn, sizeof(cn));
+	if (cert && e == X509_V_ERR_CERT_HAS_EXPIRED)
+		asn1_time(X509_get0_notAfter(cert), NULL, when, sizeof(when));
+	else if (cert && e == X509_V_ERR_CERT_NOT_YET_VALID)
+		asn1_time(X509_get0_notBefore(cert), NULL, when, sizeof(when));
+	snprintf(why, TLS_REFUSAL_MAX, "%s (subject CN '%s', depth %d%s%s)",
+		 X509_verify_cert_error_string(e), cn, X509_STORE_CTX_get_error_depth(store),
+		 when[0] ? e == X509_V_ERR_CERT_HAS_EXPIRED ? ", not after " : ", not before " : "",
+		 when);
+	if (!SSL_set_ex_data(ssl, refusal_idx, why))
+		free(why);
+	return ok;
+}
+
+/* Log the validity of the server's own certificate: a warning under
+ * TLS_CERT_WARN_DAYS, an error once expired. An expired certificate is
+ * still used: refusing to start (or to reload) would take the whole
+ * platform down, while clients that check dates refuse it themselves and
+ * the operator has the error line; renew it and send SIGHUP. */
+static void check_own_cert(SSL_CTX *ssl, const char *file)
+{
+	const ASN1_TIME *not_after;
+	X509 *cert = SSL_CTX_get0_certificate(ssl);
+	char when[32];
+	int days, secs;
+
+	if (!cert || !(not_after = X509_get0_notAfter(cert)) ||
+	    asn1_time(not_after, NULL, when, sizeof(when)) ||
+	    !ASN1_TIME_diff(&days, &secs, NULL, not_after)) {
+		log_error("tls_cert_unreadable_expiry", "file=\"%s\"", file);
+		return;
+	}
+	if (days < 0 || secs < 0)
+		log_error("tls_cert_expired", "file=\"%s\" not_after=%s days=%d", file, when, days);
+	else if (days < TLS_CERT_WARN_DAYS)
+		log_warn("tls_cert_expires_soon", "file=\"%s\" not_after=%s days=%d", file, when,
+			 days);
+}
+
 int tls_ctx_new(const struct config *cfg, struct tls_ctx **out, char *err, size_t errlen)
 {
 	struct tls_ctx *ctx = calloc(1, sizeof(*ctx));
 	SSL_CTX *ssl;
 	int rc;
 
-	if (!ctx || !(ssl = SSL_CTX_new(TLS_server_method()))) {
+	if (refusal_idx < 0)
+		refusal_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, free_refusal);
+	if (!ctx || refusal_idx < 0 || !(ssl = SSL_CTX_new(TLS_server_method()))) {
 		free(ctx);
 		return fail(err, errlen, "cannot create a tls context", "");
 	}
@@ -106,8 +216,9 @@ int tls_ctx_new(const struct config *cfg, struct tls_ctx **out, char *err, size_
 	SSL_CTX_set_client_CA_list(ssl, SSL_load_client_CA_file(cfg->tls_ca));
 	if (cfg->tls_crl && (rc = load_crls(ctx, cfg->tls_crl, err, errlen)))
 		goto err_free;
-	SSL_CTX_set_verify(ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	SSL_CTX_set_verify(ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, on_verify);
 	SSL_CTX_set_verify_depth(ssl, 4);
+	check_own_cert(ssl, cfg->tls_cert);
 	*out = ctx;
 	return 0;
 
@@ -182,12 +293,31 @@ int tls_peer_cn(struct bufferevent *bev, char *out, size_t outlen)
 	return n > 0 && (size_t)n < outlen && strlen(out) == (size_t)n ? 0 : ML_ETLS;
 }
 
+int tls_peer_not_after(struct bufferevent *bev, time_t *when, char *iso, size_t isolen)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(bev);
+	X509 *cert;
+
+	if (!ssl || SSL_get_verify_result(ssl) != X509_V_OK ||
+	    !(cert = SSL_get0_peer_certificate(ssl))) {
+		if (iso && isolen)
+			snprintf(iso, isolen, "unknown");
+		return ML_ETLS;
+	}
+	return asn1_time(X509_get0_notAfter(cert), when, iso, isolen);
+}
+
 const char *tls_error(struct bufferevent *bev, char *buf, size_t len)
 {
 	unsigned long e = bufferevent_get_openssl_error(bev);
+	SSL *ssl = bufferevent_openssl_get_ssl(bev);
+	const char *why = ssl ? SSL_get_ex_data(ssl, refusal_idx) : NULL;
 
 	buf[0] = 0;
-	if (e)
+	/* OpenSSL says "certificate verify failed"; say which and why. */
+	if (why)
+		snprintf(buf, len, "client certificate refused: %s", why);
+	else if (e)
 		ERR_error_string_n(e, buf, len);
 	return buf;
 }

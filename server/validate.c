@@ -92,6 +92,10 @@ static const struct rule rules[] = {
 	{ B(SIGN_LEASE), "date", R_DATE, 0, 0 },
 	{ B(PUT_ON_HOLD), "case_id", R_CASE_ID, 0, 0 },
 	{ B(RESUME), "case_id", R_CASE_ID, 0, 0 },
+	{ B(ERASE_HOUSEHOLD_DATA), "case_id", R_CASE_ID, 0, 0 },
+	{ B(ERASE_HOUSEHOLD_DATA), "reason", R_ENUM, 0, 0 },
+	{ B(LIST_ACCESS_JOURNAL), "case_id", R_CASE_ID, 0, 0 },
+	{ B(LIST_ACCESS_JOURNAL), "limit", R_RANGE, 0, 1000 },
 	{ B(LIST_CASELOAD), "platform", R_STR, 0, 0 },
 	{ B(LIST_CASELOAD), "limit", R_RANGE, 0, 1000 },
 	{ B(LIST_PENDING_REFERRALS), "platform", R_STR, 0, 0 },
@@ -564,10 +568,20 @@ static int check_answer(const ml_request *req, struct status *st)
 	return 0;
 }
 
+/* The retention rule is the server's own reason. */
+static int check_erasure(const ml_request *req, struct status *st)
+{
+	if (req->erase_household_data->reason == MAILLAGE__V1__ERASURE_REASON__ERASURE_RETENTION)
+		return status_fail(st, ML_EINVAL, "erase_household_data.reason",
+				   "ERASURE_RETENTION is for the server's retention rule only");
+	return 0;
+}
+
 static const struct {
 	int body;
 	int (*check)(const ml_request *req, struct status *st);
 } cross_checks[] = {
+	{ B(ERASE_HOUSEHOLD_DATA), check_erasure },
 	{ B(ANSWER_PROPOSAL), check_answer },
 	{ B(REFER_HOUSEHOLD), check_household_size },
 	{ B(ACCEPT_CASE), check_co_referents },
@@ -576,7 +590,7 @@ static const struct {
 
 bool validate_is_command(const ml_request *req)
 {
-	return req->body_case >= B(REFER_HOUSEHOLD) && req->body_case <= B(RESUME);
+	return req->body_case >= B(REFER_HOUSEHOLD) && req->body_case <= B(ERASE_HOUSEHOLD_DATA);
 }
 
 int validate_request(const ml_request *req, struct status *st)
@@ -593,6 +607,8 @@ int validate_request(const ml_request *req, struct status *st)
 				   "command_id must be %d random bytes, not %zu",
 				   WIRE_COMMAND_ID_LEN, req->command_id.len);
 	rc = check_string(req->correlation_id, "correlation_id", "correlation_id", st);
+	if (!rc)
+		rc = check_string(req->purpose, "purpose", "purpose", st);
 	for (size_t i = 0; !rc && i < ARRAY_SIZE(rules); i++)
 		if (rules[i].body == (int)req->body_case)
 			rc = check_rule(body, &rules[i], name, st);

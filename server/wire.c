@@ -37,6 +37,58 @@ ml_household_cases *wire_household_cases_unpack(const uint8_t *data, size_t len)
 	return UNPACK(household_cases, ml_household_cases, data, len);
 }
 
+ml_data_key *wire_data_key_unpack(const uint8_t *data, size_t len)
+{
+	return UNPACK(data_key, ml_data_key, data, len);
+}
+
+ml_access_record *wire_access_record_unpack(const uint8_t *data, size_t len)
+{
+	return UNPACK(access_record, ml_access_record, data, len);
+}
+
+Maillage__V1__PersonalValues *wire_personal_values_unpack(const uint8_t *data, size_t len)
+{
+	return UNPACK(personal_values, Maillage__V1__PersonalValues, data, len);
+}
+
+/* The fields of one message that are present: oneof members only when set. */
+static bool field_present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
+{
+	if (!(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+		return true;
+	return *(const uint32_t *)((const char *)m + f->quantifier_offset) == f->id;
+}
+
+int wire_walk_strings(void *msg, wire_string_fn fn, void *arg)
+{
+	ProtobufCMessage *m = msg;
+	const ProtobufCMessageDescriptor *md = m->descriptor;
+	int rc = 0;
+
+	for (unsigned i = 0; !rc && i < md->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &md->fields[i];
+		char *member = (char *)m + f->offset;
+
+		if (!field_present(m, f))
+			continue;
+		if (f->type == PROTOBUF_C_TYPE_STRING && f->label != PROTOBUF_C_LABEL_REPEATED) {
+			rc = fn(arg, md, f->id, (char **)member);
+		} else if (f->type == PROTOBUF_C_TYPE_MESSAGE &&
+			   f->label != PROTOBUF_C_LABEL_REPEATED) {
+			if (*(void **)member)
+				rc = wire_walk_strings(*(void **)member, fn, arg);
+		} else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+			size_t n = *(size_t *)((char *)m + f->quantifier_offset);
+			void **items = *(void ***)member;
+
+			for (size_t j = 0; !rc && j < n; j++)
+				rc = wire_walk_strings(items[j], fn, arg);
+		}
+	}
+	return rc;
+}
+
 void wire_free(void *msg)
 {
 	if (msg)
@@ -173,6 +225,15 @@ ml_case *wire_case_new(void)
 	if (c)
 		maillage__v1__case_summary__init(c);
 	return c;
+}
+
+ml_access_record *wire_access_record_new(void)
+{
+	ml_access_record *r = malloc(sizeof(*r));
+
+	if (r)
+		maillage__v1__access_record__init(r);
+	return r;
 }
 
 uint32_t wire_get_be32(const uint8_t *p)

@@ -24,6 +24,8 @@ typedef Maillage__V1__CaseSummary ml_case;
 typedef Maillage__V1__CommandRecord ml_command_record;
 typedef Maillage__V1__CommandResult ml_command_result;
 typedef Maillage__V1__HouseholdCases ml_household_cases;
+typedef Maillage__V1__DataKey ml_data_key;
+typedef Maillage__V1__AccessRecord ml_access_record;
 
 /* Frames: a 4-byte big-endian length, then that many bytes. */
 #define WIRE_FRAME_HEADER 4
@@ -37,6 +39,18 @@ ml_event *wire_event_unpack(const uint8_t *data, size_t len);
 ml_case *wire_case_unpack(const uint8_t *data, size_t len);
 ml_command_record *wire_command_record_unpack(const uint8_t *data, size_t len);
 ml_household_cases *wire_household_cases_unpack(const uint8_t *data, size_t len);
+ml_data_key *wire_data_key_unpack(const uint8_t *data, size_t len);
+ml_access_record *wire_access_record_unpack(const uint8_t *data, size_t len);
+Maillage__V1__PersonalValues *wire_personal_values_unpack(const uint8_t *data, size_t len);
+
+/* Call fn for every string field of msg and of the messages it holds (set
+ * oneof members only), depth first in schema order, with the message's
+ * descriptor, the field number and the field itself, which fn may replace
+ * (by a malloc'ed string when msg was unpacked, wire_free() frees it). fn
+ * returns 0 to go on, else the walk stops and returns that. */
+typedef int (*wire_string_fn)(void *arg, const ProtobufCMessageDescriptor *md,
+			      unsigned field, char **slot);
+int wire_walk_strings(void *msg, wire_string_fn fn, void *arg);
 
 /* Free any message returned by a wire_*_unpack(); NULL is a no-op. */
 void wire_free(void *msg);
@@ -73,6 +87,9 @@ Maillage__V1__ProposalState *wire_case_add_proposal(ml_case *c);
 
 /* A new, initialised CaseSummary to fill with the setters; wire_free() it. */
 ml_case *wire_case_new(void);
+
+/* A new, initialised AccessRecord to fill with the setters; wire_free() it. */
+ml_access_record *wire_access_record_new(void);
 
 /* Read a 4-byte big-endian length; write one. */
 uint32_t wire_get_be32(const uint8_t *p);

@@ -12,6 +12,11 @@
  *     of the batch is answered with the failure and nothing of it is visible.
  *  5. Positions are dense: evlog_append() takes the next one inside the
  *     transaction; an aborted transaction gives its positions back.
+ *  6. A query answer carrying personal data leaves only after its access
+ *     record is committed; if it cannot be, the answer is replaced by the
+ *     failure (nothing disclosed that the journal does not show).
+ *  7. After a batch that destroyed a data key, the free pages that may
+ *     still hold copies of it are overwritten before its replies leave.
  */
 #include <event2/event.h>
 #include <pthread.h>
@@ -23,7 +28,9 @@
 
 #include "command.h"
 #include "clock.h"
+#include "erasure.h"
 #include "err.h"
+#include "journal.h"
 #include "log.h"
 #include "writer.h"
 
@@ -40,6 +47,8 @@ struct writer {
 	writer_done_fn done_fn;
 	void *done_arg;
 	atomic_uint_fast64_t commits;
+	uint32_t journal_seq;                     /* writer thread only */
+	uint64_t scrub_after;                     /* a key was destroyed in this txn */
 };
 
 struct writer_job *writer_job_new(void *owner, const struct org *org, ml_request *req)
@@ -59,11 +68,12 @@ void writer_job_free(struct writer_job *job)
 	if (!job)
 		return;
 	wire_free(job->req);
+	wire_free(job->journal);
 	free(job->reply);
 	free(job);
 }
 
-/* Frame the reply of one command. */
+/* Frame the reply of one command (or the failure of a journaled query). */
 static void reply(struct writer_job *job, const struct command_out *out)
 {
 	ml_response resp = MAILLAGE__V1__RESPONSE__INIT;
@@ -105,6 +115,38 @@ static void fail_batch(struct writer_job *jobs, int err, const char *what)
 	}
 }
 
+/* A journaled query: its record goes into the batch, or its answer is
+ * replaced by the failure. */
+static void journal(struct writer *w, struct evlog_txn *txn, struct writer_job *job)
+{
+	struct command_out out;
+	int rc = journal_write(txn, job->journal, w->journal_seq++);
+
+	job->status_code = 0;
+	if (!rc)
+		return;
+	memset(&out, 0, sizeof(out));
+	status_fail(&out.st, rc == ML_EFULL ? ML_EFULL : ML_EUNAVAIL, NULL,
+		    "cannot record this read in the access journal: %s; nothing was sent",
+		    ml_strerror(rc));
+	free(job->reply);
+	reply(job, &out);
+}
+
+/* The retention job. */
+static void retain(struct writer *w, struct evlog_txn *txn, int64_t now_us)
+{
+	unsigned erased = 0;
+	size_t pruned = 0;
+	int rc = erasure_retention(txn, w->cfg, now_us, &erased, &pruned);
+
+	if (rc)
+		log_error("retention_failed", "error=\"%s\"", ml_strerror(rc));
+	if (erased)
+		w->scrub_after = evlog_txn_id(txn);
+	log_info("retention", "erased=%u journal_pruned=%zu", erased, pruned);
+}
+
 /* The expiry job: the referrals due are expired inside this batch. */
 static void expire(struct writer *w, struct evlog_txn *txn, int64_t now_us)
 {
@@ -113,6 +155,56 @@ static void expire(struct writer *w, struct evlog_txn *txn, int64_t now_us)
 
 	if (rc)
 		log_error("expiry_failed", "error=\"%s\" expired=%u", ml_strerror(rc), n);
+}
+
+/* Overwrite the free pages that may hold copies of a destroyed data key.
+ * Pages freed by transaction T become unreachable once a later transaction
+ * has committed and no reader is older (evlog.h): commit a marker, then
+ * scrub; a reader still on an older snapshot leaves it for the next batch
+ * (the marker in meta also makes the server finish it at its next start). */
+static void scrub(struct writer *w)
+{
+	uint8_t v[8];
+	uint64_t clean = 0;
+	size_t pages = 0;
+	struct evlog_txn *txn;
+	int rc;
+
+	wire_put_be32(v, (uint32_t)(w->scrub_after >> 32));
+	wire_put_be32(v + 4, (uint32_t)w->scrub_after);
+	rc = evlog_txn_begin(w->log, true, &txn);
+	if (!rc && !(rc = evlog_meta_put(txn, "scrub_after", v, sizeof(v))))
+		rc = evlog_txn_commit(txn);
+	else if (!rc)
+		evlog_txn_abort(txn);
+	if (!rc)
+		rc = evlog_scrub_free_pages(w->log, &clean, &pages);
+	if (!rc && clean >= w->scrub_after) {
+		w->scrub_after = 0;
+		if (!evlog_txn_begin(w->log, true, &txn)) {
+			evlog_meta_del(txn, "scrub_after");
+			evlog_txn_commit(txn);
+		}
+	} else if (rc) {
+		log_error("scrub_failed", "error=\"%s\"", ml_strerror(rc));
+	}
+}
+
+/* A scrub left unfinished by the last run (meta "scrub_after"): finish it
+ * before the first batch. */
+static void finish_scrub(struct writer *w)
+{
+	struct evlog_txn *txn;
+	uint8_t v[8];
+	size_t len = 0;
+
+	if (evlog_txn_begin(w->log, false, &txn))
+		return;
+	if (!evlog_meta_get(txn, "scrub_after", v, sizeof(v), &len) && len == sizeof(v))
+		w->scrub_after = (uint64_t)wire_get_be32(v) << 32 | wire_get_be32(v + 4);
+	evlog_txn_abort(txn);
+	if (w->scrub_after)
+		scrub(w);
 }
 
 /* Run one batch in one write transaction; replies are set on every job. */
@@ -131,21 +223,35 @@ static void run_batch(struct writer *w, struct writer_job *jobs, size_t n)
 		return;
 	}
 	for (struct writer_job *job = jobs; job; job = job->next) {
-		if (!job->req) {
+		switch (job->kind) {
+		case WRITER_EXPIRY:
 			expire(w, txn, ctx.now_us);
-			continue;
+			break;
+		case WRITER_RETENTION:
+			retain(w, txn, ctx.now_us);
+			break;
+		case WRITER_JOURNAL:
+			journal(w, txn, job);
+			break;
+		case WRITER_COMMAND:
+			ctx.org = job->org;
+			ctx.req = job->req;
+			command_run(txn, &ctx, &out);
+			reply(job, &out);
+			if (out.destroyed_key)
+				w->scrub_after = evlog_txn_id(txn);
+			break;
 		}
-		ctx.org = job->org;
-		ctx.req = job->req;
-		command_run(txn, &ctx, &out);
-		reply(job, &out);
 	}
 	rc = evlog_txn_commit(txn);
 	if (rc) {
+		w->scrub_after = 0;
 		log_error("commit_failed", "commands=%zu error=\"%s\"", n, ml_strerror(rc));
 		fail_batch(jobs, rc, "cannot commit");
 		return;
 	}
+	if (w->scrub_after)
+		scrub(w);
 	atomic_fetch_add(&w->commits, 1);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	log_debug("commit", "commands=%zu us=%ld", n,
@@ -229,6 +335,7 @@ int writer_start(struct event_base *base, struct evlog *log, const struct config
 	w->done_ev = event_new(base, -1, 0, deliver, w);
 	if (!w->done_ev)
 		goto err_free;
+	finish_scrub(w);
 	if (pthread_create(&w->thread, NULL, writer_main, w)) {
 		event_free(w->done_ev);
 		goto err_free;
@@ -253,12 +360,13 @@ void writer_submit(struct writer *w, struct writer_job *job)
 	pthread_mutex_unlock(&w->lock);
 }
 
-int writer_submit_expiry(struct writer *w)
+int writer_submit_timer(struct writer *w, enum writer_job_kind kind)
 {
 	struct writer_job *job = writer_job_new(NULL, NULL, NULL);
 
 	if (!job)
 		return ML_ENOMEM;
+	job->kind = kind;
 	writer_submit(w, job);
 	return 0;
 }

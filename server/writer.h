@@ -17,13 +17,24 @@
 
 struct event_base;
 
+enum writer_job_kind {
+	WRITER_COMMAND,            /* run req, set reply */
+	WRITER_JOURNAL,            /* store journal; reply (a query's answer, set
+				    * by the loop) goes out once it is committed */
+	WRITER_EXPIRY,             /* expire due referrals (no owner, no req) */
+	WRITER_RETENTION,          /* erase households past retention, prune the
+				    * journal (no owner, no req) */
+};
+
 struct writer_job {
 	struct writer_job *next;
-	void *owner;               /* the connection (NULL for the expiry job);
+	enum writer_job_kind kind;
+	void *owner;               /* the connection (NULL for timer jobs);
 				    * touched by the loop thread only */
 	const struct org *org;     /* the sender */
-	ml_request *req;           /* owned by the job; NULL: expire due referrals */
-	uint8_t *reply;            /* framed Response, set by the writer; free() */
+	ml_request *req;           /* owned by the job */
+	ml_access_record *journal; /* owned by the job */
+	uint8_t *reply;            /* framed Response; free() */
 	size_t reply_len;
 	int status_code;           /* the reply's status, for logs */
 };
@@ -42,9 +53,9 @@ int writer_start(struct event_base *base, struct evlog *log, const struct config
 /* Queue a job (loop thread). The writer takes ownership until done. */
 void writer_submit(struct writer *w, struct writer_job *job);
 
-/* Queue the expiry of undecided referrals (loop thread): a job with no owner
- * and no request, handed back like the others once committed. */
-int writer_submit_expiry(struct writer *w);
+/* Queue a timer job (WRITER_EXPIRY or WRITER_RETENTION; loop thread): a job
+ * with no owner and no request, handed back like the others once committed. */
+int writer_submit_timer(struct writer *w, enum writer_job_kind kind);
 
 /* Finish every queued job, stop and join the thread, deliver what is left,
  * and free w (loop thread, with the loop not running). NULL is a no-op. */

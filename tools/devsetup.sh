@@ -3,11 +3,12 @@
 #
 # Creates, keeping what already exists, a development CA, a server certificate
 # for localhost/127.0.0.1, one client certificate per example organisation
-# (subject CN = the organisation id, O = its display name) and the household
-# secret; rewrites DIR/maillaged.conf and DIR/ORG.env (`. DIR/ORG.env` makes
-# the maillage client act as ORG). Also makes test identities: `stranger`
-# (signed by the CA but not declared), `rogue-ca` (another CA) and `intruder`
-# (CN of a declared organisation, signed by the rogue CA).
+# (subject CN = the organisation id, O = its display name), the household
+# secret and the master key; rewrites DIR/maillaged.conf and DIR/ORG.env
+# (`. DIR/ORG.env` makes the maillage client act as ORG). Also makes test
+# identities: `stranger` (signed by the CA but not declared), `rogue-ca`
+# (another CA) and `intruder` (CN of a declared organisation, signed by the
+# rogue CA).
 # DATA_DIR defaults to DIR/../data. Prints one line when done.
 set -eu
 
@@ -38,7 +39,7 @@ DATA=$(cd "$DATA" && pwd)
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP" "$DIR/.maillaged.conf.tmp"' EXIT
 
-# id|kind|display name|platforms
+# id|kind|display name|platforms|data_protection (yes: may erase household data)
 ORGS="bailleur-est|LANDLORD|Bailleur Est Habitat|vaulx-bron, venissieux
 ccas-vaulx|CCAS|CCAS de Vaulx-en-Velin|vaulx-bron
 mdm-venissieux|MDM|Maison de la Métropole de Vénissieux|venissieux
@@ -46,7 +47,7 @@ hopital-est|HOSPITAL|Hôpital Est|vaulx-bron, venissieux
 siao-rhone|SIAO|SIAO du Rhône|vaulx-bron, venissieux
 asso-habitat|ASSOCIATION|Habitat et Solidarité|vaulx-bron
 asso-relais|ASSOCIATION|Relais Logement|vaulx-bron, venissieux
-coord-vaulx-bron|COORDINATION|Coordination Vaulx-en-Velin / Bron|vaulx-bron
+coord-vaulx-bron|COORDINATION|Coordination Vaulx-en-Velin / Bron|vaulx-bron|yes
 coord-venissieux|COORDINATION|Coordination Vénissieux|venissieux
 funder-metropole|FUNDER|Métropole de Lyon (financeur)|vaulx-bron, venissieux
 auditor|AUDITOR|Auditeur|vaulx-bron, venissieux"
@@ -130,9 +131,13 @@ if ! [ -s "$DIR/household.secret" ]; then
 	ossl rand -hex -out "$DIR/household.secret" 32
 fi
 chmod 600 "$DIR/household.secret"
+if ! [ -s "$DIR/master.key" ]; then
+	ossl rand -hex -out "$DIR/master.key" 32
+fi
+chmod 600 "$DIR/master.key"
 
 n=0
-while IFS='|' read -r id kind name platforms; do
+while IFS='|' read -r id kind name platforms dp; do
 	client "$id" "$id" "$name" ca
 	n=$((n + 1))
 done <<EOF
@@ -152,8 +157,9 @@ tls_cert = $DIR/server.crt
 tls_key = $DIR/server.key
 tls_ca = $DIR/ca.crt
 household_secret_file = $DIR/household.secret
+master_key_file = $DIR/master.key
 
-# Limits, at their defaults.
+# Limits and retention periods, at their defaults.
 # max_frame_bytes = 1048576
 # map_size_mb = 1024
 # handshake_timeout_s = 10
@@ -163,6 +169,9 @@ household_secret_file = $DIR/household.secret
 # max_batch = 512
 # heartbeat_s = 15
 # subscriber_stall_s = 60
+# retention_s = 63072000
+# retention_check_s = 3600
+# journal_retention_s = 31536000
 
 [platform vaulx-bron]
 code = VNX
@@ -172,9 +181,12 @@ name = Vaulx-en-Velin / Bron
 code = VEN
 name = Vénissieux
 EOF
-	while IFS='|' read -r id kind name platforms; do
+	while IFS='|' read -r id kind name platforms dp; do
 		printf '\n[org %s]\nkind = %s\nname = %s\nplatforms = %s\n' \
 			"$id" "$kind" "$name" "$platforms"
+		if [ -n "$dp" ]; then
+			printf 'data_protection = %s\n' "$dp"
+		fi
 	done <<EOF
 $ORGS
 EOF

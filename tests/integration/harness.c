@@ -508,6 +508,33 @@ mlc_request *h_hold(struct harness *h, const char *case_id, bool on)
 	return req;
 }
 
+mlc_request *h_erase(struct harness *h, const char *case_id, int reason)
+{
+	mlc_request *req = h_request(h);
+
+	req->erase_household_data = NEW(Maillage__V1__EraseHouseholdData,
+					maillage__v1__erase_household_data__init);
+	req->erase_household_data->case_id = dupstr(case_id);
+	req->erase_household_data->reason = reason;
+	req->body_case = MAILLAGE__V1__REQUEST__BODY_ERASE_HOUSEHOLD_DATA;
+	return req;
+}
+
+mlc_request *h_journal(struct harness *h, const char *case_id, const char *cursor,
+		       uint32_t limit)
+{
+	mlc_request *req = h_request(h);
+
+	req->list_access_journal = NEW(Maillage__V1__ListAccessJournal,
+				       maillage__v1__list_access_journal__init);
+	req->list_access_journal->case_id = dupstr(case_id);
+	if (cursor)
+		req->list_access_journal->cursor = dupstr(cursor);
+	req->list_access_journal->limit = limit;
+	req->body_case = MAILLAGE__V1__REQUEST__BODY_LIST_ACCESS_JOURNAL;
+	return req;
+}
+
 mlc_request *h_get_case(struct harness *h, const char *case_id)
 {
 	mlc_request *req = h_request(h);

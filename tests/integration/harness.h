@@ -94,6 +94,11 @@ mlc_request *h_sign(struct harness *h, const char *case_id, uint32_t number);
 /* on: PutOnHold; off: Resume */
 mlc_request *h_hold(struct harness *h, const char *case_id, bool on);
 mlc_request *h_get_case(struct harness *h, const char *case_id);
+/* EraseHouseholdData (reason: maillage.v1.ErasureReason). */
+mlc_request *h_erase(struct harness *h, const char *case_id, int reason);
+/* ListAccessJournal; cursor may be NULL, limit 0 = the default. */
+mlc_request *h_journal(struct harness *h, const char *case_id, const char *cursor,
+		       uint32_t limit);
 mlc_request *h_history(struct harness *h, const char *case_id);
 mlc_request *h_ping(struct harness *h);
 /* ReadEvents (auditors) from position from, at most max events (0 = as fit). */

@@ -68,29 +68,39 @@ static void test_history_and_chain(void **state)
 		MAILLAGE__V1__EVENT__BODY_SUPPORT_CLOSED,
 	};
 	uint8_t zero[32] = { 0 }, prev[32];
-	mlc_response *r;
+	mlc_response *r, *e;
 
 	(void)state;
 	r = h_send_as(&H, "auditor", h_history(&H, "VNX-2026-000001"), ST(OK));
 	assert_non_null(r->history);
 	assert_int_equal(r->history->n_events, 6);
 	assert_int_equal(r->history->next_version, 0);
-	memcpy(prev, zero, 32);
 	for (size_t i = 0; i < r->history->n_events; i++) {
 		Maillage__V1__Event *ev = r->history->events[i];
-		size_t len = maillage__v1__event__get_packed_size(ev);
-		uint8_t buf[4096];
 
 		assert_int_equal(ev->case_version, i + 1);
 		assert_int_equal(ev->position, i + 1);
 		assert_int_equal(ev->body_case, bodies[i]);
 		assert_int_equal(ev->command_id.len, 16);
+		assert_null(ev->sealed);     /* opened for the reader */
+	}
+	/* The chain, over the log as stored (personal fields sealed). */
+	e = h_send_as(&H, "auditor", h_read_events(&H, 1, 0), ST(OK));
+	assert_int_equal(e->events->n_events, 6);
+	memcpy(prev, zero, 32);
+	for (size_t i = 0; i < e->events->n_events; i++) {
+		Maillage__V1__Event *ev = e->events->events[i];
+		size_t len = maillage__v1__event__get_packed_size(ev);
+		uint8_t buf[4096];
+
 		assert_int_equal(ev->prev_hash.len, 32);
 		assert_memory_equal(ev->prev_hash.data, prev, 32);
 		assert_true(len < sizeof(buf));
 		maillage__v1__event__pack(ev, buf);
 		SHA256(buf, len, prev);
 	}
+	assert_non_null(e->events->events[0]->sealed);
+	mlc_response_free(e);
 	assert_string_equal(r->history->events[0]->actor_org, "bailleur-est");
 	assert_int_equal(r->history->events[2]->actor_role,
 			 MAILLAGE__V1__ACTOR_ROLE__ROLE_COORDINATION);

@@ -33,9 +33,9 @@ static int setup(void **state)
 	snprintf(dir, sizeof(dir), "/tmp/maillage-cmd-XXXXXX");
 	if (!mkdtemp(dir) || evlog_open(dir, 64 << 20, false, &elog, err, sizeof(err)))
 		return -1;
-	orgs[0] = (struct org){ "landlord", "L", MAILLAGE__V1__ORG_KIND__LANDLORD, platforms, 1 };
-	orgs[1] = (struct org){ "coord", "C", MAILLAGE__V1__ORG_KIND__COORDINATION, platforms, 1 };
-	orgs[2] = (struct org){ "asso", "A", MAILLAGE__V1__ORG_KIND__ASSOCIATION, platforms, 1 };
+	orgs[0] = (struct org){ "landlord", "L", MAILLAGE__V1__ORG_KIND__LANDLORD, platforms, 1, false };
+	orgs[1] = (struct org){ "coord", "C", MAILLAGE__V1__ORG_KIND__COORDINATION, platforms, 1, false };
+	orgs[2] = (struct org){ "asso", "A", MAILLAGE__V1__ORG_KIND__ASSOCIATION, platforms, 1, false };
 	cfg.orgs = orgs;
 	cfg.n_orgs = 3;
 	cfg.platforms = &platform;

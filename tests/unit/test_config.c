@@ -1,7 +1,8 @@
 /* test_config.c - the configuration parser: values, defaults, relative paths,
- * the household secret file, a "FILE:LINE: problem" error for each kind of
- * mistake, the lookups, and the files shipped with the repository
- * (deploy/maillaged.conf.example, the output of tools/devsetup.sh).
+ * the household secret and master key files, the data-protection role, a
+ * "FILE:LINE: problem" error for each kind of mistake, the lookups, and the
+ * files shipped with the repository (deploy/maillaged.conf.example, the
+ * output of tools/devsetup.sh).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,14 +24,17 @@ static char dir[64];        /* mkdtemp: "/tmp/maillage-config-XXXXXX" */
 static char path[PATH_MAX];
 
 #define SECRET_HEX "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+#define MASTER_HEX "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeffe0e1e2e3e4e5e6e7e8e9eaebecedeeef"
 
-/* Six lines; the first section of a file that starts with them is line 7. */
+/* Seven lines; the first section of a file that starts with them is line 8.
+ * household_secret_file is line 6, master_key_file line 7. */
 #define LISTEN "listen = 127.0.0.1:7400\n"
 #define NO_LISTEN "data_dir = data\n" \
 		"tls_cert = server.crt\n" \
 		"tls_key = server.key\n" \
 		"tls_ca = /etc/maillage/ca.crt\n" \
-		"household_secret_file = secret\n"
+		"household_secret_file = secret\n" \
+		"master_key_file = master.key\n"
 #define GLOBALS LISTEN NO_LISTEN
 /* Three lines each. */
 #define PLATFORM "[platform vaulx-bron]\ncode = VNX\nname = Vaulx / Bron\n"
@@ -54,6 +58,11 @@ static void write_secret(const char *text, mode_t mode)
 	write_file("secret", text, mode);
 }
 
+static void write_master(const char *text, mode_t mode)
+{
+	write_file("master.key", text, mode);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -73,20 +82,28 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-/* Every test starts with a good secret file. */
-static int reset_secret(void **state)
+static int reset_key_file(const char *name, const char *hex)
 {
 	char p[PATH_MAX + 16];
 	FILE *f;
 
-	(void)state;
-	snprintf(p, sizeof(p), "%s/secret", dir);
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
 	f = fopen(p, "w");
 	if (!f)
 		return -1;
-	fputs(SECRET_HEX "\n", f);
+	fputs(hex, f);
+	fputs("\n", f);
 	fclose(f);
 	return chmod(p, 0600);
+}
+
+/* Every test starts with a good secret file and a good master key file. */
+static int reset_secret(void **state)
+{
+	(void)state;
+	if (reset_key_file("secret", SECRET_HEX))
+		return -1;
+	return reset_key_file("master.key", MASTER_HEX);
 }
 
 /* Load text as maillaged.conf; it must succeed. */
@@ -139,6 +156,7 @@ static void test_good_file(void **state)
 		      "tls_key = /abs/server.key\n"
 		      "tls_ca=ca.crt\n"
 		      "household_secret_file = secret\n"
+		      "master_key_file = master.key\n"
 		      "\t# an indented comment\n"
 		      "max_batch = 64\n"
 		      "\n"
@@ -146,6 +164,7 @@ static void test_good_file(void **state)
 		      "kind = COORDINATION\n"
 		      "name = Coordination #1 = the best\n"
 		      "platforms = vaulx-bron ,venissieux\n"
+		      "data_protection = yes\n"
 		      "[platform vaulx-bron]\n"
 		      "code = VNX\n"
 		      "name = Vaulx-en-Velin / Bron\n"
@@ -167,6 +186,11 @@ static void test_good_file(void **state)
 	assert_string_equal(cfg->household_secret_file, expect);
 	for (unsigned i = 0; i < CONFIG_SECRET_LEN; i++)
 		assert_int_equal(cfg->household_secret[i], i);
+	snprintf(expect, sizeof(expect), "%s/master.key", dir);
+	assert_string_equal(cfg->master_key_file, expect);
+	assert_int_equal(cfg->master_key[0], 0xf0);
+	assert_int_equal(cfg->master_key[15], 0xff);
+	assert_int_equal(cfg->master_key[31], 0xef);
 
 	/* given, and defaults */
 	assert_int_equal(cfg->max_batch, 64);
@@ -176,6 +200,9 @@ static void test_good_file(void **state)
 	assert_int_equal(cfg->frame_timeout_s, 30);
 	assert_int_equal(cfg->idle_timeout_s, 600);
 	assert_int_equal(cfg->max_inflight, 256);
+	assert_int_equal(cfg->retention_s, 63072000);
+	assert_int_equal(cfg->retention_check_s, 3600);
+	assert_int_equal(cfg->journal_retention_s, 31536000);
 
 	assert_int_equal(cfg->n_platforms, 2);
 	assert_string_equal(cfg->platforms[0].id, "vaulx-bron");
@@ -192,10 +219,12 @@ static void test_good_file(void **state)
 	assert_int_equal(o->n_platforms, 2);
 	assert_string_equal(o->platforms[0], "vaulx-bron");
 	assert_string_equal(o->platforms[1], "venissieux");
+	assert_true(o->data_protection);
 	o = config_find_org(cfg, "asso-1");
 	assert_non_null(o);
 	assert_int_equal(o->kind, 6);
 	assert_null(o->name);
+	assert_false(o->data_protection);
 
 	p = config_find_platform(cfg, "venissieux");
 	assert_ptr_equal(p, &cfg->platforms[1]);
@@ -218,6 +247,9 @@ static void test_every_limit(void **state)
 		      "max_batch = 65536\n"
 		      "heartbeat_s = 3600\n"
 		      "subscriber_stall_s = 1\n"
+		      "retention_s = 3153600000\n"
+		      "retention_check_s = 86400\n"
+		      "journal_retention_s = 60\n"
 		      PLATFORM ORG);
 	assert_int_equal(cfg->max_frame_bytes, 64u << 20);
 	assert_int_equal(cfg->map_size_mb, 16);
@@ -228,11 +260,21 @@ static void test_every_limit(void **state)
 	assert_int_equal(cfg->max_batch, 65536);
 	assert_int_equal(cfg->heartbeat_s, 3600);
 	assert_int_equal(cfg->subscriber_stall_s, 1);
+	assert_int_equal(cfg->retention_s, 3153600000u);
+	assert_int_equal(cfg->retention_check_s, 86400);
+	assert_int_equal(cfg->journal_retention_s, 60);
 	config_free(cfg);
 
 	cfg = load_ok(GLOBALS "max_frame_bytes = 1024\nmap_size_mb = 1048576\n" PLATFORM ORG);
 	assert_int_equal(cfg->max_frame_bytes, 1024);
 	assert_int_equal(cfg->map_size_mb, 1048576);
+	config_free(cfg);
+
+	cfg = load_ok(GLOBALS "retention_s = 60\nretention_check_s = 1\n"
+		      "journal_retention_s = 3153600000\n" PLATFORM ORG);
+	assert_int_equal(cfg->retention_s, 60);
+	assert_int_equal(cfg->retention_check_s, 1);
+	assert_int_equal(cfg->journal_retention_s, 3153600000u);
 	config_free(cfg);
 }
 
@@ -272,6 +314,7 @@ static void test_crlf_and_long_lines(void **state)
 	name[n] = 0;
 	snprintf(text, n + 1024, "listen = 127.0.0.1:1\r\ndata_dir = d\r\ntls_cert = c\r\n"
 		 "tls_key = k\r\ntls_ca = a\r\nhousehold_secret_file = secret\r\n"
+		 "master_key_file = master.key\r\n"
 		 "[platform p]\r\ncode = PP\r\nname = %s\r\n"
 		 "[org o]\r\nkind = FUNDER\r\nplatforms = p\r\n", name);
 	cfg = load_ok(text);
@@ -319,42 +362,55 @@ static void test_bad_numbers(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(text, sizeof(text), GLOBALS "%s" PLATFORM ORG, bad[i]);
-		expect_config_error(text, 7, "'max_batch' must be a whole number from 1 to 65536");
+		expect_config_error(text, 8, "'max_batch' must be a whole number from 1 to 65536");
 	}
-	expect_config_error(GLOBALS "max_frame_bytes = 1023\n", 7,
+	expect_config_error(GLOBALS "max_frame_bytes = 1023\n", 8,
 			    "'max_frame_bytes' must be a whole number from 1024 to 67108864, "
 			    "not '1023'");
-	expect_config_error(GLOBALS "max_frame_bytes = 67108865\n", 7, "not '67108865'");
-	expect_config_error(GLOBALS "map_size_mb = 15\n", 7, "from 16 to 1048576");
-	expect_config_error(GLOBALS "map_size_mb = 1048577\n", 7, "from 16 to 1048576");
-	expect_config_error(GLOBALS "max_inflight = 65537\n", 7, "'max_inflight'");
-	expect_config_error(GLOBALS "handshake_timeout_s = 0\n", 7, "'handshake_timeout_s'");
-	expect_config_error(GLOBALS "frame_timeout_s = 0\n", 7, "'frame_timeout_s'");
-	expect_config_error(GLOBALS "idle_timeout_s = 86401\n", 7, "'idle_timeout_s'");
+	expect_config_error(GLOBALS "max_frame_bytes = 67108865\n", 8, "not '67108865'");
+	expect_config_error(GLOBALS "map_size_mb = 15\n", 8, "from 16 to 1048576");
+	expect_config_error(GLOBALS "map_size_mb = 1048577\n", 8, "from 16 to 1048576");
+	expect_config_error(GLOBALS "max_inflight = 65537\n", 8, "'max_inflight'");
+	expect_config_error(GLOBALS "handshake_timeout_s = 0\n", 8, "'handshake_timeout_s'");
+	expect_config_error(GLOBALS "frame_timeout_s = 0\n", 8, "'frame_timeout_s'");
+	expect_config_error(GLOBALS "idle_timeout_s = 86401\n", 8, "'idle_timeout_s'");
+	expect_config_error(GLOBALS "retention_s = 0\n", 8,
+			    "'retention_s' must be a whole number from 1 to 3153600000, not '0'");
+	expect_config_error(GLOBALS "retention_s = 3153600001\n", 8, "not '3153600001'");
+	expect_config_error(GLOBALS "retention_s = 4294967296\n", 8, "not '4294967296'");
+	expect_config_error(GLOBALS "retention_s = -60\n", 8, "'retention_s'");
+	expect_config_error(GLOBALS "retention_check_s = 0\n", 8,
+			    "'retention_check_s' must be a whole number from 1 to 86400, not '0'");
+	expect_config_error(GLOBALS "retention_check_s = 86401\n", 8, "not '86401'");
+	expect_config_error(GLOBALS "journal_retention_s = 0\n", 8,
+			    "'journal_retention_s' must be a whole number from 1 to "
+			    "3153600000, not '0'");
+	expect_config_error(GLOBALS "journal_retention_s = 3153600001\n", 8,
+			    "not '3153600001'");
 }
 
 static void test_keys(void **state)
 {
 	(void)state;
-	expect_config_error(GLOBALS "colour = blue\n" PLATFORM ORG, 7, "unknown key 'colour'");
-	expect_config_error(GLOBALS PLATFORM "colour = blue\n" ORG, 10,
+	expect_config_error(GLOBALS "colour = blue\n" PLATFORM ORG, 8, "unknown key 'colour'");
+	expect_config_error(GLOBALS PLATFORM "colour = blue\n" ORG, 11,
 			    "unknown key 'colour' in [platform vaulx-bron]");
-	expect_config_error(GLOBALS PLATFORM ORG "code = X\n", 13,
+	expect_config_error(GLOBALS PLATFORM ORG "code = X\n", 14,
 			    "unknown key 'code' in [org asso]");
-	expect_config_error(GLOBALS PLATFORM ORG "max_batch = 2\n", 13,
+	expect_config_error(GLOBALS PLATFORM ORG "max_batch = 2\n", 14,
 			    "global key 'max_batch' must come before the first section");
-	expect_config_error(GLOBALS "listen = 127.0.0.1:1\n" PLATFORM ORG, 7,
+	expect_config_error(GLOBALS "listen = 127.0.0.1:1\n" PLATFORM ORG, 8,
 			    "duplicate key 'listen'");
-	expect_config_error(GLOBALS "max_batch = 1\nmax_batch = 1\n" PLATFORM ORG, 8,
+	expect_config_error(GLOBALS "max_batch = 1\nmax_batch = 1\n" PLATFORM ORG, 9,
 			    "duplicate key 'max_batch'");
-	expect_config_error(GLOBALS PLATFORM "name = again\n" ORG, 10, "duplicate key 'name'");
-	expect_config_error(GLOBALS PLATFORM ORG "kind = CCAS\n", 13, "duplicate key 'kind'");
-	expect_config_error(GLOBALS "[platform b]\nname =\n" ORG, 8, "empty value for 'name'");
-	expect_config_error(NO_LISTEN "listen = \t \n", 6, "empty value for 'listen'");
-	expect_config_error(GLOBALS "= 3\n", 7, "missing key before '='");
-	expect_config_error(GLOBALS "just words\n", 7, "expected 'key = value', not 'just words'");
+	expect_config_error(GLOBALS PLATFORM "name = again\n" ORG, 11, "duplicate key 'name'");
+	expect_config_error(GLOBALS PLATFORM ORG "kind = CCAS\n", 14, "duplicate key 'kind'");
+	expect_config_error(GLOBALS "[platform b]\nname =\n" ORG, 9, "empty value for 'name'");
+	expect_config_error(NO_LISTEN "listen = \t \n", 7, "empty value for 'listen'");
+	expect_config_error(GLOBALS "= 3\n", 8, "missing key before '='");
+	expect_config_error(GLOBALS "just words\n", 8, "expected 'key = value', not 'just words'");
 	/* '#' after the start of a line is part of the value */
-	expect_config_error(GLOBALS "max_batch = 5 # five\n", 7, "not '5 # five'");
+	expect_config_error(GLOBALS "max_batch = 5 # five\n", 8, "not '5 # five'");
 }
 
 static void test_missing_keys(void **state)
@@ -366,13 +422,13 @@ static void test_missing_keys(void **state)
 	expect_config_error("", 0, "missing required key 'listen'");
 	expect_config_error("tls_ca = a\n", 0, "missing required key 'listen'");
 	/* sections: the line of their header */
-	expect_config_error(GLOBALS PLATFORM "[platform b]\nname = x\n" ORG, 10,
+	expect_config_error(GLOBALS PLATFORM "[platform b]\nname = x\n" ORG, 11,
 			    "missing required key 'code'");
-	expect_config_error(GLOBALS PLATFORM ORG "[platform b]\n", 13,
+	expect_config_error(GLOBALS PLATFORM ORG "[platform b]\n", 14,
 			    "missing required key 'code'");
-	expect_config_error(GLOBALS PLATFORM "[org a]\nplatforms = vaulx-bron\n", 10,
+	expect_config_error(GLOBALS PLATFORM "[org a]\nplatforms = vaulx-bron\n", 11,
 			    "missing required key 'kind'");
-	expect_config_error(GLOBALS PLATFORM "\n[org a]\nkind = CCAS\nname = A\n" ORG, 11,
+	expect_config_error(GLOBALS PLATFORM "\n[org a]\nkind = CCAS\nname = A\n" ORG, 12,
 			    "missing required key 'platforms'");
 	/* at least one platform and one org */
 	expect_config_error(GLOBALS, 0, "no [platform ID] section");
@@ -383,23 +439,23 @@ static void test_missing_keys(void **state)
 static void test_sections(void **state)
 {
 	(void)state;
-	expect_config_error(GLOBALS "[shelf x]\n", 7,
+	expect_config_error(GLOBALS "[shelf x]\n", 8,
 			    "unknown section type 'shelf' (expected platform or org)");
-	expect_config_error(GLOBALS "[Platform x]\n", 7, "unknown section type 'Platform'");
-	expect_config_error(GLOBALS "[org]\n", 7, "bad section header '[org]'");
-	expect_config_error(GLOBALS "[org a b]\n", 7, "bad section header '[org a b]'");
-	expect_config_error(GLOBALS "[org a\n", 7, "bad section header '[org a'");
-	expect_config_error(GLOBALS "[]\n", 7, "bad section header '[]'");
-	expect_config_error(GLOBALS "[org Bad_Id]\n", 7,
+	expect_config_error(GLOBALS "[Platform x]\n", 8, "unknown section type 'Platform'");
+	expect_config_error(GLOBALS "[org]\n", 8, "bad section header '[org]'");
+	expect_config_error(GLOBALS "[org a b]\n", 8, "bad section header '[org a b]'");
+	expect_config_error(GLOBALS "[org a\n", 8, "bad section header '[org a'");
+	expect_config_error(GLOBALS "[]\n", 8, "bad section header '[]'");
+	expect_config_error(GLOBALS "[org Bad_Id]\n", 8,
 			    "bad org id 'Bad_Id': 1 to 64 lowercase letters, digits or '-'");
-	expect_config_error(GLOBALS "[platform a.b]\n", 7, "bad platform id 'a.b'");
+	expect_config_error(GLOBALS "[platform a.b]\n", 8, "bad platform id 'a.b'");
 	expect_config_error(GLOBALS "[platform "
 			    "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij12345]\n",
-			    7, "bad platform id");
-	expect_config_error(GLOBALS PLATFORM "[platform vaulx-bron]\ncode = VNY\n", 10,
-			    "duplicate platform 'vaulx-bron' (first declared at line 7)");
-	expect_config_error(GLOBALS PLATFORM ORG "\n" ORG, 14,
-			    "duplicate org 'asso' (first declared at line 10)");
+			    8, "bad platform id");
+	expect_config_error(GLOBALS PLATFORM "[platform vaulx-bron]\ncode = VNY\n", 11,
+			    "duplicate platform 'vaulx-bron' (first declared at line 8)");
+	expect_config_error(GLOBALS PLATFORM ORG "\n" ORG, 15,
+			    "duplicate org 'asso' (first declared at line 11)");
 }
 
 static void test_platform_and_org_values(void **state)
@@ -417,34 +473,34 @@ static void test_platform_and_org_values(void **state)
 	assert_int_equal(cfg->orgs[0].kind, 9);
 	config_free(cfg);
 
-	expect_config_error(GLOBALS "[platform a]\ncode = vnx\n", 8,
+	expect_config_error(GLOBALS "[platform a]\ncode = vnx\n", 9,
 			    "'code' must be 2 to 6 capital letters, not 'vnx'");
-	expect_config_error(GLOBALS "[platform a]\ncode = V\n", 8, "not 'V'");
-	expect_config_error(GLOBALS "[platform a]\ncode = ABCDEFG\n", 8, "not 'ABCDEFG'");
-	expect_config_error(GLOBALS "[platform a]\ncode = V1\n", 8, "not 'V1'");
-	expect_config_error(GLOBALS PLATFORM "[platform b]\ncode = VNX\n", 11,
+	expect_config_error(GLOBALS "[platform a]\ncode = V\n", 9, "not 'V'");
+	expect_config_error(GLOBALS "[platform a]\ncode = ABCDEFG\n", 9, "not 'ABCDEFG'");
+	expect_config_error(GLOBALS "[platform a]\ncode = V1\n", 9, "not 'V1'");
+	expect_config_error(GLOBALS PLATFORM "[platform b]\ncode = VNX\n", 12,
 			    "code 'VNX' is already used by platform 'vaulx-bron'");
 	expect_config_error(GLOBALS PLATFORM "[org a]\nkind = BAKER\nplatforms = vaulx-bron\n",
-			    11, "unknown organisation kind 'BAKER'");
-	expect_config_error(GLOBALS PLATFORM "[org a]\nkind = landlord\n", 11,
+			    12, "unknown organisation kind 'BAKER'");
+	expect_config_error(GLOBALS PLATFORM "[org a]\nkind = landlord\n", 12,
 			    "unknown organisation kind 'landlord'");
-	expect_config_error(GLOBALS PLATFORM "[org a]\nkind = ORG_KIND_UNSPECIFIED\n", 11,
+	expect_config_error(GLOBALS PLATFORM "[org a]\nkind = ORG_KIND_UNSPECIFIED\n", 12,
 			    "unknown organisation kind");
 	/* platforms: checked at the end, reported at the org's platforms line */
 	expect_config_error(GLOBALS PLATFORM "[org a]\nkind = CCAS\nplatforms = lyon\n" ORG,
-			    12, "unknown platform 'lyon' in org 'a'");
+			    13, "unknown platform 'lyon' in org 'a'");
 	expect_config_error(GLOBALS PLATFORM ORG "[org a]\nplatforms = vaulx-bron, lyon\n"
 			    "kind = CCAS\n[platform b]\ncode = BB\n",
-			    14, "unknown platform 'lyon' in org 'a'");
+			    15, "unknown platform 'lyon' in org 'a'");
 	expect_config_error(GLOBALS PLATFORM "[org a]\nkind = CCAS\nplatforms = vaulx-bron,,\n",
-			    12, "'platforms' has an empty item");
+			    13, "'platforms' has an empty item");
 	expect_config_error(GLOBALS PLATFORM "[org a]\nkind = CCAS\nplatforms = ,\n",
-			    12, "'platforms' has an empty item");
+			    13, "'platforms' has an empty item");
 	expect_config_error(GLOBALS PLATFORM "[org a]\nkind = CCAS\n"
 			    "platforms = vaulx-bron, vaulx-bron\n",
-			    12, "platform 'vaulx-bron' is listed twice");
+			    13, "platform 'vaulx-bron' is listed twice");
 	expect_config_error(GLOBALS PLATFORM "[org a]\nkind = CCAS\nplatforms = vaulx bron\n",
-			    12, "bad platform id 'vaulx bron'");
+			    13, "bad platform id 'vaulx bron'");
 }
 
 static void test_secret_file(void **state)
@@ -480,11 +536,151 @@ static void test_secret_file(void **state)
 	expect_config_error(GLOBALS PLATFORM ORG, 6, "must hold 64 hexadecimal characters");
 
 	load_fails("listen = 127.0.0.1:1\ndata_dir = d\ntls_cert = c\ntls_key = k\ntls_ca = a\n"
-		   "household_secret_file = nowhere\n" PLATFORM ORG, ML_EIO, 6,
+		   "household_secret_file = nowhere\nmaster_key_file = master.key\n"
+		   PLATFORM ORG, ML_EIO, 6,
 		   "cannot open '");
 	load_fails("listen = 127.0.0.1:1\ndata_dir = d\ntls_cert = c\ntls_key = k\ntls_ca = a\n"
-		   "household_secret_file = .\n" PLATFORM ORG, ML_ECONFIG, 6,
+		   "household_secret_file = .\nmaster_key_file = master.key\n"
+		   PLATFORM ORG, ML_ECONFIG, 6, "is not a regular file");
+}
+
+/* The globals of GLOBALS but master_key_file: six lines. */
+#define NO_MASTER LISTEN "data_dir = data\n" \
+		"tls_cert = server.crt\n" \
+		"tls_key = server.key\n" \
+		"tls_ca = /etc/maillage/ca.crt\n" \
+		"household_secret_file = secret\n"
+
+/* The master key file: the checks of the household secret file (one reader
+ * for both), and a key of its own. */
+static void test_master_key_file(void **state)
+{
+	static const mode_t shared[] = { 0640, 0620, 0604, 0602, 0644, 0666 };
+	static const char *const malformed[] = {
+		"", "\n", "0011\n", MASTER_HEX "0\n", MASTER_HEX "\n\n", " " MASTER_HEX,
+		MASTER_HEX " \n", MASTER_HEX "\r\n",
+		"zzf1f2f3f4f5f6f7f8f9fafbfcfdfeffe0e1e2e3e4e5e6e7e8e9eaebecedeeef\n",
+		"f0f1f2f3f4f5f6f7f8f9fafbfcfdfeffe0e1e2e3e4e5e6e7e8e9eaebecedeeeg\n",
+		"f0f1f2f3f4f5f6f7f8f9fafbfcfdfeffe0e1e2e3e4e5e6e7e8e9eaebecedee\n",
+	};
+	char key[PATH_MAX + 16], msg[2 * PATH_MAX + 128];
+	struct config *cfg;
+
+	(void)state;
+	/* required, global */
+	expect_config_error(NO_MASTER PLATFORM ORG, 0, "missing required key 'master_key_file'");
+	expect_config_error(GLOBALS PLATFORM ORG "master_key_file = master.key\n", 14,
+			    "global key 'master_key_file' must come before the first section");
+	expect_config_error(GLOBALS "master_key_file = master.key\n" PLATFORM ORG, 8,
+			    "duplicate key 'master_key_file'");
+
+	/* good: with or without the newline, either case, read-only */
+	write_master(MASTER_HEX, 0400);
+	cfg = load_ok(GLOBALS PLATFORM ORG);
+	assert_int_equal(cfg->master_key[0], 0xf0);
+	assert_int_equal(cfg->master_key[31], 0xef);
+	config_free(cfg);
+	write_master("F0F1F2F3F4F5F6F7F8F9FAFBFCFDFEFFE0E1E2E3E4E5E6E7E8E9EAEBECEDEEEF\n", 0600);
+	cfg = load_ok(GLOBALS PLATFORM ORG);
+	assert_int_equal(cfg->master_key[15], 0xff);
+	assert_memory_not_equal(cfg->master_key, cfg->household_secret, CONFIG_SECRET_LEN);
+	config_free(cfg);
+
+	/* group or others may read or write it: refused, at its line */
+	for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++) {
+		write_master(MASTER_HEX "\n", shared[i]);
+		expect_config_error(GLOBALS PLATFORM ORG, 7,
+				    "/master.key' must not be accessible by group or others "
+				    "(chmod 600)");
+	}
+	/* malformed */
+	for (size_t i = 0; i < sizeof(malformed) / sizeof(malformed[0]); i++) {
+		write_master(malformed[i], 0600);
+		expect_config_error(GLOBALS PLATFORM ORG, 7,
+				    "/master.key' must hold 64 hexadecimal characters "
+				    "(openssl rand -hex 32)");
+	}
+	/* missing, or not a file */
+	snprintf(key, sizeof(key), "%s/master.key", dir);
+	assert_int_equal(unlink(key), 0);
+	snprintf(msg, sizeof(msg), "cannot open '%s': No such file or directory", key);
+	load_fails(GLOBALS PLATFORM ORG, ML_EIO, 7, msg);
+	load_fails(NO_MASTER "master_key_file = .\n" PLATFORM ORG, ML_ECONFIG, 7,
 		   "is not a regular file");
+
+	/* the same key as the household secret, in another file or the same one */
+	write_master(SECRET_HEX "\n", 0600);
+	expect_config_error(GLOBALS PLATFORM ORG, 7, "must differ");
+	write_master("000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F", 0600);
+	snprintf(msg, sizeof(msg), "'%s/master.key' holds the same key as '%s/secret': the "
+		 "master key and the household secret must differ", dir, dir);
+	expect_config_error(GLOBALS PLATFORM ORG, 7, msg);
+	expect_config_error(NO_MASTER "master_key_file = secret\n" PLATFORM ORG, 7,
+			    "must differ");
+
+	/* the household secret is read first */
+	write_master("0011\n", 0600);
+	write_secret("0011\n", 0600);
+	expect_config_error(GLOBALS PLATFORM ORG, 6, "/secret' must hold 64 hexadecimal");
+}
+
+/* data_protection: yes or no, default no, yes only for a COORDINATION; the
+ * kind may come before or after it in the section. */
+static void test_data_protection(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	cfg = load_ok(GLOBALS PLATFORM ORG
+		      "[org coord]\ndata_protection = yes\nkind = COORDINATION\n"
+		      "platforms = vaulx-bron\n"
+		      "[org coord-2]\nkind = COORDINATION\nplatforms = vaulx-bron\n"
+		      "data_protection = no\n"
+		      "[org coord-3]\nkind = COORDINATION\nplatforms = vaulx-bron\n"
+		      "[org landlord]\nkind = LANDLORD\ndata_protection = no\n"
+		      "platforms = vaulx-bron\n");
+	assert_false(config_find_org(cfg, "asso")->data_protection);
+	assert_true(config_find_org(cfg, "coord")->data_protection);
+	assert_false(config_find_org(cfg, "coord-2")->data_protection);
+	assert_false(config_find_org(cfg, "coord-3")->data_protection);
+	assert_false(config_find_org(cfg, "landlord")->data_protection);
+	config_free(cfg);
+
+	/* yes on another kind: at the key's line, whether the section ends at
+	 * the end of the file or at the next header, kind before or after */
+	expect_config_error(GLOBALS PLATFORM ORG "data_protection = yes\n", 14,
+			    "'data_protection = yes' is only for a COORDINATION organisation, "
+			    "and org 'asso' is ASSOCIATION");
+	expect_config_error(GLOBALS PLATFORM "[org a]\ndata_protection = yes\n"
+			    "kind = LANDLORD\nplatforms = vaulx-bron\n" ORG, 12,
+			    "org 'a' is LANDLORD");
+	expect_config_error(GLOBALS PLATFORM "[org a]\nkind = AUDITOR\n"
+			    "platforms = vaulx-bron\n\n# the role\ndata_protection = yes\n",
+			    16, "org 'a' is AUDITOR");
+	expect_config_error(GLOBALS PLATFORM "[org a]\ndata_protection = yes\nkind = FUNDER\n"
+			    "platforms = vaulx-bron\n[platform b]\ncode = BB\n", 12,
+			    "org 'a' is FUNDER");
+	/* a missing kind is reported as such */
+	expect_config_error(GLOBALS PLATFORM "[org a]\ndata_protection = yes\n"
+			    "platforms = vaulx-bron\n", 11, "missing required key 'kind'");
+
+	/* values and places */
+	expect_config_error(GLOBALS PLATFORM "[org a]\nkind = COORDINATION\n"
+			    "data_protection = Yes\n", 13,
+			    "'data_protection' must be yes or no, not 'Yes'");
+	expect_config_error(GLOBALS PLATFORM "[org a]\nkind = COORDINATION\n"
+			    "data_protection = true\n", 13, "not 'true'");
+	expect_config_error(GLOBALS PLATFORM "[org a]\nkind = COORDINATION\n"
+			    "data_protection = 1\n", 13, "not '1'");
+	expect_config_error(GLOBALS PLATFORM "[org a]\nkind = COORDINATION\n"
+			    "data_protection = yes\ndata_protection = yes\n", 14,
+			    "duplicate key 'data_protection'");
+	expect_config_error(GLOBALS PLATFORM "[org a]\nkind = COORDINATION\n"
+			    "data_protection =\n", 13, "empty value for 'data_protection'");
+	expect_config_error(GLOBALS "data_protection = yes\n" PLATFORM ORG, 8,
+			    "unknown key 'data_protection'");
+	expect_config_error(GLOBALS PLATFORM "data_protection = yes\n" ORG, 11,
+			    "unknown key 'data_protection' in [platform vaulx-bron]");
 }
 
 static void test_cannot_open(void **state)
@@ -567,11 +763,11 @@ static const char *commented_setting(const char *line)
 	return line + 2;
 }
 
-/* deploy/maillaged.conf.example loads (with a secret of ours), and its
+/* deploy/maillaged.conf.example loads (with key files of ours), and its
  * commented-out limits are the defaults. */
 static void test_example_file(void **state)
 {
-	char src[PATH_MAX + 64], line[1024], secret[PATH_MAX + 64];
+	char src[PATH_MAX + 64], line[1024], secret[PATH_MAX + 64], master[PATH_MAX + 64];
 	struct config *cfg = NULL, *uncommented = NULL;
 	char err[1024] = "";
 	char path2[PATH_MAX + 16];
@@ -581,6 +777,7 @@ static void test_example_file(void **state)
 	(void)state;
 	snprintf(src, sizeof(src), "%s/deploy/maillaged.conf.example", repo_root());
 	snprintf(secret, sizeof(secret), "%s/secret", dir);
+	snprintf(master, sizeof(master), "%s/master.key", dir);
 	snprintf(path2, sizeof(path2), "%s/uncommented.conf", dir);
 	in = fopen(src, "r");
 	if (!in)
@@ -593,6 +790,11 @@ static void test_example_file(void **state)
 		if (!strncmp(line, "household_secret_file", 21)) {
 			fprintf(out, "household_secret_file = %s\n", secret);
 			fprintf(out2, "household_secret_file = %s\n", secret);
+			continue;
+		}
+		if (!strncmp(line, "master_key_file", 15)) {
+			fprintf(out, "master_key_file = %s\n", master);
+			fprintf(out2, "master_key_file = %s\n", master);
 			continue;
 		}
 		fputs(line, out);
@@ -615,6 +817,10 @@ static void test_example_file(void **state)
 	assert_int_equal(uncommented->idle_timeout_s, cfg->idle_timeout_s);
 	assert_int_equal(uncommented->max_inflight, cfg->max_inflight);
 	assert_int_equal(uncommented->max_batch, cfg->max_batch);
+	assert_int_equal(uncommented->retention_s, cfg->retention_s);
+	assert_int_equal(uncommented->retention_check_s, cfg->retention_check_s);
+	assert_int_equal(uncommented->journal_retention_s, cfg->journal_retention_s);
+	assert_true(config_find_org(cfg, "coord-vaulx-bron")->data_protection);
 	config_free(uncommented);
 	config_free(cfg);
 }
@@ -624,6 +830,7 @@ static void test_devsetup_config(void **state)
 {
 	char cmd[3 * PATH_MAX + 128], conf[PATH_MAX + 32], data[PATH_MAX + 32];
 	char err[1024] = "";
+	uint8_t master_key[CONFIG_SECRET_LEN];
 	struct config *cfg = NULL;
 	const struct org *o;
 	struct stat st;
@@ -647,6 +854,13 @@ static void test_devsetup_config(void **state)
 	assert_non_null(o);
 	assert_int_equal(o->kind, 7);
 	assert_false(org_is_member(o, "venissieux"));
+	assert_true(o->data_protection);
+	o = config_find_org(cfg, "coord-venissieux");
+	assert_int_equal(o->kind, 7);
+	assert_false(o->data_protection);
+	for (size_t i = 0; i < cfg->n_orgs; i++)
+		if (strcmp(cfg->orgs[i].id, "coord-vaulx-bron"))
+			assert_false(cfg->orgs[i].data_protection);
 	o = config_find_org(cfg, "asso-habitat");
 	assert_string_equal(o->name, "Habitat et Solidarit\xc3\xa9");
 	o = config_find_org(cfg, "bailleur-est");
@@ -657,13 +871,20 @@ static void test_devsetup_config(void **state)
 	assert_int_equal(stat(cfg->tls_key, &st), 0);
 	assert_int_equal(st.st_mode & 077, 0);
 	assert_int_equal(stat(cfg->tls_ca, &st), 0);
+	snprintf(data, sizeof(data), "%s/dev/master.key", dir);
+	assert_string_equal(cfg->master_key_file, data);
+	assert_int_equal(stat(cfg->master_key_file, &st), 0);
+	assert_int_equal(st.st_mode & 077, 0);
+	assert_int_equal(cfg->retention_s, 63072000);
+	memcpy(master_key, cfg->master_key, sizeof(master_key));
 	config_free(cfg);
 
-	/* a second run keeps the secret and still loads */
+	/* a second run keeps the secret and the master key and still loads */
 	if (system(cmd) != 0)
 		fail_msg("'%s' failed a second time", cmd);
 	if (config_load(conf, &cfg, err, sizeof(err)))
 		fail_msg("%s", err);
+	assert_memory_equal(cfg->master_key, master_key, sizeof(master_key));
 	config_free(cfg);
 }
 
@@ -681,6 +902,8 @@ int main(void)
 		cmocka_unit_test_setup(test_sections, reset_secret),
 		cmocka_unit_test_setup(test_platform_and_org_values, reset_secret),
 		cmocka_unit_test_setup(test_secret_file, reset_secret),
+		cmocka_unit_test_setup(test_master_key_file, reset_secret),
+		cmocka_unit_test_setup(test_data_protection, reset_secret),
 		cmocka_unit_test_setup(test_cannot_open, reset_secret),
 		cmocka_unit_test_setup(test_small_error_buffer, reset_secret),
 		cmocka_unit_test_setup(test_lookups, reset_secret),

@@ -64,6 +64,8 @@ static struct fixture {
 	Maillage__V1__PutOnHold hold;
 	Maillage__V1__Resume resume;
 	Maillage__V1__Subscribe subscribe;
+	Maillage__V1__EraseHouseholdData erase;
+	Maillage__V1__ListAccessJournal journal;
 	Maillage__V1__EventType types[3];
 	uint8_t payload[VALIDATE_MAX_TEXT];
 	Maillage__V1__Need needs[VALIDATE_MAX_LIST + 1];
@@ -322,6 +324,17 @@ static void reset(int body)
 	case B(RESUME):
 		f.req.resume = &f.resume;
 		break;
+	case B(ERASE_HOUSEHOLD_DATA):
+		maillage__v1__erase_household_data__init(&f.erase);
+		f.erase.case_id = (char *)case_id;
+		f.erase.reason = MAILLAGE__V1__ERASURE_REASON__ERASURE_DPO_DECISION;
+		f.req.erase_household_data = &f.erase;
+		break;
+	case B(LIST_ACCESS_JOURNAL):
+		maillage__v1__list_access_journal__init(&f.journal);
+		f.journal.case_id = (char *)case_id;
+		f.req.list_access_journal = &f.journal;
+		break;
 	}
 }
 
@@ -352,18 +365,19 @@ static const int all_bodies[] = {
 	B(REFER_HOUSEHOLD), B(ACKNOWLEDGE_REFERRAL), B(ACCEPT_CASE), B(DECLINE_REFERRAL),
 	B(WITHDRAW_REFERRAL), B(RECORD_VISIT), B(PROPOSE_REHOUSING), B(CLOSE_SUPPORT),
 	B(ASSIGN_PARTNER), B(RELEASE_ASSIGNMENT), B(RECORD_PROCEDURE_STEP),
-	B(ANSWER_PROPOSAL), B(SIGN_LEASE), B(PUT_ON_HOLD), B(RESUME),
+	B(ANSWER_PROPOSAL), B(SIGN_LEASE), B(PUT_ON_HOLD), B(RESUME), B(ERASE_HOUSEHOLD_DATA),
 	B(GET_CASE), B(GET_CASE_HISTORY), B(READ_EVENTS), B(LIST_CASELOAD),
 	B(LIST_PENDING_REFERRALS), B(GET_PARTNER_LOAD), B(LIST_STALE_CASES), B(LIST_DEADLINES),
 	B(GET_REHOUSING_PIPELINE), B(GET_PLATFORM_STATS), B(PING), B(SUBSCRIBE),
+	B(LIST_ACCESS_JOURNAL),
 };
-#define N_COMMANDS 15
+#define N_COMMANDS 16
 
 static void test_valid_requests(void **state)
 {
 	(void)state;
 	assert_int_equal(ARRAY_SIZE(all_bodies),
-			 maillage__v1__request__descriptor.n_fields - 4);   /* all but the envelope */
+			 maillage__v1__request__descriptor.n_fields - 5);   /* all but the envelope */
 	for (size_t i = 0; i < ARRAY_SIZE(all_bodies); i++) {
 		reset(all_bodies[i]);
 		expect_field(NULL, NULL);
@@ -624,6 +638,31 @@ static void test_lists(void **state)
 
 /* Subscribe: every filter optional; a case id, when given, well formed;
  * event types known, not unspecified, not repeated. */
+/* The retention reason is the server's; purpose is a short single line. */
+static void test_erasure_and_purpose(void **state)
+{
+	char long_purpose[VALIDATE_MAX_NAME + 2];
+
+	(void)state;
+	reset(B(ERASE_HOUSEHOLD_DATA));
+	f.erase.reason = MAILLAGE__V1__ERASURE_REASON__ERASURE_RETENTION;
+	expect_field("erase_household_data.reason", "server");
+	f.erase.reason = 0;
+	expect_field("erase_household_data.reason", NULL);
+	reset(B(LIST_ACCESS_JOURNAL));
+	f.journal.limit = 1001;
+	expect_field("list_access_journal.limit", NULL);
+	reset(B(GET_CASE));
+	f.req.purpose = "suivi de la visite du 2 novembre";
+	expect_field(NULL, NULL);
+	f.req.purpose = "two\nlines";
+	expect_field("purpose", NULL);
+	memset(long_purpose, 'a', sizeof(long_purpose) - 1);
+	long_purpose[sizeof(long_purpose) - 1] = 0;
+	f.req.purpose = long_purpose;
+	expect_field("purpose", "longer");
+}
+
 static void test_subscribe(void **state)
 {
 	(void)state;
@@ -853,6 +892,7 @@ int main(void)
 		cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_lists),
 		cmocka_unit_test(test_subscribe),
+		cmocka_unit_test(test_erasure_and_purpose),
 		cmocka_unit_test(test_case_ids),
 		cmocka_unit_test(test_quoting),
 		cmocka_unit_test(test_ping),

@@ -21,7 +21,7 @@
 
 static char dir[64];
 static struct config cfg;
-static struct org org = { "landlord", "L", MAILLAGE__V1__ORG_KIND__LANDLORD, NULL, 1 };
+static struct org org = { "landlord", "L", MAILLAGE__V1__ORG_KIND__LANDLORD, NULL, 1, false };
 static struct platform platform = { "vaulx-bron", "VNX", "V" };
 static char *platforms[] = { "vaulx-bron" };
 

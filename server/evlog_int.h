@@ -1,0 +1,75 @@
+/* evlog_int.h - what the files of the LMDB store share (evlog.c, the log and
+ * the models; evlog_keys.c, data keys and free-page scrubbing; evlog_journal.c,
+ * the access journal). Included by those files only: they are the only ones
+ * that include <lmdb.h>.
+ */
+#ifndef MAILLAGE_EVLOG_INT_H
+#define MAILLAGE_EVLOG_INT_H
+
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "evlog.h"
+
+enum {
+	DB_EVENTS,
+	DB_STREAMS,
+	DB_COMMANDS,
+	DB_HOUSEHOLDS,
+	DB_CASES,
+	DB_META,
+	DB_PENDING,
+	DB_CASELOAD,
+	DB_KEYS,
+	DB_JOURNAL,
+	DB_JOURNAL_TIME,
+	DB_COUNT
+};
+
+extern const char *const evlog_db_names[DB_COUNT];
+
+#define STREAM_KEY_MAX 256
+
+struct evlog {
+	MDB_env *env;
+	MDB_dbi dbi[DB_COUNT];
+	char *dir;
+	/* Head of the committed log; read and written by the writer thread only. */
+	uint64_t last_pos;
+	uint8_t head_hash[WIRE_HASH_LEN];
+};
+
+struct evlog_txn {
+	struct evlog *log;
+	MDB_txn *txn;
+	struct evlog_txn *parent;
+	bool write;
+	uint64_t last_pos;                 /* head as seen by this transaction */
+	uint8_t head_hash[WIRE_HASH_LEN];
+};
+
+/* An LMDB return code as an ML_E* code (logged unless ordinary). */
+int evlog_map_err(int rc, const char *what);
+
+void evlog_put_be64(uint8_t *p, uint64_t v);
+uint64_t evlog_get_be64(const uint8_t *p);
+
+/* The value of k in db (valid while txn lives). ML_ENOTFOUND when absent. */
+int evlog_get_raw(struct evlog_txn *txn, int db, const void *k, size_t klen, MDB_val *val);
+
+/* Pack msg straight into a reserved LMDB value. */
+int evlog_put_msg(struct evlog_txn *txn, int db, const void *k, size_t klen,
+		  const void *msg, unsigned flags);
+
+/* Decode a stored value with unpack; ML_ECORRUPT if it does not decode. */
+#define GET_MSG(txn, db, k, klen, unpack, out) ({			\
+	MDB_val v_;							\
+	int rc_ = evlog_get_raw((txn), (db), (k), (klen), &v_);		\
+	if (!rc_) {							\
+		*(out) = unpack(v_.mv_data, v_.mv_size);		\
+		rc_ = *(out) ? 0 : ML_ECORRUPT;				\
+	}								\
+	rc_; })
+
+#endif

@@ -1,0 +1,267 @@
+/* evlog_keys.c - the households' data keys, named values in meta, and the
+ * scrubbing of free pages that makes a destroyed key unreadable on disk.
+ *
+ * Why scrubbing: LMDB never writes a page in place. Deleting a data key
+ * writes a new copy of its page without it; the old copy (and every older
+ * copy, one per change of that page) stays in the file as a free page until
+ * LMDB reuses it, which may be never. evlog_scrub_free_pages() overwrites
+ * those pages with zeros once no reader can reach them: LMDB's own rule for
+ * reusing a free page (mdb_page_alloc: freed by a transaction older than the
+ * oldest reader), so overwriting one is as safe as LMDB reusing it. The list
+ * of free pages is LMDB's free database (handle 0), read as mdb_stat -f does:
+ * key = the freeing transaction's id, value = a count then page numbers.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "evlog_int.h"
+#include "log.h"
+
+#define KEY_MAX (WIRE_HASH_LEN + 65)
+
+/* keys key: household key (32 bytes), then the platform id. */
+static int datakey_key(uint8_t *buf, const uint8_t *hk, const char *platform, size_t *len)
+{
+	size_t n = strlen(platform);
+
+	if (WIRE_HASH_LEN + n > KEY_MAX)
+		return ML_EINVAL;
+	memcpy(buf, hk, WIRE_HASH_LEN);
+	memcpy(buf + WIRE_HASH_LEN, platform, n);
+	*len = WIRE_HASH_LEN + n;
+	return 0;
+}
+
+int evlog_datakey_get(struct evlog_txn *txn, const uint8_t *hk, const char *platform,
+		      ml_data_key **out)
+{
+	uint8_t key[KEY_MAX];
+	size_t len;
+	int rc = datakey_key(key, hk, platform, &len);
+
+	return rc ? rc : GET_MSG(txn, DB_KEYS, key, len, wire_data_key_unpack, out);
+}
+
+int evlog_datakey_put(struct evlog_txn *txn, const uint8_t *hk, const char *platform,
+		      const ml_data_key *k)
+{
+	uint8_t key[KEY_MAX];
+	size_t len;
+	int rc = datakey_key(key, hk, platform, &len);
+
+	return rc ? rc : evlog_put_msg(txn, DB_KEYS, key, len, k, MDB_NOOVERWRITE);
+}
+
+int evlog_datakey_del(struct evlog_txn *txn, const uint8_t *hk, const char *platform)
+{
+	uint8_t key[KEY_MAX];
+	MDB_val k = { .mv_data = key };
+	int rc = datakey_key(key, hk, platform, &k.mv_size);
+
+	if (rc)
+		return rc;
+	rc = mdb_del(txn->txn, txn->log->dbi[DB_KEYS], &k, NULL);
+	return rc == MDB_NOTFOUND ? ML_ENOTFOUND : evlog_map_err(rc, "keys");
+}
+
+int evlog_datakey_scan(struct evlog_txn *txn, evlog_datakey_fn fn, void *arg)
+{
+	char platform[66];
+	MDB_cursor *cur;
+	MDB_val key, val;
+	int mrc, rc = 0;
+
+	mrc = mdb_cursor_open(txn->txn, txn->log->dbi[DB_KEYS], &cur);
+	if (mrc)
+		return evlog_map_err(mrc, "cursor");
+	for (mrc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); !mrc && !rc;
+	     mrc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		size_t n = key.mv_size - WIRE_HASH_LEN;
+
+		if (key.mv_size <= WIRE_HASH_LEN || n >= sizeof(platform)) {
+			rc = ML_ECORRUPT;
+			break;
+		}
+		memcpy(platform, (uint8_t *)key.mv_data + WIRE_HASH_LEN, n);
+		platform[n] = 0;
+		rc = fn(arg, key.mv_data, platform);
+	}
+	mdb_cursor_close(cur);
+	if (rc)
+		return rc > 0 ? 0 : rc;
+	return mrc == MDB_NOTFOUND || !mrc ? 0 : evlog_map_err(mrc, "keys scan");
+}
+
+int evlog_meta_get(struct evlog_txn *txn, const char *name, void *buf, size_t len,
+		   size_t *got)
+{
+	MDB_val val;
+	int rc = evlog_get_raw(txn, DB_META, name, strlen(name), &val);
+
+	if (rc)
+		return rc;
+	memcpy(buf, val.mv_data, val.mv_size < len ? val.mv_size : len);
+	*got = val.mv_size;
+	return 0;
+}
+
+int evlog_meta_put(struct evlog_txn *txn, const char *name, const void *v, size_t len)
+{
+	MDB_val key = { .mv_size = strlen(name), .mv_data = (void *)name };
+	MDB_val val = { .mv_size = len, .mv_data = (void *)v };
+
+	return evlog_map_err(mdb_put(txn->txn, txn->log->dbi[DB_META], &key, &val, 0), "meta");
+}
+
+int evlog_meta_del(struct evlog_txn *txn, const char *name)
+{
+	MDB_val key = { .mv_size = strlen(name), .mv_data = (void *)name };
+	int rc = mdb_del(txn->txn, txn->log->dbi[DB_META], &key, NULL);
+
+	return rc == MDB_NOTFOUND ? ML_ENOTFOUND : evlog_map_err(rc, "meta");
+}
+
+uint64_t evlog_txn_id(const struct evlog_txn *txn)
+{
+	return (uint64_t)mdb_txn_id(txn->txn);
+}
+
+/* The oldest transaction a reader of the environment still uses, from LMDB's
+ * reader table ("pid thread txnid" lines; "-" for a slot not in use). */
+struct oldest {
+	uint64_t txnid;
+};
+
+static int reader_line(const char *msg, void *arg)
+{
+	struct oldest *o = arg;
+	unsigned long long txnid;
+	char pid[32], thread[32];
+
+	if (sscanf(msg, " %31s %31s %llu", pid, thread, &txnid) == 3 && txnid < o->txnid)
+		o->txnid = txnid;
+	return 0;
+}
+
+/* Zero one page of the data file. */
+static int zero_page(int fd, uint64_t pgno, const uint8_t *zeros, size_t psize)
+{
+	off_t off = (off_t)(pgno * psize);
+	size_t done = 0;
+
+	while (done < psize) {
+		ssize_t n = pwrite(fd, zeros + done, psize - done, off + (off_t)done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return errno == ENOSPC ? ML_EFULL : ML_EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* Zero the pages of one free-database record (a count, then page numbers). */
+static int zero_record(int fd, const MDB_val *val, const uint8_t *zeros, size_t psize,
+		       size_t *pages)
+{
+	size_t count;
+	int rc = 0;
+
+	if (val->mv_size < sizeof(size_t))
+		return ML_ECORRUPT;
+	memcpy(&count, val->mv_data, sizeof(count));
+	if (count >= val->mv_size / sizeof(size_t))
+		return ML_ECORRUPT;
+	for (size_t i = 1; !rc && i <= count; i++) {
+		size_t pgno;
+
+		memcpy(&pgno, (uint8_t *)val->mv_data + i * sizeof(size_t), sizeof(pgno));
+		rc = zero_page(fd, pgno, zeros, psize);
+		*pages += !rc;
+	}
+	return rc;
+}
+
+/* Zero every page listed in the free-database records older than `oldest`,
+ * read in rtxn (LMDB opens cursors on its free database in read-only
+ * transactions only). */
+static int zero_free_pages(MDB_txn *rtxn, int fd, size_t psize, uint64_t oldest,
+			   size_t *pages)
+{
+	uint8_t *zeros = calloc(1, psize);
+	MDB_cursor *cur;
+	MDB_val key, val;
+	int mrc, rc = 0;
+
+	if (!zeros)
+		return ML_ENOMEM;
+	mrc = mdb_cursor_open(rtxn, 0, &cur);    /* 0: LMDB's free database */
+	if (mrc) {
+		free(zeros);
+		return evlog_map_err(mrc, "free list");
+	}
+	for (mrc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); !mrc && !rc;
+	     mrc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		size_t id;
+
+		if (key.mv_size != sizeof(size_t)) {
+			rc = ML_ECORRUPT;
+			break;
+		}
+		memcpy(&id, key.mv_data, sizeof(id));
+		if (id >= oldest)
+			break;          /* records are in transaction order */
+		rc = zero_record(fd, &val, zeros, psize, pages);
+	}
+	mdb_cursor_close(cur);
+	free(zeros);
+	if (rc)
+		return rc;
+	return mrc == MDB_NOTFOUND || !mrc ? 0 : evlog_map_err(mrc, "free list");
+}
+
+int evlog_scrub_free_pages(struct evlog *log, uint64_t *clean, size_t *pages)
+{
+	struct oldest o;
+	struct evlog_txn *txn;
+	MDB_txn *rtxn;
+	MDB_stat st;
+	int dead, fd, rc;
+
+	*pages = 0;
+	mdb_reader_check(log->env, &dead);
+	rc = mdb_env_stat(log->env, &st);
+	if (!rc)
+		rc = mdb_env_get_fd(log->env, &fd);
+	if (rc)
+		return evlog_map_err(rc, "scrub");
+	/* The write transaction keeps other writers (and their page
+	 * allocations) out while the pages are overwritten. */
+	rc = evlog_txn_begin(log, true, &txn);
+	if (rc)
+		return rc;
+	rc = mdb_txn_begin(log->env, NULL, MDB_RDONLY, &rtxn);
+	if (rc) {
+		evlog_txn_abort(txn);
+		return evlog_map_err(rc, "scrub");
+	}
+	/* As mdb_find_oldest: the last committed transaction, or an older one
+	 * a reader still uses. */
+	o.txnid = evlog_txn_id(txn) - 1;
+	mdb_reader_list(log->env, reader_line, &o);
+	rc = zero_free_pages(rtxn, fd, st.ms_psize, o.txnid, pages);
+	if (!rc && fdatasync(fd))
+		rc = ML_EIO;
+	mdb_txn_abort(rtxn);
+	evlog_txn_abort(txn);      /* nothing LMDB reads was changed */
+	if (!rc)
+		*clean = o.txnid - 1;
+	log_info("scrub", "pages=%zu clean_upto=%llu error=\"%s\"", *pages,
+		 (unsigned long long)(o.txnid - 1), rc ? ml_strerror(rc) : "none");
+	return rc;
+}

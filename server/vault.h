@@ -1,0 +1,47 @@
+/* vault.h - the households' data keys (DESIGN.md section 5).
+ *
+ * One random 256-bit key per household and platform, made with the
+ * household's first referral on that platform and stored in the "keys"
+ * database wrapped (AES-256-GCM) by the master key read from the file the
+ * configuration names. Personal data is sealed with it (personal.h).
+ * Destroying it erases the household's personal data on that platform for
+ * good: the events stay, their sealed fields can never be opened again.
+ *
+ * Key material lives in struct vault_key on the stack of its user, who wipes
+ * it with vault_key_wipe() when done.
+ */
+#ifndef MAILLAGE_VAULT_H
+#define MAILLAGE_VAULT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "crypto.h"
+#include "evlog.h"
+
+#define VAULT_KEY_ID_LEN 8
+
+struct vault_key {
+	uint8_t id[VAULT_KEY_ID_LEN];   /* random; copied into what it seals */
+	uint8_t key[CRYPTO_KEY_LEN];
+};
+
+/* Check that master is the key the data directory's data keys are wrapped
+ * with: meta "master_key_check" holds HMAC-SHA-256(master, a constant). A
+ * directory without it gets it (txn must then be a write transaction).
+ * ML_ECRYPTO when it is another key. */
+int vault_check_master(struct evlog_txn *txn, const uint8_t *master);
+
+/* The data key of household hk (32 bytes) on platform. ML_ENOTFOUND when
+ * there is none (never made, or erased) unless create is set (write
+ * transaction): then one is made and stored. ML_ECORRUPT when the stored key
+ * does not unwrap with master. */
+int vault_get(struct evlog_txn *txn, const uint8_t *master, const uint8_t *hk,
+	      const char *platform, bool create, struct vault_key *out);
+
+/* Destroy the data key of household hk on platform (ML_ENOTFOUND: none). */
+int vault_destroy(struct evlog_txn *txn, const uint8_t *hk, const char *platform);
+
+void vault_key_wipe(struct vault_key *k);
+
+#endif

@@ -1,0 +1,261 @@
+/* test_personal.c - personal data at rest and its erasure (issue 5, items 3
+ * and 4): nothing personal in clear anywhere in the data directory; erasure
+ * by destroying the household's data key, the history and statistics still
+ * there, and no copy of the key left in LMDB's free pages.
+ */
+#include <dirent.h>
+#include <lmdb.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define ST(x) MAILLAGE__V1__STATUS_CODE__##x
+#define PD(x) MAILLAGE__V1__PERSONAL_DATA_STATE__PERSONAL_DATA_##x
+#define ERASE_REQUEST MAILLAGE__V1__ERASURE_REASON__ERASURE_HOUSEHOLD_REQUEST
+
+/* Values that appear nowhere but in this test's requests. */
+static const char *const secrets[] = {
+	"Qwertyuiopnom", "Zazieprenom", "7 impasse Kzyxwv", "0612345987",
+	"famille.secrete@example.org", "notes-confidentielles-dette-sante",
+	"TENANCY-QX-77", "visite-note-tres-privee",
+};
+
+/* How many times needle occurs in the file at path. */
+static size_t count_in_file(const char *path, const void *needle, size_t len)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n = 0, got;
+	char *buf;
+	struct stat st;
+
+	if (!f || fstat(fileno(f), &st) || !(buf = malloc((size_t)st.st_size + 1))) {
+		if (f)
+			fclose(f);
+		return 0;
+	}
+	got = fread(buf, 1, (size_t)st.st_size, f);
+	fclose(f);
+	for (size_t i = 0; i + len <= got; i++)
+		n += !memcmp(buf + i, needle, len);
+	free(buf);
+	return n;
+}
+
+/* Occurrences of needle in every file of the data directory. */
+static size_t count_in_data(const void *needle, size_t len)
+{
+	DIR *d = opendir(H.data);
+	struct dirent *e;
+	size_t n = 0;
+	char path[1200];
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.') {
+			snprintf(path, sizeof(path), "%s/%s", H.data, e->d_name);
+			n += count_in_file(path, needle, len);
+		}
+	closedir(d);
+	return n;
+}
+
+/* A referral carrying every personal field, with the given last name. */
+static mlc_request *refer_full(const char *last_name)
+{
+	mlc_request *req = h_refer(&H, "vaulx-bron", last_name, secrets[1], "1980-04-05");
+	Maillage__V1__Household *hh = req->refer_household->referral->household;
+
+	free(hh->address);
+	hh->address = strdup(secrets[2]);
+	hh->phone = strdup(secrets[3]);
+	hh->email = strdup(secrets[4]);
+	hh->notes = strdup(secrets[5]);
+	hh->tenant_reference = strdup(secrets[6]);
+	hh->commune = strdup("Communecontrolex");   /* not personal: stays clear */
+	return req;
+}
+
+static char *refer_case(const char *last_name)
+{
+	mlc_response *r = h_send_as(&H, "bailleur-est", refer_full(last_name), ST(OK));
+	char *id = strdup(r->command->case_id);
+
+	mlc_response_free(r);
+	return id;
+}
+
+static void test_nothing_personal_in_clear(void **state)
+{
+	char *id = refer_case(secrets[0]);
+	mlc_request *visit;
+	mlc_response *r;
+
+	(void)state;
+	h_expect(&H, "coord-vaulx-bron", h_acknowledge(&H, id), ST(OK));
+	h_expect(&H, "coord-vaulx-bron", h_accept(&H, id, "ccas-vaulx"), ST(OK));
+	visit = h_visit(&H, id, "2026-11-02");
+	visit->record_visit->visit->notes = strdup(secrets[7]);
+	h_expect(&H, "ccas-vaulx", visit, ST(OK));
+
+	/* The readers of the case see it all... */
+	r = h_send_as(&H, "ccas-vaulx", h_get_case(&H, id), ST(OK));
+	assert_string_equal(r->case_->household->reference_person->last_name, secrets[0]);
+	assert_string_equal(r->case_->household->phone, secrets[3]);
+	assert_string_equal(r->case_->household->tenant_reference, secrets[6]);
+	assert_int_equal(r->case_->personal_data, PD(CLEAR));
+	mlc_response_free(r);
+	r = h_send_as(&H, "coord-vaulx-bron", h_history(&H, id), ST(OK));
+	assert_string_equal(r->history->events[3]->visit_recorded->visit->notes, secrets[7]);
+	mlc_response_free(r);
+
+	/* ...and no byte of the data directory holds any of it, while a
+	 * non-personal field of the same referral is there (the scan works). */
+	assert_int_equal(h_stop(&H, SIGTERM), 0);
+	for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
+		size_t n = count_in_data(secrets[i], strlen(secrets[i]));
+
+		if (n)
+			fail_msg("'%s' found %zu times in the data directory", secrets[i], n);
+	}
+	assert_true(count_in_data("Communecontrolex", 16) > 0);
+	assert_int_equal(h_start(&H), 0);
+	free(id);
+}
+
+/* The wrapped data key of the household of case id, from the keys database
+ * (read with LMDB directly, as anyone with the files could). */
+static size_t wrapped_key(const char *id, uint8_t *out)
+{
+	mlc_response *r = h_send_as(&H, "coord-vaulx-bron", h_get_case(&H, id), ST(OK));
+	uint8_t key[32 + 64];
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k, v;
+	size_t n = 0;
+	Maillage__V1__DataKey *dk;
+
+	assert_int_equal(r->case_->summary->household_key.len, 32);
+	memcpy(key, r->case_->summary->household_key.data, 32);
+	memcpy(key + 32, "vaulx-bron", 10);
+	mlc_response_free(r);
+	assert_int_equal(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 32);
+	assert_int_equal(mdb_env_open(env, H.data, MDB_RDONLY, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "keys", 0, &dbi), 0);
+	k.mv_data = key;
+	k.mv_size = 42;
+	if (mdb_get(txn, dbi, &k, &v) == 0) {
+		dk = maillage__v1__data_key__unpack(NULL, v.mv_size, v.mv_data);
+		assert_non_null(dk);
+		n = dk->wrapped.len;
+		memcpy(out, dk->wrapped.data, n);
+		maillage__v1__data_key__free_unpacked(dk, NULL);
+	}
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return n;
+}
+
+static void test_erasure(void **state)
+{
+	char *id = refer_case("Erasableone");
+	uint8_t wrapped[128];
+	size_t wlen, before = 0;
+	mlc_response *r;
+	MDB_env *env;
+	MDB_txn *pin;
+	int64_t until;
+
+	(void)state;
+	wlen = wrapped_key(id, wrapped);
+	assert_int_equal(wlen, 60);
+
+	/* Refused while the case is open, and without the data-protection role. */
+	h_expect(&H, "coord-vaulx-bron", h_erase(&H, id, ERASE_REQUEST), ST(FAILED_PRECONDITION));
+	h_expect(&H, "coord-vaulx-bron", h_decline(&H, id), ST(OK));
+	h_expect(&H, "coord-venissieux", h_erase(&H, id, ERASE_REQUEST), ST(PERMISSION_DENIED));
+	h_expect(&H, "ccas-vaulx", h_erase(&H, id, ERASE_REQUEST), ST(PERMISSION_DENIED));
+	h_expect(&H, "coord-vaulx-bron",
+		 h_erase(&H, id, MAILLAGE__V1__ERASURE_REASON__ERASURE_RETENTION),
+		 ST(INVALID_ARGUMENT));
+
+	/* Pin an old snapshot so that the keys page's copies pile up in the
+	 * free pages while other households are referred. */
+	assert_int_equal(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 32);
+	assert_int_equal(mdb_env_open(env, H.data, MDB_RDONLY, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &pin), 0);
+	for (int i = 0; i < 12; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "Autrefamille%c", 'a' + i);
+		h_expect(&H, "bailleur-est", h_refer(&H, "vaulx-bron", name, "Jean", "1970-01-01"),
+			 ST(OK));
+	}
+	mdb_txn_abort(pin);
+	mdb_env_close(env);
+	before = count_in_data(wrapped, wlen);
+	assert_true(before >= 2);        /* live + copies in free pages */
+
+	r = h_send_as(&H, "coord-vaulx-bron", h_erase(&H, id, ERASE_REQUEST), ST(OK));
+	assert_int_equal(r->command->event_count, 1);
+	mlc_response_free(r);
+	h_expect(&H, "coord-vaulx-bron", h_erase(&H, id, ERASE_REQUEST), ST(FAILED_PRECONDITION));
+
+	/* The key is gone from the file, free pages included. */
+	until = h_now_us() + 5000000;
+	while (count_in_data(wrapped, wlen) && h_now_us() < until)
+		usleep(100000);
+	assert_int_equal(count_in_data(wrapped, wlen), 0);
+	assert_int_equal(wrapped_key(id, wrapped), 0);
+
+	/* Every read of the personal fields says "erased"; the rest stays. */
+	r = h_send_as(&H, "coord-vaulx-bron", h_get_case(&H, id), ST(OK));
+	assert_int_equal(r->case_->personal_data, PD(ERASED));
+	assert_string_equal(r->case_->household->reference_person->last_name, "erased");
+	assert_string_equal(r->case_->household->address, "erased");
+	assert_string_equal(r->case_->household->notes, "erased");
+	assert_string_equal(r->case_->household->commune, "Communecontrolex");
+	assert_int_equal(r->case_->household->debt_cents, 345600);
+	mlc_response_free(r);
+	r = h_send_as(&H, "auditor", h_history(&H, id), ST(OK));
+	assert_int_equal(r->history->n_events, 3);
+	assert_int_equal(r->history->events[2]->body_case,
+			 MAILLAGE__V1__EVENT__BODY_HOUSEHOLD_DATA_ERASED);
+	assert_int_equal(r->history->events[2]->household_data_erased->reason, ERASE_REQUEST);
+	assert_int_equal(r->history->events[0]->personal_data, PD(ERASED));
+	mlc_response_free(r);
+	r = h_send_as(&H, "funder-metropole",
+		      h_platform_query(&H, MAILLAGE__V1__REQUEST__BODY_GET_PLATFORM_STATS,
+				       "vaulx-bron"), ST(OK));
+	assert_true(r->stats->referrals >= 14);
+	assert_true(r->stats->declined >= 1);
+	mlc_response_free(r);
+	assert_int_equal(h_verify(&H), 0);
+
+	/* The same household referred again gets a new key. */
+	h_expect(&H, "bailleur-est", refer_full("Erasableone"), ST(OK));
+	free(id);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_nothing_personal_in_clear),
+		cmocka_unit_test(test_erasure),
+	};
+
+	return cmocka_run_group_tests(tests, h_group_setup, h_group_teardown);
+}
