@@ -141,6 +141,13 @@ unsigned auth_relations(const struct org *org, const ml_case *c)
 	return rel;
 }
 
+int auth_minimise_case(const struct org *org, ml_case *c)
+{
+	if (auth_relations(org, c) & (AUTH_REL_COORDINATION | AUTH_REL_AUDITOR))
+		return 0;
+	return wire_set_bytes(&c->household_key, (const uint8_t *)"", 0);
+}
+
 int auth_request_kind(const struct config *cfg, const struct org *org,
 		      const ml_request *req, struct status *st)
 {

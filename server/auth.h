@@ -44,6 +44,13 @@ bool auth_may_carry_support(const struct org *org);
 /* The relations of org to case c (a mask of enum auth_rel). */
 unsigned auth_relations(const struct org *org, const ml_case *c);
 
+/* Field-level minimisation of a case summary about to be shown to org:
+ * coordination and auditors of the case's platform see all of it; other
+ * readers (referrer, assigned partners) not the household key, the
+ * pseudonymous identifier that links the household's cases across time and
+ * platforms, which only coordination needs. 0 or ML_ENOMEM. */
+int auth_minimise_case(const struct org *org, ml_case *c);
+
 /* 0 when org's kind may send or run req at all (and, for a referral, org is a
  * member of its platform, which must exist); else ML_EPERM or ML_EINVAL with
  * st filled. */

@@ -110,6 +110,11 @@ static int add_row(void *arg, const char *case_id)
 		wire_free(c);
 		return 0;
 	}
+	rc = auth_minimise_case(s->org, c);
+	if (rc) {
+		wire_free(c);
+		return rc;
+	}
 	rows = grow(s->rows, s->n_rows, sizeof(*rows));
 	row = malloc(sizeof(*row));
 	if (!rows || !row) {

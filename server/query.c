@@ -89,6 +89,8 @@ static int get_case(struct query *q, Maillage__V1__CaseView *view, ml_event **fi
 		rc = evlog_stream_scan(q->txn, c->case_id, 1, keep_first, first);
 	if (!rc && *first)
 		rc = open_personal(q, c, *first);
+	if (!rc)
+		rc = auth_minimise_case(q->org, c);
 	if (rc) {
 		wire_free(c);
 		return q->st.code ? rc : status_fail(&q->st, rc, NULL, "cannot read case: %s",
@@ -188,6 +190,10 @@ static int get_history(struct query *q, Maillage__V1__CaseHistory *h, size_t max
 	if (rc) {
 		status_fail(&q->st, rc, NULL, "cannot read the history of case '%s': %s",
 			    c->case_id, ml_strerror(rc));
+		goto out_free;
+	}
+	if (hs.c && (rc = auth_minimise_case(q->org, hs.c))) {
+		status_fail(&q->st, rc, NULL, "out of memory");
 		goto out_free;
 	}
 	h->as_of = hs.c;

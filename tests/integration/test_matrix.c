@@ -48,6 +48,7 @@ struct org_def {
 	const char *id;
 	int kind;
 	bool member[N_PLATFORMS];
+	bool dp;                  /* data_protection = yes */
 };
 
 enum {
@@ -63,7 +64,7 @@ static const struct org_def orgs[N_ORGS] = {
 	[O_SIAO] = { "siao-rhone", SIAO, { true, true } },
 	[O_HABITAT] = { "asso-habitat", ASSOCIATION, { true, false } },
 	[O_RELAIS] = { "asso-relais", ASSOCIATION, { true, true } },
-	[O_COORD_VNX] = { "coord-vaulx-bron", COORDINATION, { true, false } },
+	[O_COORD_VNX] = { "coord-vaulx-bron", COORDINATION, { true, false }, true },
 	[O_COORD_VEN] = { "coord-venissieux", COORDINATION, { false, true } },
 	[O_FUNDER] = { "funder-metropole", FUNDER, { true, true } },
 	[O_AUDITOR] = { "auditor", AUDITOR, { true, true } },
@@ -92,7 +93,7 @@ enum req {
 	/* on a case */
 	R_GET_CASE, R_HISTORY, R_SUBSCRIBE_CASE, R_ACKNOWLEDGE, R_ACCEPT, R_DECLINE,
 	R_WITHDRAW, R_VISIT, R_PROPOSE, R_CLOSE, R_ASSIGN, R_RELEASE_SELF,
-	R_RELEASE_OTHER, R_STEP, R_ANSWER, R_SIGN, R_HOLD, R_RESUME,
+	R_RELEASE_OTHER, R_STEP, R_ANSWER, R_SIGN, R_HOLD, R_RESUME, R_JOURNAL, R_ERASE,
 	N_REQS
 };
 #define FIRST_PLATFORM_REQ R_SUBSCRIBE_PLATFORM
@@ -115,6 +116,7 @@ static const char *const req_name[N_REQS] = {
 	[R_RELEASE_OTHER] = "release_assignment (another partner)",
 	[R_STEP] = "record_procedure_step", [R_ANSWER] = "answer_proposal",
 	[R_SIGN] = "sign_lease", [R_HOLD] = "put_on_hold", [R_RESUME] = "resume",
+	[R_JOURNAL] = "list_access_journal", [R_ERASE] = "erase_household_data",
 };
 
 /* The expected permissions: for each request and sender kind, the relations
@@ -162,6 +164,10 @@ static const unsigned expected[N_REQS][N_KINDS] = {
 		     [COORDINATION] = REL_COORD },
 	[R_ANSWER] = { [LANDLORD] = REL_LANDLORD, PARTNERS(REL_LEAD | REL_CO) },
 	[R_SIGN] = { [LANDLORD] = REL_LANDLORD, PARTNERS(REL_LEAD | REL_CO) },
+	/* README "Security and personal data" */
+	[R_JOURNAL] = { [COORDINATION] = REL_COORD, [AUDITOR] = REL_AUDITOR },
+	/* and only with the data-protection role: see allowed_relations() */
+	[R_ERASE] = { [COORDINATION] = REL_COORD },
 };
 
 /* Requests that change the case's state or assignments when allowed: each
@@ -171,7 +177,7 @@ static bool mutates(int r)
 {
 	switch (r) {
 	case R_GET_CASE: case R_HISTORY: case R_SUBSCRIBE_CASE:
-	case R_VISIT: case R_PROPOSE: case R_STEP:
+	case R_VISIT: case R_PROPOSE: case R_STEP: case R_JOURNAL:
 		return false;
 	default:
 		return true;
@@ -229,6 +235,7 @@ static const struct plan_row {
 	{ R_STEP, F_REFERRED }, { R_STEP, F_IN_SUPPORT },
 	{ R_ANSWER, F_PROPOSED }, { R_SIGN, F_PROPOSAL_ACCEPTED },
 	{ R_HOLD, F_IN_SUPPORT }, { R_RESUME, F_ON_HOLD },
+	{ R_JOURNAL, F_REFERRED }, { R_ERASE, F_IN_SUPPORT },
 	/* a released co-referent has no relation left */
 	{ R_GET_CASE, F_CO_RELEASED }, { R_HISTORY, F_CO_RELEASED },
 	{ R_SUBSCRIBE_CASE, F_CO_RELEASED }, { R_VISIT, F_CO_RELEASED },
@@ -242,6 +249,7 @@ static const struct plan_row {
 	{ R_CLOSE, F_CLOSED }, { R_ASSIGN, F_CLOSED }, { R_RELEASE_SELF, F_CLOSED },
 	{ R_RELEASE_OTHER, F_CLOSED }, { R_STEP, F_CLOSED }, { R_ANSWER, F_CLOSED },
 	{ R_SIGN, F_CLOSED }, { R_HOLD, F_CLOSED }, { R_RESUME, F_CLOSED },
+	{ R_JOURNAL, F_CLOSED }, { R_ERASE, F_CLOSED },   /* erasure: only when closed */
 };
 #define N_PLAN (sizeof(case_plan) / sizeof(case_plan[0]))
 
@@ -291,14 +299,21 @@ static char *dupstr(const char *s)
 	return d;
 }
 
+/* The relations that allow org to send r: its kind's, and for erasure only
+ * with the data-protection role, which is the organisation's own. */
+static unsigned allowed_relations(int r, int org)
+{
+	return r == R_ERASE && !orgs[org].dp ? 0 : expected[r][orgs[org].kind];
+}
+
 static bool kind_may_send(int r, int org)
 {
-	return expected[r][orgs[org].kind] != 0;
+	return allowed_relations(r, org) != 0;
 }
 
 static bool is_allowed(int r, int org, unsigned rel)
 {
-	return (expected[r][orgs[org].kind] & rel) != 0;
+	return (allowed_relations(r, org) & rel) != 0;
 }
 
 /* The relations of org to a fixture case in state state. */
@@ -428,6 +443,9 @@ static mlc_request *case_request(int r, const char *case_id, const struct shape 
 	case R_SIGN: return h_sign(&H, case_id, 1);
 	case R_HOLD: return h_hold(&H, case_id, true);
 	case R_RESUME: return h_hold(&H, case_id, false);
+	case R_JOURNAL: return h_journal(&H, case_id, NULL, 0);
+	case R_ERASE:
+		return h_erase(&H, case_id, MAILLAGE__V1__ERASURE_REASON__ERASURE_HOUSEHOLD_REQUEST);
 	default: abort();
 	}
 }

@@ -250,11 +250,52 @@ static void test_erasure(void **state)
 	free(id);
 }
 
+/* Each reader sees what it needs: the household key (which links a
+ * household's cases across platforms) only coordination and auditors. */
+static void test_minimised_views(void **state)
+{
+	char *id = refer_case("Minimise");
+	static const char *const orgs[] = { "bailleur-est", "coord-vaulx-bron", "auditor" };
+	mlc_response *r;
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		size_t want = i ? 32 : 0;
+		bool seen = false;
+
+		r = h_send_as(&H, orgs[i], h_get_case(&H, id), ST(OK));
+		assert_int_equal(r->case_->summary->household_key.len, want);
+		assert_string_equal(r->case_->household->reference_person->last_name, "Minimise");
+		mlc_response_free(r);
+		r = h_send_as(&H, orgs[i], h_history(&H, id), ST(OK));
+		assert_int_equal(r->history->as_of->household_key.len, want);
+		mlc_response_free(r);
+		r = h_send_as(&H, orgs[i],
+			      h_platform_query(&H, MAILLAGE__V1__REQUEST__BODY_LIST_CASELOAD,
+					       "vaulx-bron"), ST(OK));
+		for (size_t k = 0; k < r->caseload->n_rows; k++) {
+			assert_int_equal(r->caseload->rows[k]->summary->household_key.len, want);
+			seen = seen || !strcmp(r->caseload->rows[k]->summary->case_id, id);
+		}
+		assert_true(seen);
+		mlc_response_free(r);
+	}
+	/* A partner with no relation to the case does not see it at all. */
+	r = h_send_as(&H, "asso-habitat",
+		      h_platform_query(&H, MAILLAGE__V1__REQUEST__BODY_LIST_CASELOAD,
+				       "vaulx-bron"), ST(OK));
+	for (size_t k = 0; k < r->caseload->n_rows; k++)
+		assert_string_not_equal(r->caseload->rows[k]->summary->case_id, id);
+	mlc_response_free(r);
+	free(id);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_nothing_personal_in_clear),
 		cmocka_unit_test(test_erasure),
+		cmocka_unit_test(test_minimised_views),
 	};
 
 	return cmocka_run_group_tests(tests, h_group_setup, h_group_teardown);
