@@ -467,6 +467,8 @@ static const struct optdef request_opts[] = {
 	  "refused (ABORTED) unless the case is at version N" },
 	{ "correlation-id", "correlation_id", O_REQUEST, "TEXT",
 	  "your own reference, kept in the event" },
+	{ "purpose", "purpose", O_REQUEST, "TEXT",
+	  "why you read the case (kept in its access journal; no personal data)" },
 	{ NULL, NULL, 0, NULL, NULL }
 };
 
@@ -610,6 +612,18 @@ static const struct optdef resume_opts[] = {
 	{ NULL, NULL, 0, NULL, NULL }
 };
 
+static const struct optdef erase_opts[] = {
+	{ "reason", "reason", O_REQUIRED, "REASON",
+	  "household_request (right to erasure) or dpo_decision" },
+	{ NULL, NULL, 0, NULL, NULL }
+};
+
+static const struct optdef journal_opts[] = {
+	{ "cursor", "cursor", 0, "CURSOR", "continue after this page (next_cursor)" },
+	{ "page-size", "limit", 0, "N", "records per page (default 100, at most 1000)" },
+	{ NULL, NULL, 0, NULL, NULL }
+};
+
 static const struct optdef caseload_opts[] = {
 	{ "state", "state", 0, "STATE", "only cases in this state" },
 	{ "partner", "partner", 0, "ORG", "only cases with this lead partner or co-referent" },
@@ -710,6 +724,11 @@ static const struct subcmd subcmds[] = {
 	  "put_on_hold", "case_id", true, "put on hold", hold_opts, NULL },
 	{ "resume", "resume support put on hold",
 	  "resume", "case_id", true, "resumed", resume_opts, NULL },
+	{ "erase", "erase the personal data of the case's household on its platform "
+	  "(coordination with the data-protection role; every case of it closed)",
+	  "erase_household_data", "case_id", true, "household data erased on", erase_opts, NULL },
+	{ "journal", "who read a case's personal data, and why (coordination, auditors)",
+	  "list_access_journal", "case_id", false, NULL, journal_opts, NULL },
 	{ "caseload", "a platform's caseload board: the cases you may read",
 	  "list_caseload", "platform", false, NULL, caseload_opts, NULL },
 	{ "pending", "a platform's referrals waiting for a decision, oldest first",
@@ -733,7 +752,7 @@ static const struct subcmd subcmds[] = {
 #define N_SUBCMDS (sizeof(subcmds) / sizeof(subcmds[0]))
 
 static const char usage_head[] =
-	"usage: maillage [OPTIONS] COMMAND [CASE_ID] [COMMAND OPTIONS]\n"
+	"usage: maillage [OPTIONS] COMMAND [CASE_ID | PLATFORM] [COMMAND OPTIONS]\n"
 	"\n"
 	"The maillage client: sends one command or query to a maillaged server over\n"
 	"mutual TLS, as the organisation named in the client certificate.\n"
@@ -743,7 +762,8 @@ static const char usage_head[] =
 static const char usage_tail[] =
 	"\n"
 	"Options may also come after COMMAND. Commands take --command-id HEX32 (retry\n"
-	"with the same idempotency key), --expected-version N and --correlation-id TEXT.\n"
+	"with the same idempotency key), --expected-version N and --correlation-id TEXT;\n"
+	"queries take --purpose TEXT (why you read: kept in the access journal).\n"
 	"Enumerated values are written in lowercase without their prefix\n"
 	"(--reason unpaid_rent, --level intensive_global); amounts in euros (1234.56).\n"
 	"\n"
@@ -797,12 +817,19 @@ static void print_opts(FILE *out, const struct optdef *opts, const ProtobufCMess
 	}
 }
 
+/* The positional argument's name: CASE_ID or PLATFORM. */
+static const char *positional_name(const struct subcmd *cmd)
+{
+	return !strcmp(cmd->positional, "platform") ? "PLATFORM" : "CASE_ID";
+}
+
 static void print_usage(FILE *out)
 {
 	fputs(usage_head, out);
 	for (size_t i = 0; i < N_SUBCMDS; i++)
-		fprintf(out, "  %-13s %s%s\n", subcmds[i].name,
-			subcmds[i].positional ? "CASE_ID: " : "", subcmds[i].summary);
+		fprintf(out, "  %-13s %s%s%s\n", subcmds[i].name,
+			subcmds[i].positional ? positional_name(&subcmds[i]) : "",
+			subcmds[i].positional ? ": " : "", subcmds[i].summary);
 	fputs("\noptions (or environment):\n", out);
 	print_opts(out, global_opts, NULL);
 	fputs(usage_tail, out);
@@ -818,8 +845,9 @@ static const ProtobufCMessageDescriptor *body_descriptor(const struct subcmd *cm
 
 static void print_command_help(const struct subcmd *cmd)
 {
-	printf("usage: maillage %s%s [OPTIONS]\n\n%s.\n\n", cmd->name,
-	       cmd->positional ? " CASE_ID" : "", cmd->summary);
+	printf("usage: maillage %s%s%s [OPTIONS]\n\n%s.\n\n", cmd->name,
+	       cmd->positional ? " " : "", cmd->positional ? positional_name(cmd) : "",
+	       cmd->summary);
 	if (cmd->opts[0].name) {
 		puts("options:");
 		print_opts(stdout, cmd->opts, body_descriptor(cmd));
@@ -961,7 +989,8 @@ static mlc_request *build_request(struct cli *cli)
 		goto err_free_req;
 	}
 	if (cli->cmd->positional &&
-	    set_path(cli, body, cli->cmd->positional, "CASE_ID", 0, cli->positional))
+	    set_path(cli, body, cli->cmd->positional, positional_name(cli->cmd), 0,
+		     cli->positional))
 		goto err_free_req;
 	for (int i = 0; i < cli->n_args; i++) {
 		const struct arg *a = &cli->args[i];
@@ -1057,6 +1086,8 @@ static void print_case(const Maillage__V1__CaseView *view)
 		return;
 	}
 	kv("case", "%s", s->case_id);
+	if (view->personal_data)
+		kv("personal data", "%s", enum_name(DESC(personal_data_state), view->personal_data));
 	kv("platform", "%s", s->platform);
 	kv("state", "%s", enum_name(DESC(case_state), s->state));
 	kv("version", "%u", s->version);
@@ -1284,6 +1315,18 @@ static void print_human(const struct cli *cli, const mlc_response *r)
 			print_event(r->events->events[i]);
 		if (r->events->next_position)
 			printf("next: --from %" PRIu64 "\n", r->events->next_position);
+		break;
+	case MAILLAGE__V1__RESPONSE__RESULT_ACCESS_JOURNAL:
+		printf("%-20s %-18s %-12s %-17s %s\n", "AT", "ORGANISATION", "KIND", "QUERY",
+		       "PURPOSE");
+		for (size_t i = 0; i < r->access_journal->n_records; i++) {
+			const Maillage__V1__AccessRecord *a = r->access_journal->records[i];
+
+			printf("%-20s %-18s %-12s %-17s %s\n", iso_time(a->at, t, sizeof(t)), a->org,
+			       enum_name(DESC(org_kind), a->kind), a->query, or_dash(a->purpose));
+		}
+		if (r->access_journal->next_cursor[0])
+			printf("next: --cursor %s\n", r->access_journal->next_cursor);
 		break;
 	case MAILLAGE__V1__RESPONSE__RESULT_PONG:
 		kv("organisation", "%s (%s)", r->pong->org, enum_name(DESC(org_kind), r->pong->kind));

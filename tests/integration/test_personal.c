@@ -81,6 +81,7 @@ static mlc_request *refer_full(const char *last_name)
 	hh->email = strdup(secrets[4]);
 	hh->notes = strdup(secrets[5]);
 	hh->tenant_reference = strdup(secrets[6]);
+	free(hh->commune);
 	hh->commune = strdup("Communecontrolex");   /* not personal: stays clear */
 	return req;
 }
