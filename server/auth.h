@@ -51,6 +51,9 @@ unsigned auth_relations(const struct org *org, const ml_case *c);
  * platforms, which only coordination needs. 0 or ML_ENOMEM. */
 int auth_minimise_case(const struct org *org, ml_case *c);
 
+/* The same for an event of case c (its household key, in the referral). */
+int auth_minimise_event(const struct org *org, const ml_case *c, ml_event *ev);
+
 /* 0 when org's kind may send or run req at all (and, for a referral, org is a
  * member of its platform, which must exist); else ML_EPERM or ML_EINVAL with
  * st filled. */

@@ -350,8 +350,7 @@ static void envelope(struct run *r, int role)
 	r->ev.correlation_id = ctx->req->correlation_id;
 }
 
-int command_append(struct evlog_txn *txn, const struct config *cfg, ml_case **c,
-		   ml_event *ev, const uint8_t *hk)
+int command_append(struct evlog_txn *txn, ml_case **c, ml_event *ev, const uint8_t *hk)
 {
 	struct personal_taken taken;
 	struct vault_key k;
@@ -360,7 +359,7 @@ int command_append(struct evlog_txn *txn, const struct config *cfg, ml_case **c,
 	memset(&taken, 0, sizeof(taken));
 	memset(&k, 0, sizeof(k));
 	if (personal_present(ev)) {
-		rc = vault_get(txn, cfg->master_key, hk, ev->platform, !*c, &k);
+		rc = vault_get(txn, hk, ev->platform, !*c, &k);
 		if (rc == ML_ENOTFOUND)
 			rc = ML_ESTATE;   /* erased: nothing personal may be added */
 		if (!rc)
@@ -381,7 +380,7 @@ static int emit(struct run *r)
 	struct command_out *out = r->out;
 	const uint8_t *hk = r->c ? r->c->household_key.data : r->household_key;
 	int rc = r->c && r->c->household_key.len != CRYPTO_SHA256_LEN ? ML_ECORRUPT :
-		 command_append(r->txn, r->cfg, &r->c, &r->ev, hk);
+		 command_append(r->txn, &r->c, &r->ev, hk);
 
 	if (rc == ML_ESTATE)
 		return status_fail(&out->st, rc, NULL, "the personal data of case '%s' was erased: "

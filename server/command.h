@@ -49,8 +49,7 @@ int command_run(struct evlog_txn *batch, const struct command_ctx *ctx,
  * (a referral), and bring the models in step with it: they are built from
  * the event as stored, so a rebuild gives the same. ML_ESTATE when ev has
  * personal data and the household's key was destroyed. */
-int command_append(struct evlog_txn *txn, const struct config *cfg, ml_case **c,
-		   ml_event *ev, const uint8_t *hk);
+int command_append(struct evlog_txn *txn, ml_case **c, ml_event *ev, const uint8_t *hk);
 
 /* Expire every referral still undecided (REFERRED or ACKNOWLEDGED) that was
  * referred more than cfg->referral_expiry_s before now_us: each gets a

@@ -66,7 +66,7 @@ static int record_erasure(struct evlog_txn *txn, const struct erasure *e, ml_cas
 	ev.body_case = MAILLAGE__V1__EVENT__BODY_HOUSEHOLD_DATA_ERASED;
 	body.reason = e->reason;
 	ev.household_data_erased = &body;
-	rc = command_append(txn, e->cfg, c, &ev, e->hk);
+	rc = command_append(txn, c, &ev, e->hk);
 	if (rc)
 		return rc;
 	if (!out->event_count++)

@@ -212,7 +212,7 @@ int evlog_open(const char *dir, size_t map_size, bool readonly,
 	mdb_env_set_maxdbs(log->env, DB_COUNT + 4);
 	if (map_size)
 		mdb_env_set_mapsize(log->env, map_size);
-	rc = mdb_env_open(log->env, dir, readonly ? MDB_RDONLY : 0, 0600);
+	rc = mdb_env_open(log->env, dir, (readonly ? MDB_RDONLY : 0) | MDB_NOTLS, 0600);
 	if (rc) {
 		snprintf(err, errlen, "cannot open data directory '%s': %s", dir,
 			 rc == MDB_INVALID ? "not an LMDB environment" : mdb_strerror(rc));

@@ -38,6 +38,7 @@
 
 struct evlog;
 struct evlog_txn;
+struct kek;
 
 /* Open (creating if needed, mode 0700) the data directory dir with a map of
  * map_size bytes (0: the size the environment was last used with). Refuses a directory of another schema version (ML_ESCHEMA)
@@ -50,6 +51,13 @@ void evlog_close(struct evlog *log);
 /* True when dir holds an LMDB environment (a data.mdb file); says nothing of
  * its schema, which evlog_open() checks. */
 bool evlog_exists(const char *dir);
+
+/* The key-encryption key of the data directory (kek.h), kept with the
+ * environment for whoever opens data keys in one of its transactions;
+ * evlog does not use it. */
+void evlog_attach_kek(struct evlog *log, struct kek *k);
+struct kek *evlog_txn_kek(const struct evlog_txn *txn);
+struct kek *evlog_kek(const struct evlog *log);
 
 /* Transactions. evlog_txn_commit() and evlog_txn_abort() free txn, whatever
  * the outcome. A nested transaction (write only) sees its parent's changes;
@@ -141,8 +149,9 @@ int evlog_meta_del(struct evlog_txn *txn, const char *name);
 /* Data keys (DESIGN.md section 5), by household key and platform. */
 int evlog_datakey_get(struct evlog_txn *txn, const uint8_t *hk, const char *platform,
 		      ml_data_key **out);
+/* replace: overwrite an existing one (else ML_EDB when there is one). */
 int evlog_datakey_put(struct evlog_txn *txn, const uint8_t *hk, const char *platform,
-		      const ml_data_key *k);
+		      const ml_data_key *k, bool replace);
 /* ML_ENOTFOUND when there is no such key. */
 int evlog_datakey_del(struct evlog_txn *txn, const uint8_t *hk, const char *platform);
 
@@ -156,14 +165,16 @@ int evlog_datakey_scan(struct evlog_txn *txn, evlog_datakey_fn fn, void *arg);
 uint64_t evlog_txn_id(const struct evlog_txn *txn);
 
 /* Overwrite with zeros, and sync, every page of the data file that LMDB
- * holds free and that no reader can reach any more: what a deleted value
- * (a destroyed data key) left behind in copy-on-write page copies. Runs in
- * its own write transaction (writer thread, none other open) and changes
- * nothing LMDB reads. *clean gets the id of the newest transaction whose
- * freed pages are all overwritten now: a deletion committed in transaction
- * T is gone from the disk once *clean >= T. *pages gets how many pages were
- * overwritten. */
-int evlog_scrub_free_pages(struct evlog *log, uint64_t *clean, size_t *pages);
+ * holds free and that no reader can reach any more: what deleted values (a
+ * destroyed data key) left behind in copy-on-write page copies. Runs in its
+ * own write transaction (writer thread, or before it starts; no other write
+ * transaction open) and changes nothing LMDB reads. Pages freed by
+ * transaction T can be overwritten once no reader is on a snapshot older
+ * than T + 1: *clean gets the newest such T. When that is below target
+ * nothing is done (a reader lags; try later). *pages gets how many pages
+ * were overwritten. */
+int evlog_scrub_free_pages(struct evlog *log, uint64_t target, uint64_t *clean,
+			   size_t *pages);
 
 /* The access journal. */
 int evlog_journal_put(struct evlog_txn *txn, const ml_access_record *rec, uint32_t seq);

@@ -38,6 +38,7 @@ struct evlog {
 	/* Head of the committed log; read and written by the writer thread only. */
 	uint64_t last_pos;
 	uint8_t head_hash[WIRE_HASH_LEN];
+	struct kek *kek;
 };
 
 struct evlog_txn {

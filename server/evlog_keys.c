@@ -47,13 +47,13 @@ int evlog_datakey_get(struct evlog_txn *txn, const uint8_t *hk, const char *plat
 }
 
 int evlog_datakey_put(struct evlog_txn *txn, const uint8_t *hk, const char *platform,
-		      const ml_data_key *k)
+		      const ml_data_key *k, bool replace)
 {
 	uint8_t key[KEY_MAX];
 	size_t len;
 	int rc = datakey_key(key, hk, platform, &len);
 
-	return rc ? rc : evlog_put_msg(txn, DB_KEYS, key, len, k, MDB_NOOVERWRITE);
+	return rc ? rc : evlog_put_msg(txn, DB_KEYS, key, len, k, replace ? 0 : MDB_NOOVERWRITE);
 }
 
 int evlog_datakey_del(struct evlog_txn *txn, const uint8_t *hk, const char *platform)
@@ -125,6 +125,21 @@ int evlog_meta_del(struct evlog_txn *txn, const char *name)
 	return rc == MDB_NOTFOUND ? ML_ENOTFOUND : evlog_map_err(rc, "meta");
 }
 
+void evlog_attach_kek(struct evlog *log, struct kek *k)
+{
+	log->kek = k;
+}
+
+struct kek *evlog_txn_kek(const struct evlog_txn *txn)
+{
+	return txn->log->kek;
+}
+
+struct kek *evlog_kek(const struct evlog *log)
+{
+	return log->kek;
+}
+
 uint64_t evlog_txn_id(const struct evlog_txn *txn)
 {
 	return (uint64_t)mdb_txn_id(txn->txn);
@@ -165,9 +180,10 @@ static int zero_page(int fd, uint64_t pgno, const uint8_t *zeros, size_t psize)
 	return 0;
 }
 
-/* Zero the pages of one free-database record (a count, then page numbers). */
+/* Zero the pages of one free-database record (a count, then page numbers,
+ * none beyond last). */
 static int zero_record(int fd, const MDB_val *val, const uint8_t *zeros, size_t psize,
-		       size_t *pages)
+		       size_t last, size_t *pages)
 {
 	size_t count;
 	int rc = 0;
@@ -181,7 +197,7 @@ static int zero_record(int fd, const MDB_val *val, const uint8_t *zeros, size_t 
 		size_t pgno;
 
 		memcpy(&pgno, (uint8_t *)val->mv_data + i * sizeof(size_t), sizeof(pgno));
-		rc = zero_page(fd, pgno, zeros, psize);
+		rc = pgno < 2 || pgno > last ? ML_ECORRUPT : zero_page(fd, pgno, zeros, psize);
 		*pages += !rc;
 	}
 	return rc;
@@ -190,8 +206,8 @@ static int zero_record(int fd, const MDB_val *val, const uint8_t *zeros, size_t 
 /* Zero every page listed in the free-database records older than `oldest`,
  * read in rtxn (LMDB opens cursors on its free database in read-only
  * transactions only). */
-static int zero_free_pages(MDB_txn *rtxn, int fd, size_t psize, uint64_t oldest,
-			   size_t *pages)
+static int zero_free_pages(MDB_txn *rtxn, int fd, size_t psize, size_t last,
+			   uint64_t oldest, size_t *pages)
 {
 	uint8_t *zeros = calloc(1, psize);
 	MDB_cursor *cur;
@@ -216,7 +232,7 @@ static int zero_free_pages(MDB_txn *rtxn, int fd, size_t psize, uint64_t oldest,
 		memcpy(&id, key.mv_data, sizeof(id));
 		if (id >= oldest)
 			break;          /* records are in transaction order */
-		rc = zero_record(fd, &val, zeros, psize, pages);
+		rc = zero_record(fd, &val, zeros, psize, last, pages);
 	}
 	mdb_cursor_close(cur);
 	free(zeros);
@@ -225,17 +241,22 @@ static int zero_free_pages(MDB_txn *rtxn, int fd, size_t psize, uint64_t oldest,
 	return mrc == MDB_NOTFOUND || !mrc ? 0 : evlog_map_err(mrc, "free list");
 }
 
-int evlog_scrub_free_pages(struct evlog *log, uint64_t *clean, size_t *pages)
+int evlog_scrub_free_pages(struct evlog *log, uint64_t target, uint64_t *clean,
+			   size_t *pages)
 {
 	struct oldest o;
 	struct evlog_txn *txn;
-	MDB_txn *rtxn;
+	MDB_txn *rtxn = NULL;
+	MDB_envinfo info;
 	MDB_stat st;
 	int dead, fd, rc;
 
 	*pages = 0;
+	*clean = 0;
 	mdb_reader_check(log->env, &dead);
 	rc = mdb_env_stat(log->env, &st);
+	if (!rc)
+		rc = mdb_env_info(log->env, &info);
 	if (!rc)
 		rc = mdb_env_get_fd(log->env, &fd);
 	if (rc)
@@ -245,23 +266,27 @@ int evlog_scrub_free_pages(struct evlog *log, uint64_t *clean, size_t *pages)
 	rc = evlog_txn_begin(log, true, &txn);
 	if (rc)
 		return rc;
-	rc = mdb_txn_begin(log->env, NULL, MDB_RDONLY, &rtxn);
-	if (rc) {
-		evlog_txn_abort(txn);
-		return evlog_map_err(rc, "scrub");
-	}
 	/* As mdb_find_oldest: the last committed transaction, or an older one
 	 * a reader still uses. */
 	o.txnid = evlog_txn_id(txn) - 1;
 	mdb_reader_list(log->env, reader_line, &o);
-	rc = zero_free_pages(rtxn, fd, st.ms_psize, o.txnid, pages);
+	*clean = o.txnid - 1;
+	if (*clean < target)
+		goto out_abort;
+	rc = mdb_txn_begin(log->env, NULL, MDB_RDONLY, &rtxn);
+	if (rc) {
+		rc = evlog_map_err(rc, "scrub");
+		goto out_abort;
+	}
+	rc = zero_free_pages(rtxn, fd, st.ms_psize, info.me_last_pgno, o.txnid, pages);
 	if (!rc && fdatasync(fd))
 		rc = ML_EIO;
 	mdb_txn_abort(rtxn);
-	evlog_txn_abort(txn);      /* nothing LMDB reads was changed */
-	if (!rc)
-		*clean = o.txnid - 1;
 	log_info("scrub", "pages=%zu clean_upto=%llu error=\"%s\"", *pages,
-		 (unsigned long long)(o.txnid - 1), rc ? ml_strerror(rc) : "none");
+		 (unsigned long long)*clean, rc ? ml_strerror(rc) : "none");
+	if (rc)
+		*clean = 0;
+out_abort:
+	evlog_txn_abort(txn);      /* nothing LMDB reads was changed */
 	return rc;
 }

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "err.h"
 #include "evlog.h"
+#include "kek.h"
 #include "log.h"
 #include "server.h"
 #include "vault.h"
@@ -29,22 +30,36 @@ static const char usage[] =
 	"data directory that cannot be opened.\n";
 
 /* Refuse a master key other than the one the data keys are wrapped with
- * (recorded at the first start). */
-static int check_master_key(const struct config *cfg, struct evlog *log)
+ * (recorded at the first start), and open the key-encryption key (made at
+ * the first start). */
+static int open_keys(const struct config *cfg, struct evlog *log, struct kek **kek)
 {
 	struct evlog_txn *txn = NULL;
+	uint64_t epoch = 0;
+	char err[512] = "";
 	int rc = evlog_txn_begin(log, true, &txn);
 
+	if (!rc && (rc = vault_check_master(txn, cfg->master_key)) == ML_ECRYPTO)
+		snprintf(err, sizeof(err), "%s: this is not the master key the data directory's "
+			 "keys are wrapped with (restore the right key file)", cfg->master_key_file);
 	if (!rc)
-		rc = vault_check_master(txn, cfg->master_key);
+		rc = vault_epoch(txn, &epoch);
 	if (!rc)
-		return evlog_txn_commit(txn);
-	if (txn)
+		rc = kek_open(cfg->data_dir, cfg->master_key, epoch, kek, err, sizeof(err));
+	if (!rc && !epoch)
+		rc = vault_set_epoch(txn, kek_epoch(*kek));
+	if (!rc)
+		rc = evlog_txn_commit(txn);
+	else if (txn)
 		evlog_txn_abort(txn);
-	fprintf(stderr, "maillaged: %s: %s\n", cfg->master_key_file,
-		rc == ML_ECRYPTO ? "this is not the master key the data directory's keys are "
-		"wrapped with (restore the right key file)" : ml_strerror(rc));
-	return rc;
+	if (rc) {
+		fprintf(stderr, "maillaged: %s\n", err[0] ? err : ml_strerror(rc));
+		kek_close(*kek);
+		*kek = NULL;
+		return rc;
+	}
+	evlog_attach_kek(log, *kek);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -59,6 +74,7 @@ int main(int argc, char **argv)
 	const char *path = NULL;
 	struct config *cfg = NULL;
 	struct evlog *log = NULL;
+	struct kek *kek = NULL;
 	struct server srv;
 	bool check_only = false;
 	char err[1024];
@@ -93,7 +109,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "maillaged: %s\n", err);
 		goto out_free_config;
 	}
-	rc = check_master_key(cfg, log);
+	rc = open_keys(cfg, log, &kek);
 	if (rc)
 		goto out_close_log;
 	rc = server_init(&srv, cfg, log, err, sizeof(err));
@@ -107,6 +123,7 @@ int main(int argc, char **argv)
 	log_info("stopped", NULL);
 out_close_log:
 	evlog_close(log);
+	kek_close(kek);
 out_free_config:
 	config_free(cfg);
 	return rc ? 1 : 0;

@@ -77,18 +77,24 @@ static int collect(ml_event *ev, struct slots *s)
 	return wire_walk_strings(ev, find_slot, s);
 }
 
-/* What a box is bound to: the label, the event's case and version, the key. */
-static size_t seal_aad(uint8_t *aad, size_t cap, const ml_event *ev, const uint8_t *key_id)
+/* What a box is bound to: the label, the event's case, version and kind,
+ * the key's id and which fields it holds. */
+static size_t seal_aad(uint8_t *aad, size_t cap, const ml_event *ev, const uint8_t *key_id,
+		       uint64_t present)
 {
 	size_t n = strlen(ev->case_id), len = sizeof(SEAL_LABEL) - 1;
 
-	if (len + n + 5 + VAULT_KEY_ID_LEN > cap)
+	if (len + n + 17 + VAULT_KEY_ID_LEN > cap)
 		return 0;
 	memcpy(aad, SEAL_LABEL, len);
 	memcpy(aad + len, ev->case_id, n + 1);
-	wire_put_be32(aad + len + n + 1, ev->case_version);
-	memcpy(aad + len + n + 5, key_id, VAULT_KEY_ID_LEN);
-	return len + n + 5 + VAULT_KEY_ID_LEN;
+	len += n + 1;
+	wire_put_be32(aad + len, ev->case_version);
+	wire_put_be32(aad + len + 4, (uint32_t)ev->body_case);
+	wire_put_be32(aad + len + 8, (uint32_t)(present >> 32));
+	wire_put_be32(aad + len + 12, (uint32_t)present);
+	memcpy(aad + len + 16, key_id, VAULT_KEY_ID_LEN);
+	return len + 16 + VAULT_KEY_ID_LEN;
 }
 
 /* Seal the values taken into t->box and point ev->sealed at it. */
@@ -97,7 +103,7 @@ static int seal_values(ml_event *ev, const struct vault_key *k, struct personal_
 {
 	Maillage__V1__PersonalValues pv = MAILLAGE__V1__PERSONAL_VALUES__INIT;
 	uint8_t aad[300], *plain = NULL;
-	size_t len = 0, aadlen = seal_aad(aad, sizeof(aad), ev, k->id);
+	size_t len = 0, aadlen = seal_aad(aad, sizeof(aad), ev, k->id, present);
 	int rc;
 
 	pv.values = t->values;
@@ -165,27 +171,34 @@ void personal_restore(ml_event *ev, struct personal_taken *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* The values of ev's box, or NULL when k cannot open it. */
-static Maillage__V1__PersonalValues *open_box(const ml_event *ev, const struct vault_key *k)
+/* The values of ev's box in *pv; NULL when k is not its key (none: the
+ * household's data key was destroyed). ML_ECORRUPT when the key is the right
+ * one but the box does not open (altered), ML_ENOMEM. */
+static int open_box(const ml_event *ev, const struct vault_key *k,
+		    Maillage__V1__PersonalValues **pv)
 {
 	const Maillage__V1__SealedPersonalData *sp = ev->sealed;
-	Maillage__V1__PersonalValues *pv = NULL;
 	uint8_t aad[300], *plain;
 	size_t aadlen, len;
+	int rc;
 
+	*pv = NULL;
 	if (!k || sp->key_id.len != VAULT_KEY_ID_LEN ||
-	    memcmp(sp->key_id.data, k->id, VAULT_KEY_ID_LEN) ||
-	    sp->box.len < CRYPTO_BOX_OVERHEAD)
-		return NULL;
-	aadlen = seal_aad(aad, sizeof(aad), ev, k->id);
+	    memcmp(sp->key_id.data, k->id, VAULT_KEY_ID_LEN))
+		return 0;
+	aadlen = seal_aad(aad, sizeof(aad), ev, k->id, sp->present);
+	if (!aadlen || sp->box.len < CRYPTO_BOX_OVERHEAD)
+		return ML_ECORRUPT;
 	len = sp->box.len - CRYPTO_BOX_OVERHEAD;
 	plain = malloc(len ? len : 1);
-	if (plain && aadlen && !crypto_open(k->key, aad, aadlen, sp->box.data, sp->box.len, plain))
-		pv = wire_personal_values_unpack(plain, len);
-	if (plain)
-		explicit_bzero(plain, len);
+	if (!plain)
+		return ML_ENOMEM;
+	rc = crypto_open(k->key, aad, aadlen, sp->box.data, sp->box.len, plain) ? ML_ECORRUPT : 0;
+	if (!rc && !(*pv = wire_personal_values_unpack(plain, len)))
+		rc = ML_ECORRUPT;
+	explicit_bzero(plain, len);
 	free(plain);
-	return pv;
+	return rc;
 }
 
 int personal_open(ml_event *ev, const struct vault_key *k)
@@ -200,7 +213,9 @@ int personal_open(ml_event *ev, const struct vault_key *k)
 	rc = collect(ev, &s);
 	if (rc)
 		return rc == ML_EINTERNAL ? ML_ECORRUPT : rc;
-	pv = open_box(ev, k);
+	rc = open_box(ev, k, &pv);
+	if (rc)
+		return rc;
 	ev->personal_data = pv ? MAILLAGE__V1__PERSONAL_DATA_STATE__PERSONAL_DATA_CLEAR :
 				 MAILLAGE__V1__PERSONAL_DATA_STATE__PERSONAL_DATA_ERASED;
 	for (size_t i = 0; !rc && i < N_FIELDS; i++) {
@@ -220,10 +235,17 @@ int personal_open(ml_event *ev, const struct vault_key *k)
 	return rc;
 }
 
-void personal_withhold(ml_event *ev)
+void personal_withhold(const ml_event *ev, struct personal_withheld *out)
 {
-	if (!ev->sealed)
-		return;
-	ev->sealed = NULL;
-	ev->personal_data = MAILLAGE__V1__PERSONAL_DATA_STATE__PERSONAL_DATA_WITHHELD;
+	out->ev = *ev;
+	if (ev->sealed) {
+		out->ev.sealed = NULL;
+		out->ev.personal_data = MAILLAGE__V1__PERSONAL_DATA_STATE__PERSONAL_DATA_WITHHELD;
+	}
+	if (ev->body_case == MAILLAGE__V1__EVENT__BODY_HOUSEHOLD_REFERRED) {
+		out->referred = *ev->household_referred;
+		out->referred.household_key.data = NULL;
+		out->referred.household_key.len = 0;
+		out->ev.household_referred = &out->referred;
+	}
 }

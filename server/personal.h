@@ -43,14 +43,19 @@ int personal_seal(ml_event *ev, const struct vault_key *k, struct personal_taken
 void personal_restore(ml_event *ev, struct personal_taken *t);
 
 /* On an unpacked event (wire_free() owns its strings): open ev->sealed with
- * k and put the fields back (personal_data CLEAR), or with k NULL or a key
- * that does not open it (the household's data key was destroyed) write
- * PERSONAL_ERASED in every field that was set (personal_data ERASED).
- * ev->sealed is dropped either way. 0 or ML_ENOMEM / ML_ECORRUPT. */
+ * k and put the fields back (personal_data CLEAR), or, with k NULL or
+ * another key than the box's (the household's data key was destroyed),
+ * write PERSONAL_ERASED in every field that was set (personal_data ERASED)
+ * and drop ev->sealed. ML_ECORRUPT when the right key does not open the box
+ * (it was altered), ML_ENOMEM. */
 int personal_open(ml_event *ev, const struct vault_key *k);
 
-/* Drop ev->sealed (shallow: for an event whose box the caller frees);
- * personal_data becomes WITHHELD when it had one. */
-void personal_withhold(ml_event *ev);
+/* A shallow copy of ev for a notification: no sealed box (personal_data
+ * becomes WITHHELD when it had one) and no household key. Valid while ev is. */
+struct personal_withheld {
+	ml_event ev;
+	Maillage__V1__HouseholdReferred referred;
+};
+void personal_withhold(const ml_event *ev, struct personal_withheld *out);
 
 #endif

@@ -36,8 +36,7 @@ static int open_personal(struct query *q, const ml_case *c, ml_event *ev)
 		return 0;
 	if (!q->key_state) {
 		rc = c->household_key.len != CRYPTO_SHA256_LEN ? ML_ECORRUPT :
-		     vault_get(q->txn, q->cfg->master_key, c->household_key.data, c->platform,
-			       false, &q->key);
+		     vault_get(q->txn, c->household_key.data, c->platform, false, &q->key);
 		if (rc && rc != ML_ENOTFOUND)
 			return rc;
 		q->key_state = rc ? -1 : 1;
@@ -100,7 +99,7 @@ static int get_case(struct query *q, Maillage__V1__CaseView *view, ml_event **fi
 	if (*first && (*first)->body_case == MAILLAGE__V1__EVENT__BODY_HOUSEHOLD_REFERRED &&
 	    (*first)->household_referred->referral)
 		view->household = (*first)->household_referred->referral->household;
-	view->personal_data = (*first)->personal_data;
+	view->personal_data = *first ? (*first)->personal_data : 0;
 	q->resp->result_case = MAILLAGE__V1__RESPONSE__RESULT_CASE;
 	q->resp->case_ = view;
 	return 0;
@@ -160,6 +159,8 @@ static int add_event(void *arg, const ml_event *ev, const uint8_t *raw, size_t r
 		rc = push_event(&h->events, &h->n_events, &hs->cap, raw, rawlen);
 		if (!rc)
 			rc = open_personal(hs->q, hs->case_now, h->events[h->n_events - 1]);
+		if (!rc)
+			rc = auth_minimise_event(hs->q->org, hs->case_now, h->events[h->n_events - 1]);
 		if (rc)
 			return rc;
 		hs->bytes += rawlen + 16;
@@ -361,17 +362,22 @@ int query_run(struct evlog *log, const struct config *cfg, const struct org *org
 	evlog_txn_abort(q.txn);
 	vault_key_wipe(&q.key);
 out_reply:
+	/* No record of the read, no personal data sent (writer.c, invariant 6). */
+	*journal = NULL;
+	if (!q.st.code && journal_needed(req) &&
+	    !(*journal = journal_record_new(org, wire_case_id(req), wire_body_name(req),
+					    req->purpose, clock_now_us())))
+		status_fail(&q.st, ML_ENOMEM, NULL, "out of memory: this read cannot be "
+			    "recorded in the access journal; nothing was sent");
 	if (q.st.code)
 		resp.result_case = MAILLAGE__V1__RESPONSE__RESULT__NOT_SET;
 	resp.request_id = req->request_id;
 	wire_status_fill(&status, &q.st);
 	resp.status = &status;
-	*journal = NULL;
 	rc = wire_pack_frame(&resp, frame, len);
-	if (!rc && !q.st.code && journal_needed(req)) {
-		*journal = journal_record_new(org, wire_case_id(req), wire_body_name(req),
-					      req->purpose, clock_now_us());
-		rc = *journal ? 0 : ML_ENOMEM;
+	if (rc) {
+		wire_free(*journal);
+		*journal = NULL;
 	}
 	journal_list_release(&access);
 	wire_free(view.summary);

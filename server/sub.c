@@ -106,12 +106,12 @@ static int read_one(void *arg, const ml_event *ev, const uint8_t *raw, size_t ra
 		return rc;
 	t->budget = cost < t->budget ? t->budget - cost : 0;
 	if (match) {
-		/* Notifications carry no personal data: GetCaseHistory (journaled)
-		 * gives it to those who need it. */
-		ml_event shown = *ev;
+		/* Notifications carry no personal data and no household key:
+		 * GetCaseHistory (journaled) gives them to those who need them. */
+		struct personal_withheld shown;
 
-		personal_withhold(&shown);
-		n.event = &shown;
+		personal_withhold(ev, &shown);
+		n.event = &shown.ev;
 		resp.result_case = MAILLAGE__V1__RESPONSE__RESULT_NOTIFICATION;
 		resp.notification = &n;
 		rc = send_result(t->s, &resp, NULL);

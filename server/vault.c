@@ -1,12 +1,14 @@
-/* vault.c - making, unwrapping and destroying the households' data keys. */
+/* vault.c - making, unwrapping, re-wrapping and destroying the households'
+ * data keys. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
+#include "kek.h"
 #include "vault.h"
 
 #define WRAP_LABEL "maillage data key v1"
 #define CHECK_LABEL "maillage master key check v1"
-#define WRAPPED_LEN (CRYPTO_KEY_LEN + CRYPTO_BOX_OVERHEAD)
 
 void vault_key_wipe(struct vault_key *k)
 {
@@ -29,6 +31,30 @@ int vault_check_master(struct evlog_txn *txn, const uint8_t *master)
 	return len == sizeof(got) && !memcmp(got, want, len) ? 0 : ML_ECRYPTO;
 }
 
+int vault_epoch(struct evlog_txn *txn, uint64_t *epoch)
+{
+	uint8_t v[8];
+	size_t len = 0;
+	int rc = evlog_meta_get(txn, "kek_epoch", v, sizeof(v), &len);
+
+	*epoch = 0;
+	if (rc == ML_ENOTFOUND)
+		return 0;
+	if (rc || len != sizeof(v))
+		return rc ? rc : ML_ECORRUPT;
+	*epoch = (uint64_t)wire_get_be32(v) << 32 | wire_get_be32(v + 4);
+	return 0;
+}
+
+int vault_set_epoch(struct evlog_txn *txn, uint64_t epoch)
+{
+	uint8_t v[8];
+
+	wire_put_be32(v, (uint32_t)(epoch >> 32));
+	wire_put_be32(v + 4, (uint32_t)epoch);
+	return evlog_meta_put(txn, "kek_epoch", v, sizeof(v));
+}
+
 /* What a wrapped key is bound to: the label, the household, the platform and
  * the key's id, so a wrapped key cannot be moved to another entry. */
 static size_t wrap_aad(uint8_t *aad, size_t cap, const uint8_t *hk, const char *platform,
@@ -45,46 +71,47 @@ static size_t wrap_aad(uint8_t *aad, size_t cap, const uint8_t *hk, const char *
 	return len + CRYPTO_SHA256_LEN + n + VAULT_KEY_ID_LEN;
 }
 
-static int make_key(struct evlog_txn *txn, const uint8_t *master, const uint8_t *hk,
-		    const char *platform, struct vault_key *out)
+/* Store k for hk on platform, wrapped under the current key-encryption key. */
+static int store(struct evlog_txn *txn, const uint8_t *hk, const char *platform,
+		 const struct vault_key *k, bool replace)
 {
 	ml_data_key dk = MAILLAGE__V1__DATA_KEY__INIT;
-	uint8_t aad[160], wrapped[WRAPPED_LEN];
-	size_t aadlen;
-	int rc = crypto_random(out, sizeof(*out));
+	uint8_t aad[160], wrapped[KEK_WRAPPED_LEN];
+	size_t aadlen = wrap_aad(aad, sizeof(aad), hk, platform, k->id);
+	int rc;
 
-	aadlen = wrap_aad(aad, sizeof(aad), hk, platform, out->id);
-	if (!rc && !aadlen)
-		rc = ML_EINVAL;
-	if (!rc)
-		rc = crypto_seal(master, aad, aadlen, out->key, CRYPTO_KEY_LEN, wrapped);
+	if (!aadlen || !evlog_txn_kek(txn))
+		return ML_EINTERNAL;
+	rc = kek_wrap(evlog_txn_kek(txn), aad, aadlen, k->key, wrapped, &dk.kek_epoch);
 	if (rc)
 		return rc;
-	dk.key_id.data = out->id;
+	dk.key_id.data = (uint8_t *)k->id;
 	dk.key_id.len = VAULT_KEY_ID_LEN;
 	dk.wrapped.data = wrapped;
 	dk.wrapped.len = sizeof(wrapped);
-	return evlog_datakey_put(txn, hk, platform, &dk);
+	return evlog_datakey_put(txn, hk, platform, &dk, replace);
 }
 
-int vault_get(struct evlog_txn *txn, const uint8_t *master, const uint8_t *hk,
-	      const char *platform, bool create, struct vault_key *out)
+int vault_get(struct evlog_txn *txn, const uint8_t *hk, const char *platform, bool create,
+	      struct vault_key *out)
 {
 	ml_data_key *dk = NULL;
 	uint8_t aad[160];
 	size_t aadlen;
 	int rc = evlog_datakey_get(txn, hk, platform, &dk);
 
-	if (rc == ML_ENOTFOUND && create)
-		return make_key(txn, master, hk, platform, out);
+	if (rc == ML_ENOTFOUND && create) {
+		rc = crypto_random(out, sizeof(*out));
+		return rc ? rc : store(txn, hk, platform, out, false);
+	}
 	if (rc)
 		return rc;
 	rc = ML_ECORRUPT;
-	if (dk->key_id.len == VAULT_KEY_ID_LEN && dk->wrapped.len == WRAPPED_LEN) {
+	if (dk->key_id.len == VAULT_KEY_ID_LEN && evlog_txn_kek(txn)) {
 		memcpy(out->id, dk->key_id.data, VAULT_KEY_ID_LEN);
 		aadlen = wrap_aad(aad, sizeof(aad), hk, platform, out->id);
-		if (aadlen && !crypto_open(master, aad, aadlen, dk->wrapped.data,
-					   dk->wrapped.len, out->key))
+		if (aadlen && !kek_unwrap(evlog_txn_kek(txn), dk->kek_epoch, aad, aadlen,
+					  dk->wrapped.data, dk->wrapped.len, out->key))
 			rc = 0;
 	}
 	wire_free(dk);
@@ -96,4 +123,49 @@ int vault_get(struct evlog_txn *txn, const uint8_t *master, const uint8_t *hk,
 int vault_destroy(struct evlog_txn *txn, const uint8_t *hk, const char *platform)
 {
 	return evlog_datakey_del(txn, hk, platform);
+}
+
+/* The entries to re-wrap, found by a scan (the scan must not change them). */
+struct entries {
+	struct entry {
+		uint8_t hk[CRYPTO_SHA256_LEN];
+		char platform[66];
+	} *list;
+	size_t n, cap;
+};
+
+static int collect(void *arg, const uint8_t *hk, const char *platform)
+{
+	struct entries *e = arg;
+
+	if (e->n == e->cap) {
+		size_t cap = e->cap ? 2 * e->cap : 256;
+		struct entry *more = realloc(e->list, cap * sizeof(*more));
+
+		if (!more)
+			return ML_ENOMEM;
+		e->list = more;
+		e->cap = cap;
+	}
+	memcpy(e->list[e->n].hk, hk, CRYPTO_SHA256_LEN);
+	strncpy(e->list[e->n].platform, platform, sizeof(e->list[0].platform) - 1);
+	e->list[e->n].platform[sizeof(e->list[0].platform) - 1] = 0;
+	e->n++;
+	return 0;
+}
+
+int vault_rewrap_all(struct evlog_txn *txn, uint64_t epoch)
+{
+	struct entries e = { 0 };
+	struct vault_key k;
+	int rc = evlog_datakey_scan(txn, collect, &e);
+
+	for (size_t i = 0; !rc && i < e.n; i++) {
+		rc = vault_get(txn, e.list[i].hk, e.list[i].platform, false, &k);
+		if (!rc)
+			rc = store(txn, e.list[i].hk, e.list[i].platform, &k, true);
+		vault_key_wipe(&k);
+	}
+	free(e.list);
+	return rc ? rc : vault_set_epoch(txn, epoch);
 }

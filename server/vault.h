@@ -2,10 +2,12 @@
  *
  * One random 256-bit key per household and platform, made with the
  * household's first referral on that platform and stored in the "keys"
- * database wrapped (AES-256-GCM) by the master key read from the file the
- * configuration names. Personal data is sealed with it (personal.h).
- * Destroying it erases the household's personal data on that platform for
- * good: the events stay, their sealed fields can never be opened again.
+ * database wrapped (AES-256-GCM) by the data directory's key-encryption key
+ * (kek.h, attached to the evlog), itself wrapped by the master key read from
+ * the file the configuration names. Personal data is sealed with it
+ * (personal.h). Destroying it, then rotating the key-encryption key
+ * (vault_rewrap_all), erases the household's personal data on that platform
+ * for good: the events stay, their sealed fields can never be opened again.
  *
  * Key material lives in struct vault_key on the stack of its user, who wipes
  * it with vault_key_wipe() when done.
@@ -35,9 +37,18 @@ int vault_check_master(struct evlog_txn *txn, const uint8_t *master);
 /* The data key of household hk (32 bytes) on platform. ML_ENOTFOUND when
  * there is none (never made, or erased) unless create is set (write
  * transaction): then one is made and stored. ML_ECORRUPT when the stored key
- * does not unwrap with master. */
-int vault_get(struct evlog_txn *txn, const uint8_t *master, const uint8_t *hk,
-	      const char *platform, bool create, struct vault_key *out);
+ * does not unwrap. */
+int vault_get(struct evlog_txn *txn, const uint8_t *hk, const char *platform, bool create,
+	      struct vault_key *out);
+
+/* Re-wrap every data key under the key-encryption key being rotated in
+ * (writer thread, inside the transaction that destroyed keys) and record
+ * its epoch in meta "kek_epoch". */
+int vault_rewrap_all(struct evlog_txn *txn, uint64_t epoch);
+
+/* The epoch meta records (0: none yet). */
+int vault_epoch(struct evlog_txn *txn, uint64_t *epoch);
+int vault_set_epoch(struct evlog_txn *txn, uint64_t epoch);
 
 /* Destroy the data key of household hk on platform (ML_ENOTFOUND: none). */
 int vault_destroy(struct evlog_txn *txn, const uint8_t *hk, const char *platform);

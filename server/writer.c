@@ -15,8 +15,13 @@
  *  6. A query answer carrying personal data leaves only after its access
  *     record is committed; if it cannot be, the answer is replaced by the
  *     failure (nothing disclosed that the journal does not show).
- *  7. After a batch that destroyed a data key, the free pages that may
- *     still hold copies of it are overwritten before its replies leave.
+ *  7. A batch that destroys data keys rotates the key-encryption key in the
+ *     same transaction (kek.h): once it commits, no copy of those keys left
+ *     anywhere in the data directory can be unwrapped. If the rotation
+ *     fails, the whole batch fails and nothing of it is recorded. Then the
+ *     free pages that held copies are overwritten too, before the replies
+ *     leave, or at a later batch when a reader was still on an older
+ *     snapshot.
  */
 #include <event2/event.h>
 #include <pthread.h>
@@ -31,7 +36,9 @@
 #include "erasure.h"
 #include "err.h"
 #include "journal.h"
+#include "kek.h"
 #include "log.h"
+#include "vault.h"
 #include "writer.h"
 
 struct writer {
@@ -48,7 +55,8 @@ struct writer {
 	void *done_arg;
 	atomic_uint_fast64_t commits;
 	uint32_t journal_seq;                     /* writer thread only */
-	uint64_t scrub_after;                     /* a key was destroyed in this txn */
+	uint64_t scrub_after;                     /* keys were destroyed in this txn */
+	bool scrub_marked;                        /* ...and meta says so */
 };
 
 struct writer_job *writer_job_new(void *owner, const struct org *org, ml_request *req)
@@ -133,20 +141,6 @@ static void journal(struct writer *w, struct evlog_txn *txn, struct writer_job *
 	reply(job, &out);
 }
 
-/* The retention job. */
-static void retain(struct writer *w, struct evlog_txn *txn, int64_t now_us)
-{
-	unsigned erased = 0;
-	size_t pruned = 0;
-	int rc = erasure_retention(txn, w->cfg, now_us, &erased, &pruned);
-
-	if (rc)
-		log_error("retention_failed", "error=\"%s\"", ml_strerror(rc));
-	if (erased)
-		w->scrub_after = evlog_txn_id(txn);
-	log_info("retention", "erased=%u journal_pruned=%zu", erased, pruned);
-}
-
 /* The expiry job: the referrals due are expired inside this batch. */
 static void expire(struct writer *w, struct evlog_txn *txn, int64_t now_us)
 {
@@ -157,36 +151,70 @@ static void expire(struct writer *w, struct evlog_txn *txn, int64_t now_us)
 		log_error("expiry_failed", "error=\"%s\" expired=%u", ml_strerror(rc), n);
 }
 
-/* Overwrite the free pages that may hold copies of a destroyed data key.
+/* The retention job; true when it destroyed data keys. */
+static bool retain(struct writer *w, struct evlog_txn *txn, int64_t now_us)
+{
+	unsigned erased = 0;
+	size_t pruned = 0;
+	int rc = erasure_retention(txn, w->cfg, now_us, &erased, &pruned);
+
+	if (rc)
+		log_error("retention_failed", "error=\"%s\"", ml_strerror(rc));
+	log_info("retention", "erased=%u journal_pruned=%zu", erased, pruned);
+	return erased > 0;
+}
+
+/* A batch destroyed data keys: rotate the key-encryption key inside it, so
+ * that no copy LMDB keeps of them can be unwrapped once it commits (kek.h).
+ * *next gets the new epoch. */
+static int rotate_begin(struct evlog_txn *txn, uint64_t *next)
+{
+	int rc = kek_rotate_begin(evlog_txn_kek(txn), next);
+
+	if (!rc)
+		rc = vault_rewrap_all(txn, *next);
+	return rc;
+}
+
+/* Overwrite the free pages that may hold copies of destroyed data keys.
  * Pages freed by transaction T become unreachable once a later transaction
- * has committed and no reader is older (evlog.h): commit a marker, then
- * scrub; a reader still on an older snapshot leaves it for the next batch
- * (the marker in meta also makes the server finish it at its next start). */
+ * has committed and no reader is older (evlog.h): commit a marker once, then
+ * scrub when no reader is older; until then each batch looks again (a
+ * reader-table read). The marker in meta also makes the server finish it at
+ * its next start. Once done, the previous key-encryption key is forgotten in
+ * memory too. */
 static void scrub(struct writer *w)
 {
 	uint8_t v[8];
 	uint64_t clean = 0;
 	size_t pages = 0;
 	struct evlog_txn *txn;
-	int rc;
+	int rc = 0;
 
-	wire_put_be32(v, (uint32_t)(w->scrub_after >> 32));
-	wire_put_be32(v + 4, (uint32_t)w->scrub_after);
-	rc = evlog_txn_begin(w->log, true, &txn);
-	if (!rc && !(rc = evlog_meta_put(txn, "scrub_after", v, sizeof(v))))
-		rc = evlog_txn_commit(txn);
-	else if (!rc)
-		evlog_txn_abort(txn);
+	if (!w->scrub_marked) {
+		wire_put_be32(v, (uint32_t)(w->scrub_after >> 32));
+		wire_put_be32(v + 4, (uint32_t)w->scrub_after);
+		rc = evlog_txn_begin(w->log, true, &txn);
+		if (!rc && !(rc = evlog_meta_put(txn, "scrub_after", v, sizeof(v))))
+			rc = evlog_txn_commit(txn);
+		else if (!rc)
+			evlog_txn_abort(txn);
+		w->scrub_marked = !rc;
+	}
 	if (!rc)
-		rc = evlog_scrub_free_pages(w->log, &clean, &pages);
-	if (!rc && clean >= w->scrub_after) {
-		w->scrub_after = 0;
-		if (!evlog_txn_begin(w->log, true, &txn)) {
-			evlog_meta_del(txn, "scrub_after");
-			evlog_txn_commit(txn);
-		}
-	} else if (rc) {
+		rc = evlog_scrub_free_pages(w->log, w->scrub_after, &clean, &pages);
+	if (rc) {
 		log_error("scrub_failed", "error=\"%s\"", ml_strerror(rc));
+		return;
+	}
+	if (clean < w->scrub_after)
+		return;              /* a reader is still on an older snapshot */
+	w->scrub_after = 0;
+	w->scrub_marked = false;
+	kek_forget_old(evlog_kek(w->log));
+	if (!evlog_txn_begin(w->log, true, &txn)) {
+		evlog_meta_del(txn, "scrub_after");
+		evlog_txn_commit(txn);
 	}
 }
 
@@ -200,8 +228,10 @@ static void finish_scrub(struct writer *w)
 
 	if (evlog_txn_begin(w->log, false, &txn))
 		return;
-	if (!evlog_meta_get(txn, "scrub_after", v, sizeof(v), &len) && len == sizeof(v))
+	if (!evlog_meta_get(txn, "scrub_after", v, sizeof(v), &len) && len == sizeof(v)) {
 		w->scrub_after = (uint64_t)wire_get_be32(v) << 32 | wire_get_be32(v + 4);
+		w->scrub_marked = true;
+	}
 	evlog_txn_abort(txn);
 	if (w->scrub_after)
 		scrub(w);
@@ -214,6 +244,8 @@ static void run_batch(struct writer *w, struct writer_job *jobs, size_t n)
 	struct command_out out;
 	struct evlog_txn *txn;
 	struct timespec t0, t1;
+	bool destroyed = false;
+	uint64_t txn_id, next = 0;
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -228,7 +260,7 @@ static void run_batch(struct writer *w, struct writer_job *jobs, size_t n)
 			expire(w, txn, ctx.now_us);
 			break;
 		case WRITER_RETENTION:
-			retain(w, txn, ctx.now_us);
+			destroyed |= retain(w, txn, ctx.now_us);
 			break;
 		case WRITER_JOURNAL:
 			journal(w, txn, job);
@@ -238,17 +270,31 @@ static void run_batch(struct writer *w, struct writer_job *jobs, size_t n)
 			ctx.req = job->req;
 			command_run(txn, &ctx, &out);
 			reply(job, &out);
-			if (out.destroyed_key)
-				w->scrub_after = evlog_txn_id(txn);
+			destroyed |= out.destroyed_key;
 			break;
 		}
 	}
+	txn_id = evlog_txn_id(txn);
+	if (destroyed && (rc = rotate_begin(txn, &next))) {
+		evlog_txn_abort(txn);
+		kek_rotate_end(evlog_kek(w->log), false);
+		log_error("kek_rotation_failed", "commands=%zu error=\"%s\"", n, ml_strerror(rc));
+		fail_batch(jobs, rc, "cannot rotate the key-encryption key");
+		return;
+	}
 	rc = evlog_txn_commit(txn);
+	if (next && kek_rotate_end(evlog_kek(w->log), !rc))
+		log_error("kek_wipe_failed", "epoch=%llu detail=\"the previous key stays in the "
+			  "key file until the next start\"", (unsigned long long)next);
 	if (rc) {
-		w->scrub_after = 0;
 		log_error("commit_failed", "commands=%zu error=\"%s\"", n, ml_strerror(rc));
 		fail_batch(jobs, rc, "cannot commit");
 		return;
+	}
+	if (next) {
+		log_info("kek_rotated", "epoch=%llu", (unsigned long long)next);
+		w->scrub_after = txn_id;
+		w->scrub_marked = false;
 	}
 	if (w->scrub_after)
 		scrub(w);

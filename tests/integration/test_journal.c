@@ -105,6 +105,7 @@ static void test_notifications_withhold_personal_data(void **state)
 	assert_string_equal(r->notification->event->case_id, id);
 	assert_int_equal(r->notification->event->personal_data, PD(WITHHELD));
 	assert_null(r->notification->event->sealed);
+	assert_int_equal(r->notification->event->household_referred->household_key.len, 0);
 	assert_string_equal(r->notification->event->household_referred->referral->household
 			    ->reference_person->last_name, "");
 	assert_string_equal(r->notification->event->household_referred->referral->household

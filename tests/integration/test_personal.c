@@ -169,15 +169,43 @@ static size_t wrapped_key(const char *id, uint8_t *out)
 	return n;
 }
 
+/* The key file: "MLKEK001", then two slots of { epoch, sealed KEK (60) }. */
+struct kek_file {
+	uint8_t bytes[8 + 2 * 68];
+};
+
+static void read_kek(struct kek_file *k)
+{
+	char path[700];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/kek", H.data);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(k->bytes, 1, sizeof(k->bytes), f), sizeof(k->bytes));
+	fclose(f);
+	assert_memory_equal(k->bytes, "MLKEK001", 8);
+}
+
+static uint64_t slot_epoch(const struct kek_file *k, int slot)
+{
+	uint64_t e = 0;
+
+	for (int i = 0; i < 8; i++)
+		e = e << 8 | k->bytes[8 + slot * 68 + i];
+	return e;
+}
+
 static void test_erasure(void **state)
 {
-	char *id = refer_case("Erasableone");
+	static const uint8_t empty_slot[68];
+	char *id = refer_case("Erasableone"), *other = NULL;
 	uint8_t wrapped[128];
-	size_t wlen, before = 0;
+	size_t wlen, before = 0, after;
+	struct kek_file kek_before, kek_after;
 	mlc_response *r;
 	MDB_env *env;
 	MDB_txn *pin;
-	int64_t until;
 
 	(void)state;
 	wlen = wrapped_key(id, wrapped);
@@ -202,25 +230,38 @@ static void test_erasure(void **state)
 		char name[32];
 
 		snprintf(name, sizeof(name), "Autrefamille%c", 'a' + i);
-		h_expect(&H, "bailleur-est", h_refer(&H, "vaulx-bron", name, "Jean", "1970-01-01"),
-			 ST(OK));
+		r = h_send_as(&H, "bailleur-est", h_refer(&H, "vaulx-bron", name, "Jean",
+							 "1970-01-01"), ST(OK));
+		if (!other)
+			other = strdup(r->command->case_id);
+		mlc_response_free(r);
 	}
 	mdb_txn_abort(pin);
 	mdb_env_close(env);
 	before = count_in_data(wrapped, wlen);
 	assert_true(before >= 2);        /* live + copies in free pages */
+	read_kek(&kek_before);
+	assert_int_equal(slot_epoch(&kek_before, 0), 1);
 
 	r = h_send_as(&H, "coord-vaulx-bron", h_erase(&H, id, ERASE_REQUEST), ST(OK));
 	assert_int_equal(r->command->event_count, 1);
 	mlc_response_free(r);
 	h_expect(&H, "coord-vaulx-bron", h_erase(&H, id, ERASE_REQUEST), ST(FAILED_PRECONDITION));
 
-	/* The key is gone from the file, free pages included. */
-	until = h_now_us() + 5000000;
-	while (count_in_data(wrapped, wlen) && h_now_us() < until)
-		usleep(100000);
-	assert_int_equal(count_in_data(wrapped, wlen), 0);
+	/* The key-encryption key that wrapped every copy of the erased key LMDB
+	 * may still hold is gone: the key file holds only the next one, and its
+	 * old bytes are nowhere in the data directory. */
+	read_kek(&kek_after);
+	assert_int_equal(slot_epoch(&kek_after, 0), 2);
+	assert_memory_equal(kek_after.bytes + 8 + 68, empty_slot, sizeof(empty_slot));
+	assert_int_equal(count_in_data(kek_before.bytes + 16, 60), 0);
+	/* And the free pages that held copies were overwritten. */
+	after = count_in_data(wrapped, wlen);
+	print_message("wrapped data key found %zu times before the erasure, %zu after\n",
+		      before, after);
+	assert_true(after < before);
 	assert_int_equal(wrapped_key(id, wrapped), 0);
+	assert_true(h_log_contains(&H, "event=kek_rotated epoch=2"));
 
 	/* Every read of the personal fields says "erased"; the rest stays. */
 	r = h_send_as(&H, "coord-vaulx-bron", h_get_case(&H, id), ST(OK));
@@ -244,10 +285,20 @@ static void test_erasure(void **state)
 	assert_true(r->stats->referrals >= 14);
 	assert_true(r->stats->declined >= 1);
 	mlc_response_free(r);
+
+	/* The other households' keys were re-wrapped: still readable, also
+	 * after a restart (the key file is read again). */
+	assert_int_equal(h_stop(&H, SIGTERM), 0);
+	assert_int_equal(h_start(&H), 0);
+	r = h_send_as(&H, "coord-vaulx-bron", h_get_case(&H, other), ST(OK));
+	assert_string_equal(r->case_->household->reference_person->last_name, "Autrefamillea");
+	assert_int_equal(r->case_->personal_data, PD(CLEAR));
+	mlc_response_free(r);
 	assert_int_equal(h_verify(&H), 0);
 
 	/* The same household referred again gets a new key. */
 	h_expect(&H, "bailleur-est", refer_full("Erasableone"), ST(OK));
+	free(other);
 	free(id);
 }
 
@@ -270,6 +321,7 @@ static void test_minimised_views(void **state)
 		mlc_response_free(r);
 		r = h_send_as(&H, orgs[i], h_history(&H, id), ST(OK));
 		assert_int_equal(r->history->as_of->household_key.len, want);
+		assert_int_equal(r->history->events[0]->household_referred->household_key.len, want);
 		mlc_response_free(r);
 		r = h_send_as(&H, orgs[i],
 			      h_platform_query(&H, MAILLAGE__V1__REQUEST__BODY_LIST_CASELOAD,

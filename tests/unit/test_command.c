@@ -16,10 +16,12 @@
 #include "command.h"
 #include "err.h"
 #include "evlog.h"
+#include "kek.h"
 #include "verify.h"
 
 static char dir[64];
 static struct evlog *elog;
+static struct kek *kek;
 static struct config cfg;
 static struct org orgs[3];
 static struct platform platform = { .id = "vaulx-bron", .code = "VNX", .name = "V" };
@@ -31,8 +33,10 @@ static int setup(void **state)
 
 	(void)state;
 	snprintf(dir, sizeof(dir), "/tmp/maillage-cmd-XXXXXX");
-	if (!mkdtemp(dir) || evlog_open(dir, 64 << 20, false, &elog, err, sizeof(err)))
+	if (!mkdtemp(dir) || evlog_open(dir, 64 << 20, false, &elog, err, sizeof(err)) ||
+	    kek_open(dir, cfg.master_key, 0, &kek, err, sizeof(err)))
 		return -1;
+	evlog_attach_kek(elog, kek);
 	orgs[0] = (struct org){ "landlord", "L", MAILLAGE__V1__ORG_KIND__LANDLORD, platforms, 1, false };
 	orgs[1] = (struct org){ "coord", "C", MAILLAGE__V1__ORG_KIND__COORDINATION, platforms, 1, false };
 	orgs[2] = (struct org){ "asso", "A", MAILLAGE__V1__ORG_KIND__ASSOCIATION, platforms, 1, false };
@@ -49,6 +53,7 @@ static int teardown(void **state)
 
 	(void)state;
 	evlog_close(elog);
+	kek_close(kek);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd) == 0 ? 0 : -1;
 }

@@ -17,6 +17,7 @@
 #include "err.h"
 #include "evlog.h"
 #include "models.h"
+#include "kek.h"
 #include "verify.h"
 
 static char dir[64];
@@ -30,6 +31,7 @@ static int setup(void **state)
 {
 	struct evlog *log;
 	struct evlog_txn *txn;
+	struct kek *kek;
 	char err[256];
 
 	(void)state;
@@ -40,7 +42,10 @@ static int setup(void **state)
 	cfg.n_platforms = 1;
 	snprintf(dir, sizeof(dir), "/tmp/maillage-verify-XXXXXX");
 	if (!mkdtemp(dir) || evlog_open(dir, 16 << 20, false, &log, err, sizeof(err)) ||
-	    evlog_txn_begin(log, true, &txn))
+	    kek_open(dir, cfg.master_key, 0, &kek, err, sizeof(err)))
+		return -1;
+	evlog_attach_kek(log, kek);
+	if (evlog_txn_begin(log, true, &txn))
 		return -1;
 	for (int i = 0; i < 5; i++) {
 		ml_request req = MAILLAGE__V1__REQUEST__INIT;
@@ -73,6 +78,7 @@ static int setup(void **state)
 	if (evlog_txn_commit(txn))
 		return -1;
 	evlog_close(log);
+	kek_close(kek);
 	return 0;
 }
 
