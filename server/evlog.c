@@ -1,5 +1,6 @@
 /* evlog.c - the LMDB environment: the hash-chained event log, its indexes and
- * the stored models. The only file that includes <lmdb.h>; see evlog.h.
+ * the stored models. With evlog_keys.c and evlog_journal.c (evlog_int.h),
+ * the only files that include <lmdb.h>; see evlog.h.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -43,9 +43,14 @@ static int time_key(uint8_t *buf, const char *case_id, int64_t at, uint32_t seq,
 int evlog_journal_put(struct evlog_txn *txn, const ml_access_record *rec, uint32_t seq)
 {
 	uint8_t kbuf[STREAM_KEY_MAX], tbuf[STREAM_KEY_MAX];
-	MDB_val key, tkey, empty = { 0, NULL };
+	MDB_val key, tkey, val, empty = { 0, NULL };
 	int rc = journal_key(kbuf, rec->case_id, rec->at, seq, &key);
 
+	/* seq restarts with the server: after a clock step back, a key may be
+	 * taken; the next free seq of that microsecond is used. */
+	for (int tries = 0; !rc && tries < 64 &&
+	     !mdb_get(txn->txn, txn->log->dbi[DB_JOURNAL], &key, &val); tries++)
+		rc = journal_key(kbuf, rec->case_id, rec->at, ++seq, &key);
 	if (!rc)
 		rc = time_key(tbuf, rec->case_id, rec->at, seq, &tkey);
 	if (!rc)

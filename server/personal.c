@@ -35,6 +35,8 @@ static const struct field {
 	{ D(assignment_released), 2 },     /* reason_text */
 	{ D(support_suspended), 1 },       /* reason_text */
 	{ D(support_resumed), 1 },         /* note */
+	{ D(decline), 3 },                 /* redirect_to: free text, may name a care service */
+	{ D(closure), 3 },                 /* handed_over_to: likewise */
 };
 
 #define N_FIELDS (sizeof(fields) / sizeof(fields[0]))

@@ -4,7 +4,8 @@
  *
  * Personal fields: the reference person's identity, the household's address,
  * phone, email and tenancy reference, the dwelling reference of a proposal,
- * and every free text (notes, reasons, answers). The table in personal.c
+ * and every free text (notes, reasons, answers, the service a household is
+ * redirected or handed over to). The table in personal.c
  * lists them; its order is part of the stored format (bit i of
  * SealedPersonalData.present is its entry i): only ever append to it.
  */

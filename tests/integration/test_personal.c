@@ -343,12 +343,53 @@ static void test_minimised_views(void **state)
 	free(id);
 }
 
+/* Run cmd through the shell; fail the test unless it exits 0. */
+static void shell(const char *fmt, const char *a, const char *b)
+{
+	char cmd[2048];
+
+	snprintf(cmd, sizeof(cmd), fmt, a, b);
+	if (system(cmd) != 0)
+		fail_msg("command failed: %s", cmd);
+}
+
+/* The server refuses to start without its key file, or with another master
+ * key, naming the file; with both back it starts and reads. */
+static void test_refuses_without_its_keys(void **state)
+{
+	char *id = refer_case("Clefs");
+	mlc_response *r;
+
+	(void)state;
+	assert_int_equal(h_stop(&H, SIGTERM), 0);
+	shell("mv '%s/kek' '%s/kek.away'", H.data, H.data);
+	assert_int_not_equal(h_start(&H), 0);
+	assert_true(h_log_contains(&H, "/kek': No such file or directory"));
+	shell("mv '%s/kek.away' '%s/kek'", H.data, H.data);
+
+	shell("openssl rand -hex 32 > '%s/other.key' && chmod 600 '%s/other.key'", H.dir, H.dir);
+	shell("cp '%s' '%s.saved'", H.conf, H.conf);
+	shell("sed -i 's|^master_key_file = .*$|master_key_file = %s/other.key|' '%s'", H.dir,
+	      H.conf);
+	assert_int_not_equal(h_start(&H), 0);
+	assert_true(h_log_contains(&H, "is not the master key the data directory's keys are "
+				       "wrapped with"));
+	shell("mv '%s.saved' '%s'", H.conf, H.conf);
+
+	assert_int_equal(h_start(&H), 0);
+	r = h_send_as(&H, "coord-vaulx-bron", h_get_case(&H, id), ST(OK));
+	assert_string_equal(r->case_->household->reference_person->last_name, "Clefs");
+	mlc_response_free(r);
+	free(id);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_nothing_personal_in_clear),
 		cmocka_unit_test(test_erasure),
 		cmocka_unit_test(test_minimised_views),
+		cmocka_unit_test(test_refuses_without_its_keys),
 	};
 
 	return cmocka_run_group_tests(tests, h_group_setup, h_group_teardown);
