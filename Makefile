@@ -43,7 +43,7 @@ PB_H     := $(GEN)/maillage/v1/maillage.pb-c.h
 
 # The core: pure logic and storage, shared by the daemon, the tools and tests.
 CORE     := err log clock status wire crypto config validate casestate household auth \
-            evlog_keys evlog_journal kek vault personal journal erasure \
+            evlog_keys evlog_journal kek vault personal journal erasure counters \
             project models evlog command query verify frame board deadline stats
 # The daemon's network side.
 DAEMON   := tls conn feed sub writer server main

@@ -188,13 +188,17 @@ static void submit_command(struct conn *c, ml_request *req)
  * record to be committed by the writer (writer.c, invariant 6). */
 static void run_query(struct conn *c, ml_request *req)
 {
+	struct query_in in = {
+		.log = c->srv->log, .cfg = c->srv->cfg, .counters = c->srv->counters,
+		.connections = c->srv->n_conns, .org = c->org, .req = req,
+		.max_bytes = c->srv->cfg->max_frame_bytes,
+	};
 	ml_access_record *journal = NULL;
 	struct writer_job *job;
 	uint8_t *buf = NULL;
 	size_t len = 0;
 
-	if (query_run(c->srv->log, c->srv->cfg, c->org, req, c->srv->cfg->max_frame_bytes,
-		      &buf, &len, &journal) || !journal) {
+	if (query_run(&in, &buf, &len, &journal) || !journal) {
 		send_frame(c, buf, len, req->request_id);
 		wire_free(req);
 		return;

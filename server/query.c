@@ -7,6 +7,7 @@
 #include "auth.h"
 #include "board.h"
 #include "clock.h"
+#include "counters.h"
 #include "err.h"
 #include "journal.h"
 #include "personal.h"
@@ -22,6 +23,8 @@ struct query {
 	const ml_request *req;
 	ml_response *resp;
 	struct status st;
+	const struct query_in *in;
+	Maillage__V1__ServerCounters *counters;   /* for Ping {counters} */
 	struct vault_key key;         /* the case's household's data key */
 	int key_state;                /* 0: not looked up, 1: key, -1: erased */
 };
@@ -55,6 +58,12 @@ static int ping(struct query *q, Maillage__V1__Pong *pong)
 	pong->last_position = evlog_last_position(q->txn);
 	q->resp->result_case = MAILLAGE__V1__RESPONSE__RESULT_PONG;
 	q->resp->pong = pong;
+	if (!q->req->ping->counters || !q->in->counters)
+		return 0;
+	if (counters_fill(q->in->counters, q->counters))
+		return status_fail(&q->st, ML_ENOMEM, NULL, "out of memory");
+	q->counters->connections = (uint32_t)q->in->connections;
+	pong->counters = q->counters;
 	return 0;
 }
 
@@ -269,10 +278,15 @@ static void free_events(ml_event **events, size_t n)
 	free(events);
 }
 
-int query_run(struct evlog *log, const struct config *cfg, const struct org *org,
-	      const ml_request *req, size_t max_bytes, uint8_t **frame, size_t *len,
+int query_run(const struct query_in *in, uint8_t **frame, size_t *len,
 	      ml_access_record **journal)
 {
+	struct evlog *log = in->log;
+	const struct config *cfg = in->cfg;
+	const struct org *org = in->org;
+	const ml_request *req = in->req;
+	size_t max_bytes = in->max_bytes;
+	Maillage__V1__ServerCounters counters = MAILLAGE__V1__SERVER_COUNTERS__INIT;
 	Maillage__V1__AccessJournal access = MAILLAGE__V1__ACCESS_JOURNAL__INIT;
 	ml_response resp = MAILLAGE__V1__RESPONSE__INIT;
 	Maillage__V1__Status status = MAILLAGE__V1__STATUS__INIT;
@@ -286,7 +300,8 @@ int query_run(struct evlog *log, const struct config *cfg, const struct org *org
 	Maillage__V1__CaseList cases = MAILLAGE__V1__CASE_LIST__INIT;
 	Maillage__V1__RehousingPipeline pipeline = MAILLAGE__V1__REHOUSING_PIPELINE__INIT;
 	Maillage__V1__PlatformStats stats = MAILLAGE__V1__PLATFORM_STATS__INIT;
-	struct query q = { .cfg = cfg, .org = org, .req = req, .resp = &resp };
+	struct query q = { .cfg = cfg, .org = org, .req = req, .resp = &resp, .in = in,
+			   .counters = &counters };
 	ml_event *first = NULL;
 	int rc = evlog_txn_begin(log, false, &q.txn);
 
@@ -380,6 +395,7 @@ out_reply:
 		*journal = NULL;
 	}
 	journal_list_release(&access);
+	counters_release(&counters);
 	wire_free(view.summary);
 	wire_free(first);
 	free_events(hist.events, hist.n_events);

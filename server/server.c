@@ -15,6 +15,7 @@
 #include "conn.h"
 #include "err.h"
 #include "log.h"
+#include "counters.h"
 #include "server.h"
 #include "tls.h"
 #include "writer.h"
@@ -254,7 +255,9 @@ int server_init(struct server *srv, const struct config *cfg, struct evlog *log,
 		rc = ML_ENOMEM;
 		goto err_release;
 	}
-	rc = writer_start(srv->base, log, cfg, on_job_done, srv, &srv->writer);
+	srv->counters = counters_new();
+	rc = srv->counters ? writer_start(srv->base, log, cfg, srv->counters, on_job_done, srv,
+					  &srv->writer) : ML_ENOMEM;
 	if (rc) {
 		snprintf(err, errlen, "cannot start the writer thread");
 		goto err_release;
@@ -303,6 +306,8 @@ void server_release(struct server *srv)
 	free_event(srv->exit_timer);
 	free_event(srv->expiry_timer);
 	free_event(srv->retention_timer);
+	counters_free(srv->counters);
+	srv->counters = NULL;
 	free_event(srv->wake_ev);
 	tls_ctx_free(srv->tls);
 	if (srv->base)

@@ -277,15 +277,20 @@ const char *wire_enum_name(const ProtobufCEnumDescriptor *desc, int value)
 	return enum_name(desc, value);
 }
 
-const char *wire_body_name(const ml_request *req)
+const char *wire_body_case_name(int body_case)
 {
 	const ProtobufCFieldDescriptor *f;
 
-	if (req->body_case == MAILLAGE__V1__REQUEST__BODY__NOT_SET)
+	if (body_case == MAILLAGE__V1__REQUEST__BODY__NOT_SET)
 		return "none";
 	f = protobuf_c_message_descriptor_get_field(&maillage__v1__request__descriptor,
-						    req->body_case);
+						    (unsigned)body_case);
 	return f ? f->name : "?";
+}
+
+const char *wire_body_name(const ml_request *req)
+{
+	return wire_body_case_name((int)req->body_case);
 }
 
 const ProtobufCMessage *wire_body(const ml_request *req)

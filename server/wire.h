@@ -102,6 +102,8 @@ const char *wire_status_code_name(int code);
 const char *wire_enum_name(const ProtobufCEnumDescriptor *desc, int value);
 /* The field name of the request's body ("refer_household"), "none" if unset. */
 const char *wire_body_name(const ml_request *req);
+/* The same for a Request.body case number ("none", "?" when unknown). */
+const char *wire_body_case_name(int body_case);
 
 /* The message in the request's oneof body, NULL when none is set. */
 const ProtobufCMessage *wire_body(const ml_request *req);

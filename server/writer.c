@@ -32,6 +32,7 @@
 #include <time.h>
 
 #include "command.h"
+#include "counters.h"
 #include "clock.h"
 #include "erasure.h"
 #include "err.h"
@@ -55,6 +56,7 @@ struct writer {
 	void *done_arg;
 	atomic_uint_fast64_t commits;
 	uint32_t journal_seq;                     /* writer thread only */
+	struct counters *counters;
 	uint64_t scrub_after;                     /* keys were destroyed in this txn */
 	bool scrub_marked;                        /* ...and meta says so */
 };
@@ -141,14 +143,16 @@ static void journal(struct writer *w, struct evlog_txn *txn, struct writer_job *
 	reply(job, &out);
 }
 
-/* The expiry job: the referrals due are expired inside this batch. */
-static void expire(struct writer *w, struct evlog_txn *txn, int64_t now_us)
+/* The expiry job: the referrals due are expired inside this batch; the
+ * number of events it appended. */
+static unsigned expire(struct writer *w, struct evlog_txn *txn, int64_t now_us)
 {
 	unsigned n = 0;
 	int rc = command_expire(txn, w->cfg, now_us, &n);
 
 	if (rc)
 		log_error("expiry_failed", "error=\"%s\" expired=%u", ml_strerror(rc), n);
+	return n;
 }
 
 /* The retention job; true when it destroyed data keys. */
@@ -245,7 +249,8 @@ static void run_batch(struct writer *w, struct writer_job *jobs, size_t n)
 	struct evlog_txn *txn;
 	struct timespec t0, t1;
 	bool destroyed = false;
-	uint64_t txn_id, next = 0;
+	uint64_t txn_id, next = 0, events = 0;
+	long us;
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -257,7 +262,7 @@ static void run_batch(struct writer *w, struct writer_job *jobs, size_t n)
 	for (struct writer_job *job = jobs; job; job = job->next) {
 		switch (job->kind) {
 		case WRITER_EXPIRY:
-			expire(w, txn, ctx.now_us);
+			events += expire(w, txn, ctx.now_us);
 			break;
 		case WRITER_RETENTION:
 			destroyed |= retain(w, txn, ctx.now_us);
@@ -271,6 +276,8 @@ static void run_batch(struct writer *w, struct writer_job *jobs, size_t n)
 			command_run(txn, &ctx, &out);
 			reply(job, &out);
 			destroyed |= out.destroyed_key;
+			events += out.st.code || out.replayed ? 0 : out.event_count;
+			counters_command(w->counters, (int)job->req->body_case, out.st.code);
 			break;
 		}
 	}
@@ -296,12 +303,13 @@ static void run_batch(struct writer *w, struct writer_job *jobs, size_t n)
 		w->scrub_after = txn_id;
 		w->scrub_marked = false;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	us = (t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000;
+	counters_batch(w->counters, n, events, (uint64_t)us);
 	if (w->scrub_after)
 		scrub(w);
 	atomic_fetch_add(&w->commits, 1);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	log_debug("commit", "commands=%zu us=%ld", n,
-		  (long)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000));
+	log_debug("commit", "commands=%zu us=%ld", n, us);
 }
 
 /* Take up to max_batch queued jobs; NULL when stopping with an empty queue. */
@@ -364,7 +372,8 @@ static void deliver(evutil_socket_t fd, short what, void *arg)
 }
 
 int writer_start(struct event_base *base, struct evlog *log, const struct config *cfg,
-		 writer_done_fn done, void *arg, struct writer **out)
+		 struct counters *counters, writer_done_fn done, void *arg,
+		 struct writer **out)
 {
 	struct writer *w = calloc(1, sizeof(*w));
 
@@ -372,6 +381,7 @@ int writer_start(struct event_base *base, struct evlog *log, const struct config
 		return ML_ENOMEM;
 	w->log = log;
 	w->cfg = cfg;
+	w->counters = counters;
 	w->done_fn = done;
 	w->done_arg = arg;
 	w->queue_tail = &w->queue;

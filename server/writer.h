@@ -47,8 +47,12 @@ struct writer;
 
 /* Start the thread. base must have been created after evthread_use_pthreads().
  * Returns 0, ML_ENOMEM, or ML_EINTERNAL if the thread cannot start. */
+struct counters;
+
+/* counters gets each batch and command (counters.h). */
 int writer_start(struct event_base *base, struct evlog *log, const struct config *cfg,
-		 writer_done_fn done, void *arg, struct writer **out);
+		 struct counters *counters, writer_done_fn done, void *arg,
+		 struct writer **out);
 
 /* Queue a job (loop thread). The writer takes ownership until done. */
 void writer_submit(struct writer *w, struct writer_job *job);

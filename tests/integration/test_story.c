@@ -160,6 +160,40 @@ static void test_already_exists(void **state)
 	mlc_response_free(r);
 }
 
+/* Ping {counters}: what the server did since it started. */
+static void test_counters(void **state)
+{
+	mlc_request *req = h_ping(&H);
+	const Maillage__V1__ServerCounters *c;
+	uint64_t batches = 0, refer_ok = 0;
+	mlc_response *r;
+
+	(void)state;
+	req->ping->counters = 1;
+	r = h_send_as(&H, "funder-metropole", req, ST(OK));
+	c = r->pong->counters;
+	assert_non_null(c);
+	assert_true(c->commits >= 1);
+	assert_int_equal(c->events, r->pong->last_position);   /* a fresh server */
+	assert_true(c->jobs >= c->commits);
+	for (size_t i = 0; i < c->n_batch_sizes; i++)
+		batches += c->batch_sizes[i];
+	assert_int_equal(batches, c->commits);
+	for (size_t i = 0; i < c->n_commands; i++)
+		if (!strcmp(c->commands[i]->command, "refer_household") && !c->commands[i]->status)
+			refer_ok = c->commands[i]->count;
+	assert_true(refer_ok >= 1);
+	assert_true(c->batch_us_total >= c->batch_us_max);
+	assert_true(c->cpu_user_us + c->cpu_system_us > 0);
+	assert_true(c->rss_bytes > 0 && c->rss_max_bytes >= c->rss_bytes / 2);
+	assert_true(c->connections >= 1);
+	mlc_response_free(r);
+	/* Without the flag, no counters. */
+	r = h_send_as(&H, "funder-metropole", h_ping(&H), ST(OK));
+	assert_null(r->pong->counters);
+	mlc_response_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -167,6 +201,7 @@ int main(void)
 		cmocka_unit_test(test_history_and_chain),
 		cmocka_unit_test(test_illegal_transitions),
 		cmocka_unit_test(test_already_exists),
+		cmocka_unit_test(test_counters),
 	};
 
 	return cmocka_run_group_tests_name("story", tests, h_group_setup, h_group_teardown);
