@@ -76,6 +76,7 @@ help: ## list the targets
 	@echo "  SANITIZE=address,undefined   build into build-san/ with sanitizers (e.g. make SANITIZE=address,undefined test)"
 	@echo "  PORT=7400                    port for make run"
 	@echo "  HOUSEHOLDS=200               households for make demo"
+	@echo "  BENCH_ARGS=..., BENCH_PG_ARGS=...  options of tools/bench.sh, tools/bench-postgres.sh"
 
 deps: ## install missing Debian packages (done by every target anyway)
 	@true
@@ -107,6 +108,15 @@ $(BIN)/maillage-admin: $(CORE_O) $(OBJ)/client/cli_json.o $(OBJ)/tools/admin.o
 # Benchmarks (not part of make test): built on demand by make bench-sub.
 SUBBENCH_O := $(patsubst %.c,$(OBJ)/%.o,$(wildcard tools/subbench/*.c))
 $(BIN)/maillage-subbench: $(CLIENT_O) $(SUBBENCH_O)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# maillage-bench (make bench-maillage), and what both benchmarks share
+# (tools/benchlib/).
+BENCHLIB_O := $(patsubst %.c,$(OBJ)/%.o,$(wildcard tools/benchlib/*.c))
+BENCH_O    := $(patsubst %.c,$(OBJ)/%.o,$(wildcard tools/bench/*.c))
+$(BIN)/maillage-subbench: $(BENCHLIB_O)
+$(BIN)/maillage-bench: $(CLIENT_O) $(BENCH_O) $(BENCHLIB_O)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -144,6 +154,26 @@ demo: $(PROGRAMS) ## fill a platform with a year of households and show its boar
 
 bench-sub: $(PROGRAMS) $(BIN)/maillage-subbench ## subscription benchmark: delivery latency to 1000 subscribers, catch-up speed (build/bench/)
 	@BUILD=$(BUILD) tools/subbench.sh
+
+.PHONY: bench bench-maillage bench-postgres
+bench-maillage: $(PROGRAMS) $(BIN)/maillage-bench ## command benchmark: durable commands/s and latency of a realistic mix over 64 connections (build/bench/)
+	@BUILD=$(BUILD) tools/bench.sh $(BENCH_ARGS)
+
+bench-postgres: ## PostgreSQL 15 doing maillage's durable appends: pgbench over TLS, synchronous commit (build/bench/postgres/)
+	@BUILD=$(BUILD) tools/bench-postgres.sh $(BENCH_PG_ARGS)
+
+# Both in one run on this machine, then the table and the ratio (last line).
+bench: SHELL := /bin/bash
+bench: .SHELLFLAGS := -eu -o pipefail -c
+bench: $(PROGRAMS) $(BIN)/maillage-bench ## maillage's commands against PostgreSQL doing the same durable appends, and the ratio (about 2 minutes)
+	@BUILD=$(BUILD) tools/bench.sh $(BENCH_ARGS) | tee $(BUILD)/bench-maillage.txt
+	@echo
+	@BUILD=$(BUILD) tools/bench-postgres.sh $(BENCH_PG_ARGS) | tee $(BUILD)/bench-postgres.txt
+	@m=$$(sed -n 's/^maillage commands\/s: //p' $(BUILD)/bench-maillage.txt); \
+	p=$$(sed -n 's/^postgresql appends\/s: //p' $(BUILD)/bench-postgres.txt); \
+	echo; echo "== maillage against postgresql ($$(nproc) cpus, same durable appends, 64 TLS clients)"; \
+	printf '%-28s %s\n' "maillage commands/s" "$$m" "postgresql appends/s" "$$p"; \
+	awk -v m="$$m" -v p="$$p" 'BEGIN { printf "throughput ratio maillage/postgresql: %.1f\n", m / p }'
 
 clean: ## remove build products (keeps var/)
 	rm -rf build build-san

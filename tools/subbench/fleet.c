@@ -52,30 +52,6 @@ void fleet_launch(struct fleet *fl)
 	}
 }
 
-/* A numeric "HOST:PORT" or "[HOST]:PORT" into its address and its host. */
-static int parse_addr(const char *addr, struct sockaddr_storage *ss, int *sslen, char *host,
-		      size_t hostlen)
-{
-	const char *colon = strrchr(addr, ':');
-	const char *start = addr[0] == '[' ? addr + 1 : addr;
-	size_t n;
-
-	*sslen = (int)sizeof(*ss);
-	if (!colon || colon <= start ||
-	    evutil_parse_sockaddr_port(addr, (struct sockaddr *)ss, sslen))
-		goto err_syntax;
-	n = (size_t)(colon - start) - (addr[0] == '[');
-	if (n == 0 || n >= hostlen)
-		goto err_syntax;
-	memcpy(host, start, n);
-	host[n] = 0;
-	return 0;
-
-err_syntax:
-	fprintf(stderr, PROG ": address '%s' is not a numeric HOST:PORT\n", addr);
-	return -1;
-}
-
 int fleet_init(struct fleet *fl, const struct bench_opts *o, enum fleet_mode mode,
 	       size_t n_subs)
 {
@@ -83,9 +59,9 @@ int fleet_init(struct fleet *fl, const struct bench_opts *o, enum fleet_mode mod
 
 	fl->o = o;
 	fl->mode = mode;
-	if (parse_addr(o->addr, &fl->addr, &fl->addrlen, host, sizeof(host)))
+	if (bench_parse_addr(o->addr, &fl->addr, &fl->addrlen, host, sizeof(host)))
 		return -1;
-	fl->ctx = bench_tls_ctx_new(o, o->subscriber_cert, o->subscriber_key, host);
+	fl->ctx = bench_tls_ctx_new(o->ca, o->subscriber_cert, o->subscriber_key, host);
 	if (!fl->ctx)
 		return -1;
 	fl->base = event_base_new();

@@ -1,8 +1,8 @@
 /* fleet.h - the subscribers of maillage-subbench: non-blocking connections on
  * one libevent loop (a fleet), which either follow the log from now while the
  * producer sends (latency) or read it from position 0 up to its head
- * (catch-up). fleet.c runs the loop, subc.c speaks for one connection, tls.c
- * is the OpenSSL side. Each connection:
+ * (catch-up). fleet.c runs the loop, subc.c speaks for one connection;
+ * ../benchlib/benchnet.h has their TLS and frames. Each connection:
  *
  *   IDLE -> CONNECTING -> SUBSCRIBING -> LIVE
  *              \______________\____________\____> GONE
@@ -18,11 +18,12 @@
 #include <sys/socket.h>
 
 #include "bench.h"
+#include "../benchlib/benchnet.h"
 
 struct bufferevent;
 struct event;
 struct event_base;
-struct ssl_ctx_st;          /* OpenSSL's SSL_CTX, only tls.c looks inside */
+struct ssl_ctx_st;
 
 enum subc_state {
 	SUBC_IDLE,          /* not started */
@@ -111,29 +112,5 @@ void subc_send_ping(struct subc *s);
 /* Close s, with a close_notify when it is still open (best effort: the
  * socket is non-blocking and nothing else is waiting to be sent). */
 void subc_close(struct subc *s);
-
-/* ------------------------------------------------------------------------- */
-/* TLS (tls.c). */
-
-/* The client TLS context: our certificate, the CA, the server's address
- * checked against its certificate. NULL after printing why. */
-struct ssl_ctx_st *bench_tls_ctx_new(const struct bench_opts *o, const char *cert,
-				     const char *key, const char *host);
-
-/* Free ctx (NULL is a no-op). */
-void bench_tls_ctx_free(struct ssl_ctx_st *ctx);
-
-/* A bufferevent on base for the client side of a handshake, not yet
- * connected, owning its SSL and the socket it will make. NULL with the
- * reason in *why. */
-struct bufferevent *bench_tls_bufferevent_new(struct event_base *base, struct ssl_ctx_st *ctx,
-					      const char **why);
-
-/* Send a close_notify on bev (best effort; bev is still to be freed). */
-void bench_tls_shutdown(struct bufferevent *bev);
-
-/* What ended bev, given the events of its event callback: "connection closed
- * by server", or the TLS or socket error, into buf. */
-void bench_tls_describe_end(struct bufferevent *bev, short what, char *buf, size_t len);
 
 #endif

@@ -3,16 +3,16 @@
  * rate, the fill rate of a large log, and the catch-up speed of a subscriber.
  * This file reads the command line and runs the phase asked for.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench.h"
+
+const char bench_prog[] = PROG;
 
 static const char usage_text[] =
 	"usage: " PROG " [OPTIONS] latency|fill|catchup\n"
@@ -72,48 +72,16 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* Parse a count of option name between min and max. 0 or -1 (printed). */
-static int parse_count(const char *s, const char *name, uint64_t min, uint64_t max,
-		       uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (s[0] < '0' || s[0] > '9' || *end || errno || v < min || v > max) {
-		fprintf(stderr, PROG ": bad value '%s' for --%s (%" PRIu64 " to %" PRIu64 ")\n", s,
-			name, min, max);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-/* The counts: option id, where it goes, its limits. */
-static int parse_count_opt(struct bench_opts *o, int id, const char *arg)
-{
-	static const struct {
-		int id;
-		const char *name;
-		size_t offset;
-		uint64_t min, max;
-	} counts[] = {
-		{ OPT_SUBSCRIBERS, "subscribers", offsetof(struct bench_opts, subscribers), 1, 100000 },
-		{ OPT_RATE, "rate", offsetof(struct bench_opts, rate), 1, 100000 },
-		{ OPT_SECONDS, "seconds", offsetof(struct bench_opts, seconds), 1, 86400 },
-		{ OPT_DRAIN, "drain", offsetof(struct bench_opts, drain_s), 1, 3600 },
-		{ OPT_EVENTS, "events", offsetof(struct bench_opts, events), 0, UINT64_C(1) << 40 },
-		{ OPT_CONNECTIONS, "connections", offsetof(struct bench_opts, connections), 1, 256 },
-		{ OPT_INFLIGHT, "inflight", offsetof(struct bench_opts, inflight), 1, 65536 },
-	};
-
-	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
-		if (counts[i].id == id)
-			return parse_count(arg, counts[i].name, counts[i].min, counts[i].max,
-					   (uint64_t *)((char *)o + counts[i].offset));
-	return -1;
-}
+/* The counts: option id, name, where it goes, its limits. */
+static const struct bench_count_opt counts[] = {
+	{ OPT_SUBSCRIBERS, "subscribers", offsetof(struct bench_opts, subscribers), 1, 100000 },
+	{ OPT_RATE, "rate", offsetof(struct bench_opts, rate), 1, 100000 },
+	{ OPT_SECONDS, "seconds", offsetof(struct bench_opts, seconds), 1, 86400 },
+	{ OPT_DRAIN, "drain", offsetof(struct bench_opts, drain_s), 1, 3600 },
+	{ OPT_EVENTS, "events", offsetof(struct bench_opts, events), 0, UINT64_C(1) << 40 },
+	{ OPT_CONNECTIONS, "connections", offsetof(struct bench_opts, connections), 1, 256 },
+	{ OPT_INFLIGHT, "inflight", offsetof(struct bench_opts, inflight), 1, 65536 },
+};
 
 static int parse_options(struct bench_opts *o, int argc, char **argv)
 {
@@ -134,7 +102,8 @@ static int parse_options(struct bench_opts *o, int argc, char **argv)
 		case '?':
 			return -1;
 		default:
-			if (parse_count_opt(o, ch, optarg))
+			if (bench_parse_count_opt(counts, sizeof(counts) / sizeof(counts[0]), o, ch,
+						  optarg))
 				return -1;
 			break;
 		}
@@ -165,7 +134,6 @@ int main(int argc, char **argv)
 	struct bench_opts o = { .platform = "vaulx-bron", .subscribers = 1000, .rate = 25,
 				.seconds = 20, .drain_s = 10, .events = 1000000, .connections = 4,
 				.inflight = 256 };
-	uint8_t rnd[16];
 	const char *phase;
 
 	if (parse_options(&o, argc, argv))
@@ -181,13 +149,8 @@ int main(int argc, char **argv)
 	}
 	if (check_needed(&o, phase))
 		return 2;
-	if (mlc_new_command_id(rnd)) {
-		fprintf(stderr, PROG ": cannot get random bytes\n");
+	if (bench_start(o.token))
 		return 1;
-	}
-	snprintf(o.token, sizeof(o.token), "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
-	signal(SIGPIPE, SIG_IGN);
-	setvbuf(stdout, NULL, _IOLBF, 0);     /* lines in order with stderr */
 	if (!strcmp(phase, "latency"))
 		return latency_run(&o);
 	if (!strcmp(phase, "fill"))

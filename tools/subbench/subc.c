@@ -3,10 +3,7 @@
  * change of its state (the diagram is in fleet.h).
  */
 #include <inttypes.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
-#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -15,7 +12,6 @@
 
 #include "fleet.h"
 
-#define BENCH_MAX_FRAME (64u << 20)       /* what a client takes, as mlclient */
 #define SUBSCRIBE_ID 1                    /* request_id of every Subscribe */
 
 /* Each change of state goes through here, which keeps the counts. */
@@ -50,52 +46,6 @@ static void subc_gone(struct subc *s, const char *why)
 		event_base_loopbreak(s->fl->base);
 }
 
-/* Queue req as one frame on bev. 0 or -1. */
-static int send_frame(struct bufferevent *bev, const mlc_request *req)
-{
-	size_t n = maillage__v1__request__get_packed_size(req);
-	struct evbuffer *out = bufferevent_get_output(bev);
-	struct evbuffer_iovec v;
-	uint8_t *p;
-
-	if (evbuffer_reserve_space(out, (ev_ssize_t)(4 + n), &v, 1) < 1)
-		return -1;
-	p = v.iov_base;
-	p[0] = (uint8_t)(n >> 24);
-	p[1] = (uint8_t)(n >> 16);
-	p[2] = (uint8_t)(n >> 8);
-	p[3] = (uint8_t)n;
-	maillage__v1__request__pack(req, p + 4);
-	v.iov_len = 4 + n;
-	return evbuffer_commit_space(out, &v, 1);
-}
-
-/* The next whole frame of in, decoded and drained; NULL when none is complete
- * yet, or with *bad set when the server sent what no client takes. */
-static mlc_response *frame_next(struct evbuffer *in, bool *bad)
-{
-	uint8_t hdr[4];
-	size_t len;
-	unsigned char *p;
-	mlc_response *resp;
-
-	if (evbuffer_copyout(in, hdr, 4) < 4)
-		return NULL;
-	len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3];
-	if (len > BENCH_MAX_FRAME) {
-		*bad = true;
-		return NULL;
-	}
-	if (evbuffer_get_length(in) < 4 + len)
-		return NULL;
-	p = evbuffer_pullup(in, (ev_ssize_t)(4 + len));
-	resp = p ? maillage__v1__response__unpack(NULL, len, p + 4) : NULL;
-	evbuffer_drain(in, 4 + len);
-	if (!resp)
-		*bad = true;
-	return resp;
-}
-
 void subc_send_ping(struct subc *s)
 {
 	Maillage__V1__Ping ping = MAILLAGE__V1__PING__INIT;
@@ -104,7 +54,7 @@ void subc_send_ping(struct subc *s)
 	req.request_id = s->next_id++;
 	req.body_case = MAILLAGE__V1__REQUEST__BODY_PING;
 	req.ping = &ping;
-	if (send_frame(s->bev, &req))
+	if (bench_frame_send(s->bev, &req))
 		subc_gone(s, "cannot queue a ping");
 	s->fl->pings++;
 }
@@ -208,7 +158,7 @@ static void subc_on_read(struct bufferevent *bev, void *arg)
 	mlc_response *resp;
 	bool bad = false;
 
-	while (s->state != SUBC_GONE && (resp = frame_next(in, &bad))) {
+	while (s->state != SUBC_GONE && (resp = bench_frame_next(in, &bad))) {
 		subc_handle(s, resp);
 		maillage__v1__response__free_unpacked(resp, NULL);
 	}
@@ -222,18 +172,15 @@ static void subc_subscribe(struct subc *s)
 {
 	Maillage__V1__Subscribe sub = MAILLAGE__V1__SUBSCRIBE__INIT;
 	mlc_request req = MAILLAGE__V1__REQUEST__INIT;
-	evutil_socket_t fd = bufferevent_getfd(s->bev);
-	int one = 1;
 
-	if (fd >= 0)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	bench_nodelay(s->bev);
 	sub.from_now = s->fl->mode == FLEET_LATENCY;
 	sub.platform = (char *)s->fl->o->platform;
 	req.request_id = SUBSCRIBE_ID;
 	req.body_case = MAILLAGE__V1__REQUEST__BODY_SUBSCRIBE;
 	req.subscribe = &sub;
 	s->next_id = SUBSCRIBE_ID + 1;
-	if (send_frame(s->bev, &req) || bufferevent_enable(s->bev, EV_READ | EV_WRITE)) {
+	if (bench_frame_send(s->bev, &req) || bufferevent_enable(s->bev, EV_READ | EV_WRITE)) {
 		subc_gone(s, "cannot queue the subscription");
 		return;
 	}

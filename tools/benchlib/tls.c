@@ -1,6 +1,7 @@
-/* tls.c - the OpenSSL side of the benchmark's subscribers: their client
- * context, their TLS bufferevents and what a TLS or socket error says. The
- * only file of maillage-subbench that calls OpenSSL (mlclient has its own).
+/* tls.c - the OpenSSL side of the benchmarks' non-blocking connections:
+ * their client contexts, their TLS bufferevents and what a TLS or socket
+ * error says. The only benchmark file that calls OpenSSL (mlclient has its
+ * own).
  */
 #include <stdio.h>
 
@@ -12,7 +13,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/util.h>
 
-#include "fleet.h"
+#include "benchnet.h"
 
 /* What OpenSSL error e says, lowercase where it is a system error. */
 static const char *tls_reason(unsigned long e, char *buf, size_t len)
@@ -29,8 +30,7 @@ static const char *tls_reason(unsigned long e, char *buf, size_t len)
 	return buf;
 }
 
-SSL_CTX *bench_tls_ctx_new(const struct bench_opts *o, const char *cert, const char *key,
-			   const char *host)
+SSL_CTX *bench_tls_ctx_new(const char *ca, const char *cert, const char *key, const char *host)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	const char *what = "cannot create a tls context", *subject = "";
@@ -43,8 +43,8 @@ SSL_CTX *bench_tls_ctx_new(const struct bench_opts *o, const char *cert, const c
 	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
 		goto err_free;
 	what = "cannot load CA file";
-	subject = o->ca;
-	if (SSL_CTX_load_verify_locations(ctx, o->ca, NULL) != 1)
+	subject = ca;
+	if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1)
 		goto err_free;
 	what = "cannot load client certificate";
 	subject = cert;
@@ -64,7 +64,7 @@ SSL_CTX *bench_tls_ctx_new(const struct bench_opts *o, const char *cert, const c
 
 err_free:
 	e = ERR_peek_error();
-	fprintf(stderr, PROG ": %s '%s': %s\n", what, subject,
+	fprintf(stderr, "%s: %s '%s': %s\n", bench_prog, what, subject,
 		e ? tls_reason(e, reason, sizeof(reason)) : "failed");
 	ERR_clear_error();
 	SSL_CTX_free(ctx);
