@@ -668,7 +668,7 @@ static void set_defaults(struct config *cfg)
 	cfg->frame_timeout_s = 30;
 	cfg->idle_timeout_s = 600;
 	cfg->max_inflight = 256;
-	cfg->max_batch = 512;
+	cfg->max_batch = 4096;
 	cfg->referral_expiry_s = 30 * 86400;
 	cfg->expiry_check_s = 60;
 	cfg->heartbeat_s = 15;

@@ -111,6 +111,8 @@ MAP_MB=$((1024 + SECONDS_RUN * 100))
 {
 	echo "# tools/bench.sh"
 	echo "map_size_mb = $MAP_MB"
+	# BENCH_SERVER_CONF: more global keys, one per line (e.g. max_batch = 4096)
+	printf '%s\n' "${BENCH_SERVER_CONF:-}"
 	echo
 	cat "$CONF"
 } >"$CONF.new"

@@ -750,7 +750,7 @@ static const char *repo_root(void)
 	return root && root[0] ? root : ".";
 }
 
-/* "# max_batch = 512" is a commented-out setting: return "max_batch = 512". */
+/* "# max_batch = 4096" is a commented-out setting: return "max_batch = 4096". */
 static const char *commented_setting(const char *line)
 {
 	size_t n;
