@@ -202,7 +202,8 @@ int tls_ctx_new(const struct config *cfg, struct tls_ctx **out, char *err, size_
 		goto err_free;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ssl, cfg->tls_key, SSL_FILETYPE_PEM) != 1) {
-		rc = fail(err, errlen, "cannot load private key", cfg->tls_key);
+		rc = fail(err, errlen, "cannot use the private key (it must be tls_cert's)",
+			  cfg->tls_key);
 		goto err_free;
 	}
 	if (SSL_CTX_check_private_key(ssl) != 1) {
