@@ -60,10 +60,12 @@ INTEG_SRC:= $(wildcard tests/integration/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 INTEG_BIN:= $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
 HARNESS_O:= $(OBJ)/tests/integration/harness.o
+CRASH_SRC:= $(wildcard tests/crash/test_*.c)
+CRASH_BIN:= $(CRASH_SRC:tests/crash/%.c=$(BUILD)/tests/crash/%)
 
 PROGRAMS := $(BIN)/maillaged $(BIN)/maillage $(BIN)/maillage-admin
 
-.PHONY: all deps run test unit integration clean help dev-setup valgrind demo bench-sub
+.PHONY: all deps run test unit integration crash clean help dev-setup valgrind demo bench-sub
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -124,20 +126,31 @@ $(BUILD)/tests/unit/%: $(OBJ)/tests/unit/%.o $(CORE_O)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) $(TESTLIBS) -o $@
 
-$(BUILD)/tests/integration/%: $(OBJ)/tests/integration/%.o $(HARNESS_O) \
-		$(CLIENT_O) $(OBJ)/server/crypto.o $(OBJ)/server/err.o
+# Integration tests and the crash harness drive the real server through the harness.
+HARNESS_DEPS := $(HARNESS_O) $(CLIENT_O) $(OBJ)/server/crypto.o $(OBJ)/server/err.o
+define link_harness_test
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) $(TESTLIBS) -o $@
+endef
+
+$(BUILD)/tests/integration/%: $(OBJ)/tests/integration/%.o $(HARNESS_DEPS)
+	$(link_harness_test)
+
+$(BUILD)/tests/crash/%: $(OBJ)/tests/crash/%.o $(HARNESS_DEPS)
+	$(link_harness_test)
 
 # Every test binary, then the test runner, which prints "N passed, N failed".
-test: $(PROGRAMS) $(UNIT_BIN) $(INTEG_BIN) ## build and run every test (unit, integration, durability)
-	@BUILD=$(BUILD) tests/run.sh $(UNIT_BIN) $(INTEG_BIN)
+test: $(PROGRAMS) $(UNIT_BIN) $(INTEG_BIN) $(CRASH_BIN) ## build and run every test (unit, integration, durability, crash)
+	@BUILD=$(BUILD) tests/run.sh $(UNIT_BIN) $(INTEG_BIN) $(CRASH_BIN)
 
 unit: $(UNIT_BIN) ## run the unit tests only
 	@BUILD=$(BUILD) tests/run.sh $(UNIT_BIN)
 
 integration: $(PROGRAMS) $(INTEG_BIN) ## run the integration tests only
 	@BUILD=$(BUILD) tests/run.sh $(INTEG_BIN)
+
+crash: $(PROGRAMS) $(CRASH_BIN) ## the crash harness only: SIGKILL under load, 50 cycles (CRASH_CYCLES=500, CRASH_SEED=...)
+	@BUILD=$(BUILD) tests/run.sh $(CRASH_BIN)
 
 valgrind: $(PROGRAMS) $(UNIT_BIN) ## run the unit tests under valgrind
 	@for t in $(UNIT_BIN); do valgrind -q --error-exitcode=1 --leak-check=full $$t || exit 1; done
