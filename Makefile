@@ -4,7 +4,8 @@
 # sanitizer builds); nothing generated is committed.
 
 DEB_PACKAGES := libevent-dev liblmdb-dev libprotobuf-c-dev protobuf-c-compiler \
-                libssl-dev libcmocka-dev pkg-config openssl lmdb-utils testssl.sh
+                libssl-dev libcmocka-dev pkg-config openssl lmdb-utils testssl.sh \
+                clang libclang-rt-dev
 
 # Install what is missing before anything asks pkg-config (skipped for help
 # and clean). tools/deps.sh only calls apt-get when a package is absent.
@@ -60,6 +61,7 @@ INTEG_SRC:= $(wildcard tests/integration/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 INTEG_BIN:= $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
 HARNESS_O:= $(OBJ)/tests/integration/harness.o
+FUZZ_BIN := $(patsubst %,build-fuzz/%,fuzz_frame fuzz_request fuzz_config)
 CRASH_SRC:= $(wildcard tests/crash/test_*.c)
 CRASH_BIN:= $(CRASH_SRC:tests/crash/%.c=$(BUILD)/tests/crash/%)
 
@@ -79,6 +81,7 @@ help: ## list the targets
 	@echo "  PORT=7400                    port for make run"
 	@echo "  HOUSEHOLDS=200               households for make demo"
 	@echo "  BENCH_ARGS=..., BENCH_PG_ARGS=...  options of tools/bench.sh, tools/bench-postgres.sh"
+	@echo "  FUZZ_SECONDS=60              seconds per target for make fuzz"
 
 deps: ## install missing Debian packages (done by every target anyway)
 	@true
@@ -140,7 +143,8 @@ $(BUILD)/tests/crash/%: $(OBJ)/tests/crash/%.o $(HARNESS_DEPS)
 	$(link_harness_test)
 
 # Every test binary, then the test runner, which prints "N passed, N failed".
-test: $(PROGRAMS) $(UNIT_BIN) $(INTEG_BIN) $(CRASH_BIN) ## build and run every test (unit, integration, durability, crash)
+test: $(PROGRAMS) $(UNIT_BIN) $(INTEG_BIN) $(CRASH_BIN) $(FUZZ_BIN) ## build and run every test (unit, integration, crash, the fuzz corpus)
+	@FUZZ=$(FUZZ) tests/fuzz/replay.sh
 	@BUILD=$(BUILD) tests/run.sh $(UNIT_BIN) $(INTEG_BIN) $(CRASH_BIN)
 
 unit: $(UNIT_BIN) ## run the unit tests only
@@ -189,6 +193,48 @@ bench: $(PROGRAMS) $(BIN)/maillage-bench ## maillage's commands against PostgreS
 	awk -v m="$$m" -v p="$$p" 'BEGIN { printf "throughput ratio maillage/postgresql: %.1f\n", m / p }'
 
 clean: ## remove build products (keeps var/)
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
+
+# libFuzzer targets (tests/fuzz/): every parser of outside input, built with
+# clang and ASan/UBSan into build-fuzz/. make fuzz runs each for FUZZ_SECONDS
+# seconds; new inputs go to build-fuzz/corpus/, crashes to build-fuzz/crashes/.
+# make test replays the committed corpus (tests/fuzz/corpus/).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ         := build-fuzz
+FUZZ_TARGETS := fuzz_frame fuzz_request fuzz_config
+FUZZ_CORE    := err status wire validate auth config frame
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
+                -fsanitize=fuzzer-no-link $(WARN) -MMD -MP -I$(GEN) -Iserver \
+                $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZ_O       := $(FUZZ)/obj/pb.o $(FUZZ_CORE:%=$(FUZZ)/obj/server/%.o)
+
+$(FUZZ)/obj/pb.o: $(PB_C)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Wno-missing-prototypes -c $< -o $@
+
+$(FUZZ)/obj/%.o: %.c | $(PB_H)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_BIN): $(FUZZ)/%: $(FUZZ)/obj/tests/fuzz/%.o $(FUZZ_O)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
+
+.PHONY: fuzz fuzz-replay
+fuzz: $(FUZZ_BIN) ## run each fuzz target for FUZZ_SECONDS seconds (default 60; build-fuzz/)
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ)/corpus/$$t $(FUZZ)/crashes/$$t; \
+		echo "== $$t: $(FUZZ_SECONDS) s"; \
+		$(FUZZ)/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=$(FUZZ)/crashes/$$t/ \
+			$$(test -f tests/fuzz/$$t.dict && echo -dict=tests/fuzz/$$t.dict) \
+			$(FUZZ)/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
+
+fuzz-replay: $(FUZZ_BIN) ## replay the committed fuzz corpus once (no fuzzing)
+	@FUZZ=$(FUZZ) tests/fuzz/replay.sh
+
+-include $(shell find $(FUZZ) -name '*.d' 2>/dev/null)
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
