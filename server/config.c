@@ -336,6 +336,8 @@ static const struct key global_keys[] = {
 	{ "frame_timeout_s", false, set_uint, CFG(frame_timeout_s), 1, 3600 },
 	{ "idle_timeout_s", false, set_uint, CFG(idle_timeout_s), 1, 86400 },
 	{ "max_inflight", false, set_uint, CFG(max_inflight), 1, 65536 },
+	{ "max_connections", false, set_uint, CFG(max_connections), 1, 1000000 },
+	{ "max_connections_per_org", false, set_uint, CFG(max_connections_per_org), 1, 1000000 },
 	{ "max_batch", false, set_uint, CFG(max_batch), 1, 65536 },
 	{ "referral_expiry_s", false, set_uint, CFG(referral_expiry_s), 1, 10 * 365 * 86400 },
 	{ "expiry_check_s", false, set_uint, CFG(expiry_check_s), 1, 86400 },
@@ -668,6 +670,8 @@ static void set_defaults(struct config *cfg)
 	cfg->frame_timeout_s = 30;
 	cfg->idle_timeout_s = 600;
 	cfg->max_inflight = 256;
+	cfg->max_connections = 20000;
+	cfg->max_connections_per_org = 1000;
 	cfg->max_batch = 4096;
 	cfg->referral_expiry_s = 30 * 86400;
 	cfg->expiry_check_s = 60;

@@ -47,6 +47,8 @@ struct config {
 	unsigned frame_timeout_s;   /* a started frame must complete within, default 30 */
 	unsigned idle_timeout_s;    /* no request at all for, default 600 */
 	unsigned max_inflight;      /* requests in flight per connection, default 256 */
+	unsigned max_connections;   /* open at once (handshakes included), default 20000 */
+	unsigned max_connections_per_org; /* open at once per organisation, default 1000 */
 	unsigned max_batch;         /* commands per write transaction, default 512 */
 	unsigned referral_expiry_s; /* undecided referrals expire after, default 30 days */
 	unsigned expiry_check_s;    /* how often the server looks for them, default 60 */

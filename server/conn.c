@@ -46,6 +46,7 @@ struct conn {
 	const struct org *org;         /* NULL: not a declared organisation */
 	unsigned inflight;             /* commands at the writer */
 	struct sub *sub;               /* its subscription, NULL when none */
+	bool counted;                  /* in srv->org_conns */
 };
 
 static const char *const state_names[] = { "handshake", "open", "closing", "closed" };
@@ -220,6 +221,15 @@ static void run_query(struct conn *c, ml_request *req)
 	writer_submit(c->srv->writer, job);
 }
 
+/* Close once the frames queued are flushed, or after the linger time if the
+ * peer does not read them. */
+static void close_after_last_frame(struct conn *c)
+{
+	conn_set_state(c, CONN_CLOSING);
+	if (c->state == CONN_CLOSING)
+		event_add(c->frame_timer, &(struct timeval){ .tv_sec = CONN_LINGER_SECONDS });
+}
+
 /* The subscription ended itself (stalled subscriber, unreadable log): its
  * last frame is queued; close once it is flushed, or after the linger time
  * if the peer does not read it. */
@@ -231,9 +241,7 @@ static void on_sub_end(void *arg, const char *why)
 		 (unsigned long long)c->id, c->org->id, why);
 	if (c->state != CONN_OPEN)
 		return;
-	conn_set_state(c, CONN_CLOSING);
-	if (c->state == CONN_CLOSING)
-		event_add(c->frame_timer, &(struct timeval){ .tv_sec = CONN_LINGER_SECONDS });
+	close_after_last_frame(c);
 }
 
 /* Subscribe (owned req): one subscription per connection. The subscriber's
@@ -428,9 +436,29 @@ static void on_cert_expired(evutil_socket_t fd, short what, void *arg)
 	refuse(c, 0, ML_EUNAUTH, NULL, msg);
 	if (c->sub)
 		sub_end(c->sub, ML_EUNAUTH, msg);
-	conn_set_state(c, CONN_CLOSING);
-	if (c->state == CONN_CLOSING)
-		event_add(c->frame_timer, &(struct timeval){ .tv_sec = CONN_LINGER_SECONDS });
+	close_after_last_frame(c);
+}
+
+/* Count c in its organisation's connections; past max_connections_per_org
+ * it is told RESOURCE_EXHAUSTED and closed (false). */
+static bool count_org(struct conn *c)
+{
+	unsigned *n = &c->srv->org_conns[c->org - c->srv->cfg->orgs];
+	unsigned max = c->srv->cfg->max_connections_per_org;
+	char msg[256];
+
+	if (*n < max) {
+		(*n)++;
+		c->counted = true;
+		return true;
+	}
+	snprintf(msg, sizeof(msg), "organisation '%s' has %u connections open, the most "
+		 "allowed (max_connections_per_org); close one and retry", c->org->id, *n);
+	log_warn("connection_refused", "conn=%llu org=%s reason=\"max_connections_per_org (%u) "
+		 "reached\"", (unsigned long long)c->id, c->org->id, max);
+	refuse(c, 0, ML_EFULL, NULL, msg);
+	close_after_last_frame(c);
+	return false;
 }
 
 static void handshake_done(struct conn *c)
@@ -449,6 +477,8 @@ static void handshake_done(struct conn *c)
 		 c->peer, c->cn, c->org ? "" : " unauthenticated=true");
 	conn_set_state(c, CONN_OPEN);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (c->org && !count_org(c))
+		return;
 	if (!cert_timer_arm(c, NULL, 0))
 		event_active(c->cert_timer, EV_TIMEOUT, 1);   /* expired meanwhile */
 	update_reading(c);
@@ -591,6 +621,8 @@ struct conn **conn_next_ref(struct conn *c)
 
 void conn_free(struct conn *c)
 {
+	if (c->counted)
+		c->srv->org_conns[c->org - c->srv->cfg->orgs]--;
 	sub_free(c->sub);
 	if (c->bev)
 		bufferevent_free(c->bev);

@@ -44,6 +44,12 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 		port = ntohs(in6->sin6_port);
 	}
 	snprintf(peer, sizeof(peer), "%s:%d", host, port);
+	if (srv->n_conns >= srv->cfg->max_connections) {
+		log_warn("connection_refused", "peer=%s reason=\"max_connections (%u) reached\"",
+			 peer, srv->cfg->max_connections);
+		evutil_closesocket(fd);
+		return;
+	}
 	conn_accept(srv, fd, peer);
 }
 
@@ -256,7 +262,8 @@ int server_init(struct server *srv, const struct config *cfg, struct evlog *log,
 		goto err_release;
 	}
 	srv->counters = counters_new();
-	rc = srv->counters ? writer_start(srv->base, log, cfg, srv->counters, on_job_done, srv,
+	srv->org_conns = calloc(cfg->n_orgs ? cfg->n_orgs : 1, sizeof(*srv->org_conns));
+	rc = srv->counters && srv->org_conns ? writer_start(srv->base, log, cfg, srv->counters, on_job_done, srv,
 					  &srv->writer) : ML_ENOMEM;
 	if (rc) {
 		snprintf(err, errlen, "cannot start the writer thread");
@@ -308,6 +315,7 @@ void server_release(struct server *srv)
 	free_event(srv->retention_timer);
 	counters_free(srv->counters);
 	srv->counters = NULL;
+	free(srv->org_conns);
 	free_event(srv->wake_ev);
 	tls_ctx_free(srv->tls);
 	if (srv->base)

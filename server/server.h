@@ -30,6 +30,8 @@ struct server {
 	struct event *wake_ev;       /* after a commit: subscribers read on */
 	struct conn *conns;          /* open connections (list) */
 	size_t n_conns;
+	unsigned *org_conns;         /* open connections per organisation, by its
+				      * index in cfg->orgs */
 	uint64_t next_conn_id;
 	bool stopping;               /* SIGTERM/SIGINT seen */
 };

@@ -200,6 +200,8 @@ static void test_good_file(void **state)
 	assert_int_equal(cfg->frame_timeout_s, 30);
 	assert_int_equal(cfg->idle_timeout_s, 600);
 	assert_int_equal(cfg->max_inflight, 256);
+	assert_int_equal(cfg->max_connections, 20000);
+	assert_int_equal(cfg->max_connections_per_org, 1000);
 	assert_int_equal(cfg->retention_s, 63072000);
 	assert_int_equal(cfg->retention_check_s, 3600);
 	assert_int_equal(cfg->journal_retention_s, 31536000);
