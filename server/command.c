@@ -26,7 +26,6 @@
 /* One command in flight on the writer thread. */
 struct run {
 	const struct command_ctx *ctx;  /* NULL for the server's own events */
-	const struct config *cfg;
 	struct evlog_txn *txn;          /* the nested transaction */
 	struct command_out *out;
 	const char *case_id;
@@ -301,7 +300,7 @@ static int decide_resume(struct run *r)
 static int decide_erase(struct run *r)
 {
 	struct erasure e = {
-		.cfg = r->cfg, .hk = r->c->household_key.data, .platform = r->c->platform,
+		.hk = r->c->household_key.data, .platform = r->c->platform,
 		.reason = r->ctx->req->erase_household_data->reason, .envelope = &r->ev,
 	};
 
@@ -579,8 +578,7 @@ static int record(struct run *r, const uint8_t *hash)
 int command_run(struct evlog_txn *batch, const struct command_ctx *ctx,
 		struct command_out *out)
 {
-	struct run r = { .ctx = ctx, .cfg = ctx->cfg, .out = out,
-			 .case_id = wire_case_id(ctx->req) };
+	struct run r = { .ctx = ctx, .out = out, .case_id = wire_case_id(ctx->req) };
 	uint8_t hash[CRYPTO_SHA256_LEN];
 	ml_command_record *seen = NULL;
 	int rc;
@@ -646,7 +644,7 @@ static int expire_one(struct expiry *x, const char *case_id)
 {
 	Maillage__V1__ReferralExpired body = MAILLAGE__V1__REFERRAL_EXPIRED__INIT;
 	struct command_out out;
-	struct run r = { .cfg = x->cfg, .out = &out, .case_id = case_id };
+	struct run r = { .out = &out, .case_id = case_id };
 	int rc = evlog_txn_nest(x->batch, &r.txn);
 
 	if (rc)

@@ -121,7 +121,6 @@ struct due {
 		char platform[65];
 	} *list;
 	size_t n;
-	int rc;
 };
 
 /* Due: every case there final, the last one recorded before the cutoff. */
@@ -147,13 +146,15 @@ static int collect_due(void *arg, const uint8_t *hk, const char *platform)
 	return ++d->n == RETENTION_BATCH ? 1 : 0;
 }
 
-/* Erase one due household in its own nested transaction. */
-static int erase_due(struct evlog_txn *batch, const struct config *cfg, int64_t now_us,
-		     const uint8_t *hk, const char *platform)
+/* Erase one due household in its own nested transaction: 1 when erased, 0
+ * when it no longer qualifies (a case of it reopened meanwhile), else the
+ * error. */
+static int erase_due(struct evlog_txn *batch, int64_t now_us, const uint8_t *hk,
+		     const char *platform)
 {
 	ml_event envelope = MAILLAGE__V1__EVENT__INIT;
 	struct erasure e = {
-		.cfg = cfg, .hk = hk, .platform = platform,
+		.hk = hk, .platform = platform,
 		.reason = MAILLAGE__V1__ERASURE_REASON__ERASURE_RETENTION, .envelope = &envelope,
 	};
 	struct command_out out;
@@ -175,7 +176,8 @@ static int erase_due(struct evlog_txn *batch, const struct config *cfg, int64_t 
 	}
 	log_info("retention_erased", "platform=%s cases=%u first_position=%llu", platform,
 		 out.event_count, (unsigned long long)out.first_position);
-	return evlog_txn_commit(txn);
+	rc = evlog_txn_commit(txn);
+	return rc ? rc : 1;
 }
 
 int erasure_retention(struct evlog_txn *batch, const struct config *cfg, int64_t now_us,
@@ -189,10 +191,11 @@ int erasure_retention(struct evlog_txn *batch, const struct config *cfg, int64_t
 
 	*erased = 0;
 	*pruned = 0;
-	for (size_t i = 0; !rc && i < d.n; i++) {
-		rc = erase_due(batch, cfg, now_us, d.list[i].hk, d.list[i].platform);
-		*erased += !rc;
+	for (size_t i = 0; rc >= 0 && i < d.n; i++) {
+		rc = erase_due(batch, now_us, d.list[i].hk, d.list[i].platform);
+		*erased += rc > 0;
 	}
+	rc = rc > 0 ? 0 : rc;
 	free(d.list);
 	if (!rc)
 		rc = evlog_journal_prune(batch, now_us - (int64_t)cfg->journal_retention_s * 1000000,

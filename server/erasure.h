@@ -12,7 +12,6 @@
 #include "evlog.h"
 
 struct erasure {
-	const struct config *cfg;
 	const uint8_t *hk;           /* the household key (32 bytes) */
 	const char *platform;
 	int reason;                  /* maillage.v1.ErasureReason */

@@ -376,7 +376,26 @@ static void test_refuses_without_its_keys(void **state)
 				       "wrapped with"));
 	shell("mv '%s.saved' '%s'", H.conf, H.conf);
 
-	assert_int_equal(h_start(&H), 0);
+	/* A crash in the middle of a rotation leaves a second slot (the next
+	 * key, or the old one): the start wipes it and keeps the current one. */
+	{
+		static const uint8_t empty_slot[68];
+		struct kek_file k;
+		char path[700];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/kek", H.data);
+		f = fopen(path, "r+b");
+		assert_non_null(f);
+		assert_int_equal(fseek(f, 8 + 68, SEEK_SET), 0);
+		for (int i = 0; i < 68; i++)
+			fputc(i < 7 ? 0 : 0x5a, f);      /* epoch 0x5a..., junk key */
+		fclose(f);
+		assert_int_equal(h_start(&H), 0);
+		read_kek(&k);
+		assert_memory_equal(k.bytes + 8 + 68, empty_slot, sizeof(empty_slot));
+		assert_true(slot_epoch(&k, 0) >= 1);
+	}
 	r = h_send_as(&H, "coord-vaulx-bron", h_get_case(&H, id), ST(OK));
 	assert_string_equal(r->case_->household->reference_person->last_name, "Clefs");
 	mlc_response_free(r);
