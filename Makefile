@@ -47,7 +47,7 @@ CORE     := err log clock status wire crypto config validate casestate household
             evlog_keys evlog_journal kek vault personal journal erasure counters \
             project models evlog command query verify frame board deadline stats
 # The daemon's network side.
-DAEMON   := tls conn feed sub writer server main
+DAEMON   := tls conn feed sub writer metrics server main
 CLIENT   := mlclient mlsub
 CLI      := cli cli_json watch
 
@@ -64,6 +64,8 @@ HARNESS_O:= $(OBJ)/tests/integration/harness.o
 FUZZ_BIN := $(patsubst %,build-fuzz/%,fuzz_frame fuzz_request fuzz_config)
 CRASH_SRC:= $(wildcard tests/crash/test_*.c)
 CRASH_BIN:= $(CRASH_SRC:tests/crash/%.c=$(BUILD)/tests/crash/%)
+# Shell tests of what an operator installs and runs (tests/deploy/lib.sh).
+DEPLOY_TESTS := $(wildcard tests/deploy/test_*.sh)
 
 PROGRAMS := $(BIN)/maillaged $(BIN)/maillage $(BIN)/maillage-admin
 
@@ -145,7 +147,7 @@ $(BUILD)/tests/crash/%: $(OBJ)/tests/crash/%.o $(HARNESS_DEPS)
 # Every test binary, then the test runner, which prints "N passed, N failed".
 test: $(PROGRAMS) $(UNIT_BIN) $(INTEG_BIN) $(CRASH_BIN) $(FUZZ_BIN) ## build and run every test (unit, integration, crash, the fuzz corpus)
 	@FUZZ=$(FUZZ) tests/fuzz/replay.sh
-	@BUILD=$(BUILD) tests/run.sh $(UNIT_BIN) $(INTEG_BIN) $(CRASH_BIN)
+	@BUILD=$(BUILD) tests/run.sh $(UNIT_BIN) $(INTEG_BIN) $(CRASH_BIN) $(DEPLOY_TESTS)
 
 unit: $(UNIT_BIN) ## run the unit tests only
 	@BUILD=$(BUILD) tests/run.sh $(UNIT_BIN)

@@ -195,11 +195,12 @@ static int set_listen(struct parser *p, const struct key *k, const char *value)
 	int ok;
 
 	if (!colon || colon == value)
-		return perr(p, p->line, "'listen' must be ADDRESS:PORT, not '%s'", value);
+		return perr(p, p->line, "'%s' must be ADDRESS:PORT, not '%s'", k->name, value);
 	for (port = colon + 1; isdigit((unsigned char)*port) && v <= 65535; port++)
 		v = v * 10 + (unsigned long)(*port - '0');
 	if (port == colon + 1 || *port || v < 1 || v > 65535)
-		return perr(p, p->line, "'listen' port must be 1 to 65535, not '%s'", colon + 1);
+		return perr(p, p->line, "'%s' port must be 1 to 65535, not '%s'", k->name,
+			    colon + 1);
 	n = (size_t)(colon - value);
 	if (value[0] == '[' && n >= 2 && value[n - 1] == ']' && n - 2 < sizeof(host)) {
 		memcpy(host, value + 1, n - 2);
@@ -213,9 +214,23 @@ static int set_listen(struct parser *p, const struct key *k, const char *value)
 		ok = 0;
 	}
 	if (!ok)
-		return perr(p, p->line, "'listen' address must be an IPv4 address or an IPv6 "
-			    "address in brackets ([::1]:7400), not '%.*s'", (int)n, value);
+		return perr(p, p->line, "'%s' address must be an IPv4 address or an IPv6 "
+			    "address in brackets ([::1]:7400), not '%.*s'", k->name, (int)n, value);
 	return set_string(p, k, value);
+}
+
+/* debug, info, warn or error. */
+static int set_log_level(struct parser *p, const struct key *k, const char *value)
+{
+	static const char *const names[] = { "debug", "info", "warn", "error" };
+
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(value, names[i])) {
+			*(int *)field(p, k) = i;
+			return 0;
+		}
+	return perr(p, p->line, "'%s' must be debug, info, warn or error, not '%s'", k->name,
+		    value);
 }
 
 static int set_code(struct parser *p, const struct key *k, const char *value)
@@ -336,6 +351,9 @@ static const struct key global_keys[] = {
 	{ "frame_timeout_s", false, set_uint, CFG(frame_timeout_s), 1, 3600 },
 	{ "idle_timeout_s", false, set_uint, CFG(idle_timeout_s), 1, 86400 },
 	{ "max_inflight", false, set_uint, CFG(max_inflight), 1, 65536 },
+	{ "max_output_bytes", false, set_size, CFG(max_output_bytes), 65536, 1UL << 30 },
+	{ "metrics_listen", false, set_listen, CFG(metrics_listen), 0, 0 },
+	{ "log_level", false, set_log_level, CFG(log_level), 0, 0 },
 	{ "max_connections", false, set_uint, CFG(max_connections), 1, 1000000 },
 	{ "max_connections_per_org", false, set_uint, CFG(max_connections_per_org), 1, 1000000 },
 	{ "max_batch", false, set_uint, CFG(max_batch), 1, 65536 },
@@ -670,6 +688,8 @@ static void set_defaults(struct config *cfg)
 	cfg->frame_timeout_s = 30;
 	cfg->idle_timeout_s = 600;
 	cfg->max_inflight = 256;
+	cfg->max_output_bytes = 4u << 20;
+	cfg->log_level = 1;
 	cfg->max_connections = 20000;
 	cfg->max_connections_per_org = 1000;
 	cfg->max_batch = 4096;
@@ -767,6 +787,7 @@ void config_free(struct config *cfg)
 	free(cfg->orgs);
 	free(cfg->path);
 	free(cfg->listen);
+	free(cfg->metrics_listen);
 	free(cfg->data_dir);
 	free(cfg->tls_cert);
 	free(cfg->tls_key);

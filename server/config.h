@@ -47,6 +47,10 @@ struct config {
 	unsigned frame_timeout_s;   /* a started frame must complete within, default 30 */
 	unsigned idle_timeout_s;    /* no request at all for, default 600 */
 	unsigned max_inflight;      /* requests in flight per connection, default 256 */
+	size_t max_output_bytes;    /* replies buffered per connection before its reads
+				     * pause, default 4 MiB */
+	char *metrics_listen;       /* HTTP /metrics listener; NULL (default): off */
+	int log_level;              /* enum log_level: 0 debug .. 3 error, default 1 info */
 	unsigned max_connections;   /* open at once (handshakes included), default 20000 */
 	unsigned max_connections_per_org; /* open at once per organisation, default 1000 */
 	unsigned max_batch;         /* commands per write transaction, default 512 */

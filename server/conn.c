@@ -26,9 +26,9 @@
 
 /* Frames handled per read callback before yielding to other connections. */
 #define CONN_FRAMES_PER_EVENT 64
-/* Stop reading while this much output waits; resume below the low mark. */
-#define CONN_OUTPUT_HIGH (4u << 20)
-#define CONN_OUTPUT_LOW (1u << 20)
+/* Reads stop while max_output_bytes of replies wait, and resume once the
+ * output is below a quarter of it. */
+#define CONN_OUTPUT_LOW(c) ((c)->srv->cfg->max_output_bytes / 4)
 /* How long a closing connection waits for the peer to close after its last reply. */
 #define CONN_LINGER_SECONDS 2
 
@@ -119,11 +119,11 @@ static void update_reading(struct conn *c)
 	if (c->state != CONN_OPEN)
 		return;
 	out = evbuffer_get_length(bufferevent_get_output(c->bev));
-	if (c->inflight >= c->srv->cfg->max_inflight || out >= CONN_OUTPUT_HIGH ||
+	if (c->inflight >= c->srv->cfg->max_inflight || out >= c->srv->cfg->max_output_bytes ||
 	    c->srv->stopping) {
 		bufferevent_disable(c->bev, EV_READ);
 		event_del(c->frame_timer);
-	} else if (!(bufferevent_get_enabled(c->bev) & EV_READ) && out < CONN_OUTPUT_LOW) {
+	} else if (!(bufferevent_get_enabled(c->bev) & EV_READ) && out < CONN_OUTPUT_LOW(c)) {
 		bufferevent_enable(c->bev, EV_READ);
 		conn_process(c);
 	}
@@ -545,7 +545,7 @@ void conn_accept(struct server *srv, evutil_socket_t fd, const char *peer)
 		return;
 	}
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
-	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUTPUT_LOW, 0);
+	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUTPUT_LOW(c), 0);
 	set_timeout(c, srv->cfg->handshake_timeout_s);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	c->next = srv->conns;
@@ -630,4 +630,9 @@ void conn_free(struct conn *c)
 	if (c->cert_timer)
 		event_free(c->cert_timer);
 	free(c);
+}
+
+enum conn_state conn_get_state(const struct conn *c)
+{
+	return c->state;
 }

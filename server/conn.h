@@ -50,6 +50,9 @@ void conn_drain(struct conn *c);
 bool conn_reapable(const struct conn *c);
 void conn_free(struct conn *c);
 
+/* Where the connection is in the diagram above (metrics). */
+enum conn_state conn_get_state(const struct conn *c);
+
 /* The link to the next connection in the server's list. */
 struct conn *conn_next(const struct conn *c);
 struct conn **conn_next_ref(struct conn *c);

@@ -79,12 +79,13 @@ int main(int argc, char **argv)
 	bool check_only = false;
 	char err[1024];
 	int opt, rc;
+	bool verbose = false;
 
 	while ((opt = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': path = optarg; break;
 		case 'C': check_only = true; break;
-		case 'v': log_set_level(LOG_DEBUG); break;
+		case 'v': log_set_level(LOG_DEBUG); verbose = true; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
@@ -98,6 +99,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "maillaged: %s\n", err);
 		return 1;
 	}
+	if (!verbose)
+		log_set_level((enum log_level)cfg->log_level);
 	if (check_only) {
 		printf("%s: ok (%zu platforms, %zu organisations)\n", path, cfg->n_platforms,
 		       cfg->n_orgs);

@@ -15,6 +15,7 @@
 #include "conn.h"
 #include "err.h"
 #include "log.h"
+#include "metrics.h"
 #include "counters.h"
 #include "server.h"
 #include "tls.h"
@@ -270,6 +271,8 @@ int server_init(struct server *srv, const struct config *cfg, struct evlog *log,
 		goto err_release;
 	}
 	rc = listen_on(srv, err, errlen);
+	if (!rc && cfg->metrics_listen)
+		rc = metrics_start(srv, &srv->metrics, err, errlen);
 	if (rc)
 		goto err_release;
 	return 0;
@@ -301,6 +304,7 @@ void server_release(struct server *srv)
 
 	if (srv->listener)
 		evconnlistener_free(srv->listener);
+	metrics_free(srv->metrics);
 	writer_stop(srv->writer);
 	for (c = srv->conns; c; c = next) {
 		next = conn_next(c);

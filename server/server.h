@@ -19,7 +19,8 @@ struct server {
 	struct evlog *log;
 	struct tls_ctx *tls;
 	struct writer *writer;
-	struct counters *counters;   /* Ping {counters} */
+	struct counters *counters;   /* Ping {counters}, /metrics */
+	struct metrics *metrics;     /* NULL unless cfg->metrics_listen */
 	struct evconnlistener *listener;
 	struct event *sig_term, *sig_int, *reap_ev, *exit_timer;
 	struct event *sig_hup;       /* reload the TLS material (CRL, certificates) */
