@@ -5,7 +5,7 @@
 
 DEB_PACKAGES := libevent-dev liblmdb-dev libprotobuf-c-dev protobuf-c-compiler \
                 libssl-dev libcmocka-dev pkg-config openssl lmdb-utils testssl.sh \
-                clang libclang-rt-dev
+                clang libclang-rt-dev libsystemd-dev
 
 # Install what is missing before anything asks pkg-config (skipped for help
 # and clean). tools/deps.sh only calls apt-get when a package is absent.
@@ -29,7 +29,7 @@ BIN      := $(BUILD)/bin
 OBJ      := $(BUILD)/obj
 GEN      := $(BUILD)/gen
 
-PKGS     := libevent libevent_openssl libevent_pthreads openssl lmdb libprotobuf-c
+PKGS     := libevent libevent_openssl libevent_pthreads openssl lmdb libprotobuf-c libsystemd
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wpointer-arith -Wformat=2 -Wno-format-nonliteral -Wvla -Wundef
 CFLAGS   += -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) -MMD -MP \
@@ -44,7 +44,7 @@ PB_H     := $(GEN)/maillage/v1/maillage.pb-c.h
 
 # The core: pure logic and storage, shared by the daemon, the tools and tests.
 CORE     := err log clock status wire crypto config validate casestate household auth \
-            evlog_keys evlog_journal kek vault personal journal erasure counters \
+            evlog_keys evlog_journal evlog_stat backup kek vault personal journal erasure counters \
             project models evlog command query verify frame board deadline stats
 # The daemon's network side.
 DAEMON   := tls conn feed sub writer metrics server main
@@ -108,7 +108,7 @@ $(BIN)/maillage: $(CLIENT_O) $(CLI_O)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BIN)/maillage-admin: $(CORE_O) $(OBJ)/client/cli_json.o $(OBJ)/tools/admin.o
+$(BIN)/maillage-admin: $(CORE_O) $(OBJ)/client/cli_json.o $(OBJ)/tools/admin.o $(OBJ)/tools/admin_backup.o
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -193,6 +193,9 @@ bench: $(PROGRAMS) $(BIN)/maillage-bench ## maillage's commands against PostgreS
 	echo; echo "== maillage against postgresql ($$(nproc) cpus, same durable appends, 64 TLS clients)"; \
 	printf '%-28s %s\n' "maillage commands/s" "$$m" "postgresql appends/s" "$$p"; \
 	awk -v m="$$m" -v p="$$p" 'BEGIN { printf "throughput ratio maillage/postgresql: %.1f\n", m / p }'
+
+# make install (PREFIX, DESTDIR): deploy/install.mk
+include deploy/install.mk
 
 clean: ## remove build products (keeps var/)
 	rm -rf build build-san build-fuzz

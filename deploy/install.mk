@@ -1,0 +1,1 @@
+# install.mk - make install (included by the Makefile; to be written).

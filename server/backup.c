@@ -1,0 +1,2 @@
+/* backup.c - consistent hot copies of a data directory (to be written). */
+#include "err.h"

@@ -1,0 +1,2 @@
+/* evlog_stat.c - figures about the LMDB environment for /metrics (to be written). */
+#include "err.h"
