@@ -23,13 +23,20 @@ const char *ml_strerror(int err)
 	case ML_ECORRUPT: return "stored data is corrupt";
 	case ML_ESCHEMA: return "unsupported schema version";
 	case ML_ECRYPTO: return "cryptographic operation failed";
+	case ML_ENOSPACE: return "no space left on the data directory's file system";
+	case ML_EMAPFULL: return "the data file reached its maximum size (map_size_mb)";
 	}
 	return "unknown error";
 }
 
+bool ml_err_no_room(int err)
+{
+	return err == ML_EFULL || err == ML_ENOSPACE || err == ML_EMAPFULL || err == ML_ENOMEM;
+}
+
 int ml_err_status_code(int err)
 {
-	if (err == ML_ENOMEM)
+	if (ml_err_no_room(err))
 		return -ML_EFULL;
 	if (err <= ML_EINVAL && err >= ML_EUNAUTH)
 		return -err;

@@ -7,6 +7,8 @@
 #ifndef MAILLAGE_ERR_H
 #define MAILLAGE_ERR_H
 
+#include <stdbool.h>
+
 enum {
 	ML_OK = 0,
 	/* refusals, answered to the client with the matching status code */
@@ -29,13 +31,21 @@ enum {
 	ML_ECORRUPT = -105,   /* stored data does not decode or does not verify */
 	ML_ESCHEMA = -106,    /* data directory from another schema version */
 	ML_ECRYPTO = -107,    /* a cryptographic primitive failed */
+	/* no room to write, answered as RESOURCE_EXHAUSTED */
+	ML_ENOSPACE = -108,   /* the data directory's file system is full */
+	ML_EMAPFULL = -109,   /* the LMDB map is full: map_size_mb */
 };
 
 /* A static, lowercase description of an ML_E* code. Never NULL. */
 const char *ml_strerror(int err);
 
 /* The maillage.v1.StatusCode number to answer for err (INTERNAL for the
- * operational codes, RESOURCE_EXHAUSTED for ML_ENOMEM). */
+ * operational codes, RESOURCE_EXHAUSTED for ML_ENOMEM and the no-room
+ * codes). */
 int ml_err_status_code(int err);
+
+/* True for the codes that mean "no room to write" (ML_EFULL, ML_ENOSPACE,
+ * ML_EMAPFULL, ML_ENOMEM): the client may retry once room is made. */
+bool ml_err_no_room(int err);
 
 #endif

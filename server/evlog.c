@@ -7,11 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "crypto.h"
 #include "err.h"
 #include "evlog_int.h"
 #include "log.h"
+
+/* Less room than this on the file system after a failed write: it failed
+ * because the file system is full. */
+#define EVLOG_ROOM_MIN (1u << 20)
 
 const char *const evlog_db_names[DB_COUNT] = {
 	"events", "streams", "commands", "households", "proj_cases", "meta", "proj_pending",
@@ -26,10 +31,13 @@ int evlog_map_err(int rc, const char *what)
 	case MDB_NOTFOUND:
 		return ML_ENOTFOUND;
 	case MDB_MAP_FULL:
+		log_warn("storage_full", "op=%s error=\"%s\" detail=\"raise map_size_mb and "
+			 "restart\"", what, mdb_strerror(rc));
+		return ML_EMAPFULL;
 	case ENOSPC:
 	case EDQUOT:
 		log_warn("storage_full", "op=%s error=\"%s\"", what, mdb_strerror(rc));
-		return ML_EFULL;
+		return ML_ENOSPACE;
 	case ENOMEM:
 		return ML_ENOMEM;
 	}
@@ -295,10 +303,26 @@ int evlog_txn_nest(struct evlog_txn *parent, struct evlog_txn **out)
 	return 0;
 }
 
+/* Room left on the file system of the data directory, in bytes, for an
+ * unprivileged writer (UINT64_MAX when it cannot be told). */
+static uint64_t room_left(const struct evlog *log)
+{
+	struct statvfs vfs;
+
+	if (statvfs(log->dir, &vfs))
+		return UINT64_MAX;
+	return (uint64_t)vfs.f_bavail * vfs.f_frsize;
+}
+
 int evlog_txn_commit(struct evlog_txn *txn)
 {
 	struct evlog_txn *dst = txn->parent;
 	int rc = mdb_txn_commit(txn->txn);
+
+	/* LMDB reports a short page write as EIO: on a full file system the
+	 * write stopped where the room ran out. */
+	if (rc == EIO && txn->write && room_left(txn->log) < EVLOG_ROOM_MIN)
+		rc = ENOSPC;
 
 	if (rc == 0 && txn->write) {
 		if (!dst) {

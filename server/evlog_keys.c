@@ -174,7 +174,7 @@ static int zero_page(int fd, uint64_t pgno, const uint8_t *zeros, size_t psize)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return errno == ENOSPC ? ML_EFULL : ML_EIO;
+			return errno == ENOSPC ? ML_ENOSPACE : ML_EIO;
 		done += (size_t)n;
 	}
 	return 0;

@@ -80,7 +80,7 @@ static int write_file(struct kek *k, const struct slot *a, const struct slot *b)
 		do
 			n = pwrite(k->fd, buf, sizeof(buf), 0);
 		while (n < 0 && errno == EINTR);
-		rc = n != (ssize_t)sizeof(buf) ? (errno == ENOSPC ? ML_EFULL : ML_EIO) : 0;
+		rc = n != (ssize_t)sizeof(buf) ? (errno == ENOSPC ? ML_ENOSPACE : ML_EIO) : 0;
 	}
 	if (!rc && fdatasync(k->fd))
 		rc = ML_EIO;

@@ -307,7 +307,7 @@ int query_run(const struct query_in *in, uint8_t **frame, size_t *len,
 
 	status_clear(&q.st);
 	if (rc) {
-		status_fail(&q.st, rc == ML_EFULL ? ML_EUNAVAIL : rc, NULL,
+		status_fail(&q.st, ml_err_no_room(rc) ? ML_EUNAVAIL : rc, NULL,
 			    "cannot read the log: %s", ml_strerror(rc));
 		goto out_reply;
 	}

@@ -114,7 +114,7 @@ static void fail_batch(struct writer_job *jobs, int err, const char *what)
 	struct command_out out;
 
 	memset(&out, 0, sizeof(out));
-	status_fail(&out.st, err == ML_EFULL ? ML_EFULL : ML_EUNAVAIL, NULL,
+	status_fail(&out.st, ml_err_no_room(err) ? err : ML_EUNAVAIL, NULL,
 		    "%s: %s; nothing was recorded, retry with the same command_id",
 		    what, ml_strerror(err));
 	for (struct writer_job *job = jobs; job; job = job->next) {
@@ -136,7 +136,7 @@ static void journal(struct writer *w, struct evlog_txn *txn, struct writer_job *
 	if (!rc)
 		return;
 	memset(&out, 0, sizeof(out));
-	status_fail(&out.st, rc == ML_EFULL ? ML_EFULL : ML_EUNAVAIL, NULL,
+	status_fail(&out.st, ml_err_no_room(rc) ? rc : ML_EUNAVAIL, NULL,
 		    "cannot record this read in the access journal: %s; nothing was sent",
 		    ml_strerror(rc));
 	free(job->reply);
@@ -241,6 +241,14 @@ static void finish_scrub(struct writer *w)
 		scrub(w);
 }
 
+/* Count the commands of a batch with the status they are answered with. */
+static void count_commands(struct writer *w, const struct writer_job *jobs)
+{
+	for (const struct writer_job *job = jobs; job; job = job->next)
+		if (job->kind == WRITER_COMMAND)
+			counters_command(w->counters, (int)job->req->body_case, job->status_code);
+}
+
 /* Run one batch in one write transaction; replies are set on every job. */
 static void run_batch(struct writer *w, struct writer_job *jobs, size_t n)
 {
@@ -277,7 +285,6 @@ static void run_batch(struct writer *w, struct writer_job *jobs, size_t n)
 			reply(job, &out);
 			destroyed |= out.destroyed_key;
 			events += out.st.code || out.replayed ? 0 : out.event_count;
-			counters_command(w->counters, (int)job->req->body_case, out.st.code);
 			break;
 		}
 	}
@@ -340,6 +347,7 @@ static void *writer_main(void *arg)
 
 	while ((jobs = take_batch(w, &n))) {
 		run_batch(w, jobs, n);
+		count_commands(w, jobs);
 		for (last = jobs; last->next; last = last->next)
 			;
 		pthread_mutex_lock(&w->lock);
