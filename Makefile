@@ -5,7 +5,8 @@
 
 DEB_PACKAGES := libevent-dev liblmdb-dev libprotobuf-c-dev protobuf-c-compiler \
                 libssl-dev libcmocka-dev pkg-config openssl lmdb-utils testssl.sh \
-                clang libclang-rt-dev libsystemd-dev
+                clang libclang-rt-dev libsystemd-dev \
+                python3-prometheus-client
 
 # Install what is missing before anything asks pkg-config (skipped for help
 # and clean). tools/deps.sh only calls apt-get when a package is absent.

@@ -636,3 +636,8 @@ enum conn_state conn_get_state(const struct conn *c)
 {
 	return c->state;
 }
+
+struct sub *conn_get_sub(const struct conn *c)
+{
+	return c->sub;
+}

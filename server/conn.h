@@ -19,6 +19,7 @@
 
 struct conn;
 struct server;
+struct sub;
 struct writer_job;
 struct evlog_txn;
 
@@ -52,6 +53,9 @@ void conn_free(struct conn *c);
 
 /* Where the connection is in the diagram above (metrics). */
 enum conn_state conn_get_state(const struct conn *c);
+
+/* Its subscription, NULL when it has none (metrics). */
+struct sub *conn_get_sub(const struct conn *c);
 
 /* The link to the next connection in the server's list. */
 struct conn *conn_next(const struct conn *c);

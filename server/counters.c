@@ -10,17 +10,48 @@
 #include "counters.h"
 #include "err.h"
 
-#define BODIES 64          /* Request.body cases are below */
-#define CODES 17           /* StatusCode values are below */
 #define BUCKETS 20         /* batch sizes up to 2^20 */
 
+/* Upper bounds of the histograms' buckets: events per commit (a batch holds
+ * up to max_batch commands of a few events each), and commit times from a
+ * tmpfs (tens of µs) to a struggling disk (seconds). */
+static const uint64_t event_bounds[] = {
+	0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096,
+};
+static const uint64_t time_bounds_us[] = {
+	100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000,
+	100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
+};
+_Static_assert(sizeof(event_bounds) / sizeof(*event_bounds) <= COUNTERS_HIST_MAX &&
+	       sizeof(time_bounds_us) / sizeof(*time_bounds_us) <= COUNTERS_HIST_MAX,
+	       "histogram bounds exceed COUNTERS_HIST_MAX");
+
 struct counters {
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;      /* guards everything below */
 	int64_t started_us;
 	uint64_t commits, events, jobs, batch_us_total, batch_us_max;
 	uint64_t buckets[BUCKETS];
-	uint64_t commands[BODIES][CODES];
+	struct counters_hist commit_events, commit_us;
+	uint64_t commands[COUNTERS_BODIES][COUNTERS_CODES];
 };
+
+static void hist_init(struct counters_hist *h, const uint64_t *bounds, size_t n)
+{
+	h->bounds = bounds;
+	h->n = n;
+}
+
+/* Count v in the first bucket whose bound is >= v (or the last). */
+static void hist_add(struct counters_hist *h, uint64_t v)
+{
+	size_t i = 0;
+
+	while (i < h->n && v > h->bounds[i])
+		i++;
+	h->counts[i]++;
+	h->sum += v;
+	h->count++;
+}
 
 struct counters *counters_new(void)
 {
@@ -29,6 +60,10 @@ struct counters *counters_new(void)
 	if (c) {
 		pthread_mutex_init(&c->lock, NULL);
 		c->started_us = clock_now_us();
+		hist_init(&c->commit_events, event_bounds,
+			  sizeof(event_bounds) / sizeof(*event_bounds));
+		hist_init(&c->commit_us, time_bounds_us,
+			  sizeof(time_bounds_us) / sizeof(*time_bounds_us));
 	}
 	return c;
 }
@@ -55,12 +90,14 @@ void counters_batch(struct counters *c, size_t jobs, uint64_t events, uint64_t u
 	if (us > c->batch_us_max)
 		c->batch_us_max = us;
 	c->buckets[b]++;
+	hist_add(&c->commit_events, events);
+	hist_add(&c->commit_us, us);
 	pthread_mutex_unlock(&c->lock);
 }
 
 void counters_command(struct counters *c, int body, int status)
 {
-	if (body < 0 || body >= BODIES || status < 0 || status >= CODES)
+	if (body < 0 || body >= COUNTERS_BODIES || status < 0 || status >= COUNTERS_CODES)
 		return;
 	pthread_mutex_lock(&c->lock);
 	c->commands[body][status]++;
@@ -81,19 +118,32 @@ static uint64_t rss_now(void)
 	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
+/* The process's CPU time so far (µs) and peak resident memory (bytes), from
+ * getrusage(); left alone when it fails. */
+static void usage_now(uint64_t *user_us, uint64_t *system_us, uint64_t *max_rss)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return;
+	*user_us = (uint64_t)ru.ru_utime.tv_sec * 1000000 + (uint64_t)ru.ru_utime.tv_usec;
+	*system_us = (uint64_t)ru.ru_stime.tv_sec * 1000000 + (uint64_t)ru.ru_stime.tv_usec;
+	*max_rss = (uint64_t)ru.ru_maxrss * 1024;
+}
+
 /* The commands counted, as CommandCount messages (non-zero only). */
 static int fill_commands(const struct counters *c, Maillage__V1__ServerCounters *out)
 {
 	size_t n = 0;
 
-	for (int b = 0; b < BODIES; b++)
-		for (int s = 0; s < CODES; s++)
+	for (int b = 0; b < COUNTERS_BODIES; b++)
+		for (int s = 0; s < COUNTERS_CODES; s++)
 			n += c->commands[b][s] != 0;
 	out->commands = calloc(n ? n : 1, sizeof(*out->commands));
 	if (!out->commands)
 		return ML_ENOMEM;
-	for (int b = 0; b < BODIES; b++)
-		for (int s = 0; s < CODES; s++) {
+	for (int b = 0; b < COUNTERS_BODIES; b++)
+		for (int s = 0; s < COUNTERS_CODES; s++) {
 			Maillage__V1__CommandCount *cc;
 
 			if (!c->commands[b][s])
@@ -112,7 +162,6 @@ static int fill_commands(const struct counters *c, Maillage__V1__ServerCounters 
 
 int counters_fill(struct counters *c, Maillage__V1__ServerCounters *out)
 {
-	struct rusage ru;
 	int rc;
 
 	out->batch_sizes = calloc(BUCKETS, sizeof(*out->batch_sizes));
@@ -131,11 +180,7 @@ int counters_fill(struct counters *c, Maillage__V1__ServerCounters *out)
 	out->uptime_us = (uint64_t)(clock_now_us() - c->started_us);
 	rc = fill_commands(c, out);
 	pthread_mutex_unlock(&c->lock);
-	if (!getrusage(RUSAGE_SELF, &ru)) {
-		out->cpu_user_us = (uint64_t)ru.ru_utime.tv_sec * 1000000 + (uint64_t)ru.ru_utime.tv_usec;
-		out->cpu_system_us = (uint64_t)ru.ru_stime.tv_sec * 1000000 + (uint64_t)ru.ru_stime.tv_usec;
-		out->rss_max_bytes = (uint64_t)ru.ru_maxrss * 1024;
-	}
+	usage_now(&out->cpu_user_us, &out->cpu_system_us, &out->rss_max_bytes);
 	out->rss_bytes = rss_now();
 	return rc;
 }
@@ -150,4 +195,20 @@ void counters_release(Maillage__V1__ServerCounters *out)
 	out->batch_sizes = NULL;
 	out->n_commands = 0;
 	out->n_batch_sizes = 0;
+}
+
+void counters_snapshot(struct counters *c, struct counters_snapshot *out)
+{
+	uint64_t user_us = 0, system_us = 0, max_rss = 0;
+
+	pthread_mutex_lock(&c->lock);
+	out->commits = c->commits;
+	out->commit_events = c->commit_events;
+	out->commit_us = c->commit_us;
+	memcpy(out->commands, c->commands, sizeof(out->commands));
+	out->started_us = c->started_us;
+	pthread_mutex_unlock(&c->lock);
+	usage_now(&user_us, &system_us, &max_rss);
+	out->cpu_us = user_us + system_us;
+	out->rss_bytes = rss_now();
 }

@@ -195,4 +195,17 @@ int evlog_journal_prune(struct evlog_txn *txn, int64_t before, size_t max, size_
  * 0, or ML_ECORRUPT with the first difference described in fault. */
 int evlog_models_compare(struct evlog_txn *a, struct evlog_txn *b, char *fault, size_t len);
 
+/* Figures about the environment (evlog_stat.c), for the metrics. */
+struct evlog_stat {
+	uint64_t map_bytes;     /* the map size: the most the data file may grow to */
+	uint64_t used_bytes;    /* pages up to the highest one in use, times the
+				 * page size; pages freed below it are reused
+				 * before the file grows */
+	uint64_t last_txn_id;   /* the last committed write transaction */
+};
+
+/* Read them; any thread, no transaction needed (the figures of the last
+ * commit seen). 0 or ML_EDB. */
+int evlog_stat_read(struct evlog *log, struct evlog_stat *out);
+
 #endif

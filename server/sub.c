@@ -392,3 +392,8 @@ void sub_free(struct sub *s)
 	feed_free(s->feed);
 	free(s);
 }
+
+bool sub_ended(const struct sub *s)
+{
+	return s->ended;
+}

@@ -62,4 +62,8 @@ uint64_t sub_position(const struct sub *s);
  * bufferevent must still exist; frames already queued stay queued. */
 void sub_free(struct sub *s);
 
+/* True once sub_end() ran: the subscription queues nothing more and waits
+ * to be freed with its connection. */
+bool sub_ended(const struct sub *s);
+
 #endif
