@@ -6,7 +6,7 @@
 DEB_PACKAGES := libevent-dev liblmdb-dev libprotobuf-c-dev protobuf-c-compiler \
                 libssl-dev libcmocka-dev pkg-config openssl lmdb-utils testssl.sh \
                 clang libclang-rt-dev libsystemd-dev \
-                python3-prometheus-client
+                python3-prometheus-client systemd python3
 
 # Install what is missing before anything asks pkg-config (skipped for help
 # and clean). tools/deps.sh only calls apt-get when a package is absent.
@@ -45,7 +45,7 @@ PB_H     := $(GEN)/maillage/v1/maillage.pb-c.h
 
 # The core: pure logic and storage, shared by the daemon, the tools and tests.
 CORE     := err log clock status wire crypto config validate casestate household auth \
-            evlog_keys evlog_journal evlog_stat backup kek vault personal journal erasure counters \
+            evlog_keys evlog_journal evlog_commands evlog_stat backup kek vault personal journal erasure counters \
             project models evlog command query verify frame board deadline stats
 # The daemon's network side.
 DAEMON   := tls conn feed sub writer metrics server main
@@ -78,13 +78,14 @@ all: $(PROGRAMS) ## build the daemon, the client and the admin tool into build/b
 
 help: ## list the targets
 	@echo "maillage targets:"
-	@grep -hE '^[a-z-]+:.*## ' $(firstword $(MAKEFILE_LIST)) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 24
+	@grep -hE '^[a-z-]+:.*## ' $(filter-out %.d,$(MAKEFILE_LIST)) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 24
 	@echo "variables:"
 	@echo "  SANITIZE=address,undefined   build into build-san/ with sanitizers (e.g. make SANITIZE=address,undefined test)"
 	@echo "  PORT=7400                    port for make run"
 	@echo "  HOUSEHOLDS=200               households for make demo"
 	@echo "  BENCH_ARGS=..., BENCH_PG_ARGS=...  options of tools/bench.sh, tools/bench-postgres.sh"
 	@echo "  FUZZ_SECONDS=60              seconds per target for make fuzz"
+	@echo "  PREFIX=/usr/local, DESTDIR=  where make install puts the files (deploy/install.mk)"
 
 deps: ## install missing Debian packages (done by every target anyway)
 	@true

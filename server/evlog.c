@@ -19,7 +19,7 @@
 #define EVLOG_ROOM_MIN (1u << 20)
 
 const char *const evlog_db_names[DB_COUNT] = {
-	"events", "streams", "commands", "households", "proj_cases", "meta", "proj_pending",
+	"events", "streams", "command_log", "households", "proj_cases", "meta", "proj_pending",
 	"proj_caseload", "keys", "journal", "journal_time",
 };
 
@@ -123,20 +123,27 @@ static int read_head(struct evlog_txn *txn, uint64_t *pos, uint8_t *hash)
 	return rc;
 }
 
+static const char schema_key[] = "schema_version";
+
+static int put_schema(struct evlog_txn *txn)
+{
+	uint8_t v[4];
+	MDB_val k = { .mv_size = sizeof(schema_key) - 1, .mv_data = (void *)schema_key };
+	MDB_val nv = { .mv_size = 4, .mv_data = v };
+
+	wire_put_be32(v, EVLOG_SCHEMA_VERSION);
+	return evlog_map_err(mdb_put(txn->txn, txn->log->dbi[DB_META], &k, &nv, 0), "meta");
+}
+
+/* A new directory gets the schema version, one of EVLOG_SCHEMA_UPGRADE is
+ * upgraded, any other version is refused. */
 static int check_schema(struct evlog_txn *txn, bool readonly, char *err, size_t errlen)
 {
-	static const char key[] = "schema_version";
 	MDB_val val;
-	uint8_t v[4];
-	int rc = evlog_get_raw(txn, DB_META, key, sizeof(key) - 1, &val);
+	int rc = evlog_get_raw(txn, DB_META, schema_key, sizeof(schema_key) - 1, &val);
 
-	if (rc == ML_ENOTFOUND && !readonly && txn->last_pos == 0) {
-		MDB_val k = { .mv_size = sizeof(key) - 1, .mv_data = (void *)key };
-		MDB_val nv = { .mv_size = 4, .mv_data = v };
-
-		wire_put_be32(v, EVLOG_SCHEMA_VERSION);
-		return evlog_map_err(mdb_put(txn->txn, txn->log->dbi[DB_META], &k, &nv, 0), "meta");
-	}
+	if (rc == ML_ENOTFOUND && !readonly && txn->last_pos == 0)
+		return put_schema(txn);
 	if (rc == ML_ENOTFOUND) {
 		snprintf(err, errlen, "'%s' is not a maillage data directory (no schema version)",
 			 txn->log->dir);
@@ -144,6 +151,10 @@ static int check_schema(struct evlog_txn *txn, bool readonly, char *err, size_t 
 	}
 	if (rc)
 		return rc;
+	if (!readonly && val.mv_size == 4 && wire_get_be32(val.mv_data) == EVLOG_SCHEMA_UPGRADE) {
+		rc = evlog_commands_migrate(txn);
+		return rc ? rc : put_schema(txn);
+	}
 	if (val.mv_size != 4 || wire_get_be32(val.mv_data) != EVLOG_SCHEMA_VERSION) {
 		snprintf(err, errlen, "'%s' has schema version %u; this maillaged reads version %u",
 			 txn->log->dir, val.mv_size == 4 ? wire_get_be32(val.mv_data) : 0,
@@ -167,7 +178,11 @@ static int open_dbs(struct evlog *log, bool readonly, char *err, size_t errlen)
 		int mrc = mdb_dbi_open(txn->txn, evlog_db_names[i], readonly ? 0 : MDB_CREATE,
 				       &log->dbi[i]);
 		if (mrc) {
-			if (mrc == MDB_NOTFOUND)
+			if (mrc == MDB_NOTFOUND && i == DB_COMMANDS)
+				snprintf(err, errlen, "'%s' has no '%s' database: a data directory "
+					 "of an older maillaged; start the server once on it to "
+					 "upgrade it", log->dir, evlog_db_names[i]);
+			else if (mrc == MDB_NOTFOUND)
 				snprintf(err, errlen, "'%s' is not a maillage data directory "
 					 "(no '%s' database)", log->dir, evlog_db_names[i]);
 			else
@@ -186,6 +201,9 @@ static int open_dbs(struct evlog *log, bool readonly, char *err, size_t errlen)
 	log->last_pos = txn->last_pos;
 	memcpy(log->head_hash, txn->head_hash, WIRE_HASH_LEN);
 	rc = check_schema(txn, readonly, err, errlen);
+	if (!rc && (rc = evlog_commands_open(txn)))
+		snprintf(err, errlen, "cannot read the command log of '%s': %s", log->dir,
+			 ml_strerror(rc));
 	if (rc)
 		goto err_abort;
 	/* Commit even a read-only transaction: the handles it opened live on. */
@@ -256,6 +274,7 @@ void evlog_close(struct evlog *log)
 	if (!log)
 		return;
 	mdb_env_close(log->env);
+	evlog_commands_free(log);
 	free(log->dir);
 	free(log);
 }
@@ -277,6 +296,7 @@ int evlog_txn_begin(struct evlog *log, bool write, struct evlog_txn **out)
 	if (write) {
 		txn->last_pos = log->last_pos;
 		memcpy(txn->head_hash, log->head_hash, WIRE_HASH_LEN);
+		txn->cmd_seq = log->cmd_seq;
 	} else if (log->dbi[DB_EVENTS] && (rc = read_head(txn, &txn->last_pos, NULL))) {
 		evlog_txn_abort(txn);
 		return rc;
@@ -328,10 +348,14 @@ int evlog_txn_commit(struct evlog_txn *txn)
 		if (!dst) {
 			txn->log->last_pos = txn->last_pos;
 			memcpy(txn->log->head_hash, txn->head_hash, WIRE_HASH_LEN);
+			txn->log->cmd_seq = txn->cmd_seq;
 		} else {
 			dst->last_pos = txn->last_pos;
 			memcpy(dst->head_hash, txn->head_hash, WIRE_HASH_LEN);
+			dst->cmd_seq = txn->cmd_seq;
 		}
+	} else if (rc && txn->write && !dst) {
+		evlog_commands_rollback(txn->log);
 	}
 	free(txn);
 	return evlog_map_err(rc, "commit");
@@ -341,6 +365,8 @@ void evlog_txn_abort(struct evlog_txn *txn)
 {
 	if (!txn)
 		return;
+	if (txn->write && !txn->parent)
+		evlog_commands_rollback(txn->log);
 	mdb_txn_abort(txn->txn);
 	free(txn);
 }
@@ -498,17 +524,6 @@ int evlog_case_get(struct evlog_txn *txn, const char *case_id, ml_case **out)
 int evlog_case_put(struct evlog_txn *txn, const ml_case *c)
 {
 	return evlog_put_msg(txn, DB_CASES, c->case_id, strlen(c->case_id), c, 0);
-}
-
-int evlog_command_get(struct evlog_txn *txn, const uint8_t *id, ml_command_record **out)
-{
-	return GET_MSG(txn, DB_COMMANDS, id, WIRE_COMMAND_ID_LEN,
-		       wire_command_record_unpack, out);
-}
-
-int evlog_command_put(struct evlog_txn *txn, const uint8_t *id, const ml_command_record *rec)
-{
-	return evlog_put_msg(txn, DB_COMMANDS, id, WIRE_COMMAND_ID_LEN, rec, MDB_NOOVERWRITE);
 }
 
 int evlog_household_get(struct evlog_txn *txn, const uint8_t *key, ml_household_cases **out)

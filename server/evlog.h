@@ -3,7 +3,8 @@
  * Named databases (DESIGN.md section 3):
  *   events      position (u64 BE)              -> packed Event (hash-chained)
  *   streams     case id, 0, version (u32 BE)   -> position (u64 BE)
- *   commands    command id (16 bytes)          -> packed CommandRecord
+ *   command_log sequence (u64 BE)              -> command id (16 bytes), packed
+ *               CommandRecord; indexed by command id in memory (evlog_commands.c)
  *   households  household key (32 bytes)      -> packed HouseholdCases
  *   proj_cases  case id                        -> packed CaseSummary
  *   meta        name                           -> value ("schema_version",
@@ -21,7 +22,8 @@
  * each by the thread that began it. Everything a getter returns is a copy
  * (valid after the transaction ends), freed with wire_free().
  *
- * Errors: ML_ENOTFOUND (no such key), ML_EFULL (map or disk full), ML_EDB
+ * Errors: ML_ENOTFOUND (no such key), ML_EMAPFULL (map full), ML_ENOSPACE
+ * (file system full), ML_EDB
  * (any other LMDB failure; logged), ML_ECORRUPT (a stored value that does not
  * decode), ML_ENOMEM.
  */
@@ -34,7 +36,9 @@
 
 #include "wire.h"
 
-#define EVLOG_SCHEMA_VERSION 2
+#define EVLOG_SCHEMA_VERSION 3
+/* A directory of this version is upgraded when the server opens it. */
+#define EVLOG_SCHEMA_UPGRADE 2
 
 struct evlog;
 struct evlog_txn;

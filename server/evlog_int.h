@@ -1,6 +1,6 @@
 /* evlog_int.h - what the files of the LMDB store share (evlog.c, the log and
  * the models; evlog_keys.c, data keys and free-page scrubbing; evlog_journal.c,
- * the access journal). Included by those files only: they are the only ones
+ * the access journal; evlog_commands.c, the idempotency records). Included by those files only: they are the only ones
  * that include <lmdb.h>.
  */
 #ifndef MAILLAGE_EVLOG_INT_H
@@ -39,6 +39,10 @@ struct evlog {
 	uint64_t last_pos;
 	uint8_t head_hash[WIRE_HASH_LEN];
 	struct kek *kek;
+	/* The command log's last committed sequence and the index of its
+	 * records by command id (evlog_commands.c); writer thread only. */
+	uint64_t cmd_seq;
+	struct cmd_index *cmds;
 };
 
 struct evlog_txn {
@@ -48,7 +52,18 @@ struct evlog_txn {
 	bool write;
 	uint64_t last_pos;                 /* head as seen by this transaction */
 	uint8_t head_hash[WIRE_HASH_LEN];
+	uint64_t cmd_seq;                  /* write: the command log's last sequence */
 };
+
+/* The command log (evlog_commands.c): read its last sequence into txn and,
+ * for a write transaction, index every record; forget the records of a
+ * write transaction that did not commit; free the index. */
+int evlog_commands_open(struct evlog_txn *txn);
+/* Schema 2 kept the records in "commands", by command id: move them into
+ * the command log and drop it (nothing to do when it is absent). */
+int evlog_commands_migrate(struct evlog_txn *txn);
+void evlog_commands_rollback(struct evlog *log);
+void evlog_commands_free(struct evlog *log);
 
 /* An LMDB return code as an ML_E* code (logged unless ordinary). */
 int evlog_map_err(int rc, const char *what);

@@ -1,6 +1,7 @@
 /* test_verify.c - maillage-admin verify's checker against a log damaged on
  * purpose: a flipped byte in an event, a broken hash chain, a missing streams
- * entry, a missing idempotency record. The damage is done with LMDB directly
+ * entry, a missing idempotency record; and the upgrade of a directory of
+ * schema 2. The damage is done with LMDB directly
  * (this test is the only place outside evlog.c that does so).
  */
 #include <setjmp.h>
@@ -175,6 +176,65 @@ static void test_intact(void **state)
 	assert_string_equal(fault, "");
 }
 
+/* A directory of schema 2 kept the idempotency records in "commands", keyed
+ * by command id: made here from this one, then upgraded by a writable open
+ * (the server's), which a read-only open (maillage-admin) asks for. */
+static void downgrade_to_schema_2(void)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi log, old, meta;
+	MDB_cursor *cur;
+	MDB_val k, v, ok, ov;
+	uint8_t two[4] = { 0, 0, 0, 2 };
+
+	raw_open("command_log", &env, &txn, &log);
+	assert_int_equal(mdb_dbi_open(txn, "commands", MDB_CREATE, &old), 0);
+	assert_int_equal(mdb_cursor_open(txn, log, &cur), 0);
+	while (!mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		ok = (MDB_val){ 16, v.mv_data };
+		ov = (MDB_val){ v.mv_size - 16, (uint8_t *)v.mv_data + 16 };
+		assert_int_equal(mdb_put(txn, old, &ok, &ov, 0), 0);
+	}
+	mdb_cursor_close(cur);
+	assert_int_equal(mdb_drop(txn, log, 1), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	k = (MDB_val){ 14, "schema_version" };
+	v = (MDB_val){ 4, two };
+	assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
+	raw_close(env, txn);
+}
+
+static void test_upgrade_from_schema_2(void **state)
+{
+	struct evlog *log;
+	struct evlog_txn *txn;
+	ml_command_record *rec;
+	uint8_t id[16] = { 3 };
+	char err[256], fault[512];
+	MDB_env *env;
+	MDB_txn *raw;
+	MDB_dbi dbi;
+
+	(void)state;
+	downgrade_to_schema_2();
+	assert_int_equal(evlog_open(dir, 16 << 20, true, &log, err, sizeof(err)), ML_ESCHEMA);
+	assert_non_null(strstr(err, "start the server once on it to upgrade it"));
+	assert_int_equal(evlog_open(dir, 16 << 20, false, &log, err, sizeof(err)), 0);
+	assert_int_equal(evlog_txn_begin(log, false, &txn), 0);
+	assert_int_equal(evlog_command_get(txn, id, &rec), 0);
+	assert_int_equal(rec->result->first_position, 3);
+	wire_free(rec);
+	id[0] = 9;
+	assert_int_equal(evlog_command_get(txn, id, &rec), ML_ENOTFOUND);
+	evlog_txn_abort(txn);
+	evlog_close(log);
+	raw_open("meta", &env, &raw, &dbi);
+	assert_int_equal(mdb_dbi_open(raw, "commands", 0, &dbi), MDB_NOTFOUND);
+	raw_close(env, raw);
+	assert_int_equal(verify(fault, sizeof(fault)), 0);
+}
+
 /* A byte changed inside event 2's body: event 3 no longer chains to it. */
 static void test_flipped_byte(void **state)
 {
@@ -251,10 +311,11 @@ static void test_missing_streams_entry(void **state)
 
 static void test_missing_command_record(void **state)
 {
-	uint8_t id[16] = { 2 };
+	uint8_t seq[8] = { 0, 0, 0, 0, 0, 0, 0, 2 };      /* the second command's record */
 
 	(void)state;
-	delete_and_verify("commands", (MDB_val){ 16, id }, "position 2: its command has no idempotency record");
+	delete_and_verify("command_log", (MDB_val){ 8, seq },
+			  "position 2: its command has no idempotency record");
 }
 
 /* Models: a changed case summary and a lost pending entry are found by the
@@ -295,6 +356,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_intact),
+		cmocka_unit_test(test_upgrade_from_schema_2),
 		cmocka_unit_test(test_flipped_byte),
 		cmocka_unit_test(test_broken_chain),
 		cmocka_unit_test(test_missing_streams_entry),

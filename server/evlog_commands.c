@@ -1,0 +1,307 @@
+/* evlog_commands.c - idempotency records: the command log and its index.
+ *
+ * A command's record (CommandRecord: request hash, actor, first answer) is
+ * appended to `command_log` under the next sequence number (u64 BE); the
+ * value is the 16-byte command id, then the packed record. Appending fills
+ * one page after the other, where a B-tree keyed by the random command ids
+ * rewrote about one page per command (issue 6: the largest share of what a
+ * commit wrote).
+ *
+ * Lookups by command id go through an index in memory: an open-addressing
+ * table of (tag, sequence), the tag a keyed 64-bit hash of the id (a client
+ * choosing ids cannot make the probes long), loaded from the log when the
+ * directory is opened and extended by every put. A candidate is confirmed by
+ * reading its record and comparing the whole id: an entry left by a
+ * transaction that was aborted, whose sequence another command took since,
+ * is never taken for a record. The table says where to look; only LMDB says
+ * what is there.
+ *
+ * A read transaction newer than the index (maillage-admin beside a running
+ * server) first indexes the records it sees beyond it.
+ *
+ * Memory: 16 bytes a slot, at most half the slots in use: 32 bytes or less a
+ * command recorded (a million commands: 32 MiB at most).
+ * Threads: in the server only the writer thread looks up and records
+ * commands; maillage-admin is single-threaded.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "err.h"
+#include "evlog_int.h"
+#include "log.h"
+
+#define INDEX_MIN_SLOTS 1024
+
+struct slot {
+	uint64_t tag;
+	uint64_t seq;            /* 0: empty (sequences start at 1) */
+};
+
+struct cmd_index {
+	struct slot *slots;
+	size_t cap;              /* a power of two */
+	size_t used;
+	uint64_t max_seq;        /* every record up to this one is indexed */
+	uint64_t k0, k1;         /* the tag's key, random per process */
+};
+
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static uint64_t tag_of(const struct cmd_index *ix, const uint8_t *id)
+{
+	uint64_t a, b;
+
+	memcpy(&a, id, 8);
+	memcpy(&b, id + 8, 8);
+	return mix(mix(a ^ ix->k0) ^ b ^ ix->k1);
+}
+
+static void place(struct slot *slots, size_t cap, uint64_t tag, uint64_t seq)
+{
+	size_t i = tag & (cap - 1);
+
+	while (slots[i].seq)
+		i = (i + 1) & (cap - 1);
+	slots[i] = (struct slot){ .tag = tag, .seq = seq };
+}
+
+static int grow(struct cmd_index *ix)
+{
+	size_t cap = ix->cap ? ix->cap * 2 : INDEX_MIN_SLOTS;
+	struct slot *slots = calloc(cap, sizeof(*slots));
+
+	if (!slots)
+		return ML_ENOMEM;
+	for (size_t i = 0; i < ix->cap; i++)
+		if (ix->slots[i].seq)
+			place(slots, cap, ix->slots[i].tag, ix->slots[i].seq);
+	free(ix->slots);
+	ix->slots = slots;
+	ix->cap = cap;
+	return 0;
+}
+
+static int add(struct cmd_index *ix, const uint8_t *id, uint64_t seq)
+{
+	int rc = (ix->used + 1) * 2 > ix->cap ? grow(ix) : 0;
+
+	if (rc)
+		return rc;
+	place(ix->slots, ix->cap, tag_of(ix, id), seq);
+	ix->used++;
+	if (seq > ix->max_seq)
+		ix->max_seq = seq;
+	return 0;
+}
+
+static struct cmd_index *index_of(struct evlog *log)
+{
+	struct cmd_index *ix = log->cmds;
+
+	if (ix)
+		return ix;
+	ix = calloc(1, sizeof(*ix));
+	if (ix && (crypto_random(&ix->k0, sizeof(ix->k0)) ||
+		   crypto_random(&ix->k1, sizeof(ix->k1)))) {
+		free(ix);
+		ix = NULL;
+	}
+	log->cmds = ix;
+	return ix;
+}
+
+static int get_record(struct evlog_txn *txn, uint64_t seq, MDB_val *val)
+{
+	uint8_t k[8];
+
+	evlog_put_be64(k, seq);
+	return evlog_get_raw(txn, DB_COMMANDS, k, sizeof(k), val);
+}
+
+/* Index the records txn sees after ix->max_seq. */
+static int catch_up(struct evlog_txn *txn, struct cmd_index *ix)
+{
+	MDB_cursor *cur;
+	uint8_t k[8];
+	MDB_val key = { .mv_size = sizeof(k), .mv_data = k }, val;
+	int rc = 0, mrc = mdb_cursor_open(txn->txn, txn->log->dbi[DB_COMMANDS], &cur);
+
+	if (mrc)
+		return evlog_map_err(mrc, "cursor");
+	evlog_put_be64(k, ix->max_seq + 1);
+	for (mrc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); !mrc && !rc;
+	     mrc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+		rc = key.mv_size != 8 || val.mv_size < WIRE_COMMAND_ID_LEN ? ML_ECORRUPT :
+		     add(ix, val.mv_data, evlog_get_be64(key.mv_data));
+	mdb_cursor_close(cur);
+	if (!rc && mrc != MDB_NOTFOUND)
+		rc = evlog_map_err(mrc, "command_log");
+	return rc;
+}
+
+/* The log's last sequence as txn sees it in LMDB (0: empty). */
+static int read_last_seq(struct evlog_txn *txn, uint64_t *seq)
+{
+	MDB_cursor *cur;
+	MDB_val key, val;
+	int rc = mdb_cursor_open(txn->txn, txn->log->dbi[DB_COMMANDS], &cur);
+
+	if (rc)
+		return evlog_map_err(rc, "cursor");
+	rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+	*seq = !rc && key.mv_size == 8 ? evlog_get_be64(key.mv_data) : 0;
+	mdb_cursor_close(cur);
+	return rc && rc != MDB_NOTFOUND ? evlog_map_err(rc, "command_log") : 0;
+}
+
+/* The last sequence txn sees: a write transaction keeps its own. */
+static int last_seq(struct evlog_txn *txn, uint64_t *seq)
+{
+	if (!txn->write)
+		return read_last_seq(txn, seq);
+	*seq = txn->cmd_seq;
+	return 0;
+}
+
+/* The sequence of id's record in txn, or 0. */
+static int find(struct evlog_txn *txn, struct cmd_index *ix, const uint8_t *id,
+		MDB_val *val, uint64_t *found)
+{
+	uint64_t tag = tag_of(ix, id);
+
+	*found = 0;
+	if (!ix->cap)
+		return 0;
+	for (size_t i = tag & (ix->cap - 1); ix->slots[i].seq; i = (i + 1) & (ix->cap - 1)) {
+		int rc;
+
+		if (ix->slots[i].tag != tag)
+			continue;
+		rc = get_record(txn, ix->slots[i].seq, val);
+		if (rc == ML_ENOTFOUND)
+			continue;
+		if (rc)
+			return rc;
+		if (val->mv_size >= WIRE_COMMAND_ID_LEN &&
+		    !memcmp(val->mv_data, id, WIRE_COMMAND_ID_LEN)) {
+			*found = ix->slots[i].seq;
+			return 0;
+		}
+	}
+	return 0;
+}
+
+int evlog_command_get(struct evlog_txn *txn, const uint8_t *id, ml_command_record **out)
+{
+	struct cmd_index *ix = index_of(txn->log);
+	uint64_t seq = 0, last;
+	MDB_val val;
+	int rc = ix ? find(txn, ix, id, &val, &seq) : ML_ENOMEM;
+
+	if (!rc && !seq && !(rc = last_seq(txn, &last)) && last > ix->max_seq &&
+	    !(rc = catch_up(txn, ix)))
+		rc = find(txn, ix, id, &val, &seq);
+	if (rc)
+		return rc;
+	if (!seq)
+		return ML_ENOTFOUND;
+	*out = wire_command_record_unpack((const uint8_t *)val.mv_data + WIRE_COMMAND_ID_LEN,
+					  val.mv_size - WIRE_COMMAND_ID_LEN);
+	return *out ? 0 : ML_ECORRUPT;
+}
+
+int evlog_command_put(struct evlog_txn *txn, const uint8_t *id, const ml_command_record *rec)
+{
+	struct cmd_index *ix = index_of(txn->log);
+	uint8_t k[8];
+	MDB_val key = { .mv_size = sizeof(k), .mv_data = k };
+	MDB_val val = { .mv_size = WIRE_COMMAND_ID_LEN + wire_packed_size(rec) };
+	int rc;
+
+	if (!ix)
+		return ML_ENOMEM;
+	evlog_put_be64(k, txn->cmd_seq + 1);
+	rc = mdb_put(txn->txn, txn->log->dbi[DB_COMMANDS], &key, &val,
+		     MDB_APPEND | MDB_RESERVE);
+	if (rc)
+		return evlog_map_err(rc, "command_log");
+	memcpy(val.mv_data, id, WIRE_COMMAND_ID_LEN);
+	wire_pack_to(rec, (uint8_t *)val.mv_data + WIRE_COMMAND_ID_LEN);
+	rc = add(ix, id, txn->cmd_seq + 1);
+	if (!rc)
+		txn->cmd_seq++;
+	return rc;
+}
+
+int evlog_commands_open(struct evlog_txn *txn)
+{
+	struct cmd_index *ix = index_of(txn->log);
+	int rc = ix ? read_last_seq(txn, &txn->cmd_seq) : ML_ENOMEM;
+
+	if (!rc && txn->write)
+		rc = catch_up(txn, ix);
+	if (!rc)
+		log_debug("command_index", "commands=%zu slots=%zu", ix->used, ix->cap);
+	return rc;
+}
+
+void evlog_commands_rollback(struct evlog *log)
+{
+	if (log->cmds && log->cmds->max_seq > log->cmd_seq)
+		log->cmds->max_seq = log->cmd_seq;
+}
+
+void evlog_commands_free(struct evlog *log)
+{
+	if (!log->cmds)
+		return;
+	free(log->cmds->slots);
+	free(log->cmds);
+	log->cmds = NULL;
+}
+
+int evlog_commands_migrate(struct evlog_txn *txn)
+{
+	MDB_dbi old;
+	MDB_cursor *cur;
+	MDB_val key, val, nk, nv;
+	uint8_t k[8];
+	uint64_t n = 0;
+	int mrc = mdb_dbi_open(txn->txn, "commands", 0, &old);
+
+	if (mrc == MDB_NOTFOUND)
+		return 0;
+	if (mrc || (mrc = mdb_cursor_open(txn->txn, old, &cur)))
+		return evlog_map_err(mrc, "commands");
+	for (mrc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); !mrc;
+	     mrc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		if (key.mv_size != WIRE_COMMAND_ID_LEN)
+			continue;
+		evlog_put_be64(k, ++n);
+		nk = (MDB_val){ .mv_size = sizeof(k), .mv_data = k };
+		nv = (MDB_val){ .mv_size = WIRE_COMMAND_ID_LEN + val.mv_size };
+		mrc = mdb_put(txn->txn, txn->log->dbi[DB_COMMANDS], &nk, &nv,
+			      MDB_APPEND | MDB_RESERVE);
+		if (mrc)
+			break;
+		memcpy(nv.mv_data, key.mv_data, WIRE_COMMAND_ID_LEN);
+		memcpy((uint8_t *)nv.mv_data + WIRE_COMMAND_ID_LEN, val.mv_data, val.mv_size);
+	}
+	mdb_cursor_close(cur);
+	if (mrc == MDB_NOTFOUND)
+		mrc = mdb_drop(txn->txn, old, 1);
+	if (mrc)
+		return evlog_map_err(mrc, "commands");
+	log_info("schema_upgraded", "from=2 commands=%llu", (unsigned long long)n);
+	return 0;
+}
