@@ -4,6 +4,7 @@
  * Every error is written as "FILE:LINE: problem".
  */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -16,8 +17,6 @@
 #include "config.h"
 #include "err.h"
 #include "wire.h"
-
-#define CONFIG_ID_MAX 64
 
 enum section {
 	SEC_GLOBAL,     /* before the first section header */
@@ -798,6 +797,159 @@ void config_free(struct config *cfg)
 	free(cfg->master_key_file);
 	explicit_bzero(cfg->master_key, sizeof(cfg->master_key));
 	free(cfg);
+}
+
+/* Comparing and adopting values on a reload. The key tables say how each
+ * field is stored (by its setter), so a key added to a table is compared
+ * with no change here. */
+
+/* The struct of section "platform ID" or "org ID" (NULL: the globals) in cfg,
+ * with its key table; NULL when cfg does not declare it. */
+static void *section_in(const struct config *cfg, const char *section,
+			const struct key **keys)
+{
+	if (!section) {
+		*keys = global_keys;
+		return (void *)cfg;
+	}
+	if (!strncmp(section, "platform ", 9)) {
+		*keys = platform_keys;
+		return (void *)config_find_platform(cfg, section + 9);
+	}
+	*keys = org_keys;
+	return (void *)config_find_org(cfg, section + 4);
+}
+
+/* The key read from the file named by key k of the globals, or NULL. */
+static const uint8_t *key_file_contents(const struct key *k, const struct config *cfg)
+{
+	if (k->offset == CFG(household_secret_file))
+		return cfg->household_secret;
+	if (k->offset == CFG(master_key_file))
+		return cfg->master_key;
+	return NULL;
+}
+
+/* Same value of key k in the sections a and b (of one type; keys is k's
+ * table). A key file compares by path and by the key it holds. */
+static bool same_value(const struct key *keys, const struct key *k, const void *a,
+		       const void *b)
+{
+	const char *fa = (const char *)a + k->offset, *fb = (const char *)b + k->offset;
+	const char *sa, *sb;
+
+	if (k->set == set_size)
+		return *(const size_t *)fa == *(const size_t *)fb;
+	if (k->set == set_uint)
+		return *(const unsigned *)fa == *(const unsigned *)fb;
+	if (k->set == set_log_level || k->set == set_kind)
+		return *(const int *)fa == *(const int *)fb;
+	if (k->set == set_bool || k->set == set_data_protection)
+		return *(const bool *)fa == *(const bool *)fb;
+	if (k->set == set_platforms) {
+		const struct org *oa = a, *ob = b;
+
+		for (size_t i = 0; i < oa->n_platforms; i++)
+			if (!org_is_member(ob, oa->platforms[i]))
+				return false;
+		return oa->n_platforms == ob->n_platforms;
+	}
+	if (keys == global_keys && key_file_contents(k, a) &&
+	    memcmp(key_file_contents(k, a), key_file_contents(k, b), CONFIG_SECRET_LEN))
+		return false;
+	sa = *(char *const *)fa;
+	sb = *(char *const *)fb;
+	return sa == sb || (sa && sb && !strcmp(sa, sb));
+}
+
+/* Report the sections of a missing from b (key NULL); with both, the keys
+ * of the sections of a found in b that differ. */
+static size_t diff_sections(const struct config *a, const struct config *b, bool both,
+			    config_change_fn fn, void *arg)
+{
+	char section[CONFIG_ID_MAX + 16];
+	const struct key *keys;
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->n_platforms + a->n_orgs; i++) {
+		bool plat = i < a->n_platforms;
+		const void *sa = plat ? (const void *)&a->platforms[i] :
+			(const void *)&a->orgs[i - a->n_platforms];
+		const void *sb;
+
+		snprintf(section, sizeof(section), "%s %s", plat ? "platform" : "org",
+			 plat ? a->platforms[i].id : a->orgs[i - a->n_platforms].id);
+		sb = section_in(b, section, &keys);
+		if (!sb) {
+			fn(arg, section, NULL);
+			n++;
+			continue;
+		}
+		for (unsigned j = 0; both && keys[j].name; j++)
+			if (!same_value(keys, &keys[j], sa, sb)) {
+				fn(arg, section, keys[j].name);
+				n++;
+			}
+	}
+	return n;
+}
+
+size_t config_diff(const struct config *cfg, const struct config *next,
+		   config_change_fn fn, void *arg)
+{
+	size_t n = 0;
+
+	for (unsigned i = 0; global_keys[i].name; i++)
+		if (!same_value(global_keys, &global_keys[i], cfg, next)) {
+			fn(arg, NULL, global_keys[i].name);
+			n++;
+		}
+	n += diff_sections(cfg, next, true, fn, arg);
+	return n + diff_sections(next, cfg, false, fn, arg);
+}
+
+/* Exchange the bytes of two fields of size len. */
+static void swap_bytes(void *a, void *b, size_t len)
+{
+	unsigned char tmp[sizeof(size_t) > sizeof(char *) ? sizeof(size_t) : sizeof(char *)];
+
+	assert(len <= sizeof(tmp));
+	memcpy(tmp, a, len);
+	memcpy(a, b, len);
+	memcpy(b, tmp, len);
+}
+
+int config_adopt(struct config *cfg, struct config *next, const char *section,
+		 const char *key)
+{
+	const struct key *keys, *k;
+	void *mine = section_in(cfg, section, &keys);
+	void *theirs = section_in(next, section, &keys);
+	unsigned bit;
+	size_t len;
+
+	k = key ? find_key(keys, key, &bit) : NULL;
+	if (!mine || !theirs || !k || (keys == global_keys && key_file_contents(k, cfg)))
+		return ML_EINVAL;
+	if (k->set == set_platforms) {
+		struct org *a = mine, *b = theirs;
+
+		swap_bytes(&a->platforms, &b->platforms, sizeof(a->platforms));
+		swap_bytes(&a->n_platforms, &b->n_platforms, sizeof(a->n_platforms));
+		return 0;
+	}
+	if (k->set == set_size)
+		len = sizeof(size_t);
+	else if (k->set == set_uint)
+		len = sizeof(unsigned);
+	else if (k->set == set_log_level || k->set == set_kind)
+		len = sizeof(int);
+	else if (k->set == set_bool || k->set == set_data_protection)
+		len = sizeof(bool);
+	else
+		len = sizeof(char *);
+	swap_bytes((char *)mine + k->offset, (char *)theirs + k->offset, len);
+	return 0;
 }
 
 const struct org *config_find_org(const struct config *cfg, const char *id)

@@ -3,7 +3,9 @@
  *
  * File format: `key = value` lines, `#` comments, and sections
  * `[platform ID]` and `[org ID]`; see deploy/maillaged.conf.example.
- * A config is immutable once loaded and may be read from any thread.
+ * A config is immutable once loaded and may be read from any thread; the
+ * only exception is config_adopt(), for a SIGHUP reload (server.c), which
+ * runs while no other thread reads it.
  */
 #ifndef MAILLAGE_CONFIG_H
 #define MAILLAGE_CONFIG_H
@@ -13,6 +15,7 @@
 #include <stdint.h>
 
 #define CONFIG_SECRET_LEN 32
+#define CONFIG_ID_MAX 64        /* platform and org ids: 1 to 64 of [a-z0-9-] */
 
 struct platform {
 	char *id;       /* "vaulx-bron" */
@@ -78,6 +81,26 @@ struct config {
  * different keys). Free with config_free(), which wipes both keys. */
 int config_load(const char *path, struct config **out, char *err, size_t errlen);
 void config_free(struct config *cfg);
+
+/* A difference between two loads of the configuration: section is NULL for
+ * a global key, else "platform ID" or "org ID"; key is the key's name, or
+ * NULL when the section is declared in only one of the two. */
+typedef void (*config_change_fn)(void *arg, const char *section, const char *key);
+
+/* Call fn once for every difference between cfg and next: each global key
+ * whose value differs (the household secret and master key files compare by
+ * path and by the key they hold), each key of a section declared in both
+ * whose value differs, each section declared in only one. Returns how many. */
+size_t config_diff(const struct config *cfg, const struct config *next,
+		   config_change_fn fn, void *arg);
+
+/* Take next's value of key (of section, as in config_diff) into cfg, and
+ * leave cfg's former value in next, to be freed with it. Returns 0, or
+ * ML_EINVAL for an unknown key, a section missing from either, or a key file
+ * (the keys themselves are never swapped). Whoever else reads cfg must not
+ * run meanwhile (a config is otherwise immutable). */
+int config_adopt(struct config *cfg, struct config *next, const char *section,
+		 const char *key);
 
 const struct org *config_find_org(const struct config *cfg, const char *id);
 const struct platform *config_find_platform(const struct config *cfg, const char *id);

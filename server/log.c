@@ -1,5 +1,6 @@
 /* log.c - logfmt lines on stderr, one write(2) each. */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -7,12 +8,13 @@
 
 #include "log.h"
 
-static enum log_level min_level = LOG_INFO;
+/* Set by the loop thread (a reload), read by every thread. */
+static atomic_int min_level = LOG_INFO;
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
 void log_set_level(enum log_level level)
 {
-	min_level = level;
+	atomic_store_explicit(&min_level, (int)level, memory_order_relaxed);
 }
 
 void log_write(enum log_level level, const char *event, const char *fmt, ...)
@@ -23,7 +25,7 @@ void log_write(enum log_level level, const char *event, const char *fmt, ...)
 	size_t n;
 	va_list ap;
 
-	if (level < min_level)
+	if ((int)level < atomic_load_explicit(&min_level, memory_order_relaxed))
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);

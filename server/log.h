@@ -13,7 +13,7 @@ enum log_level {
 	LOG_ERROR,
 };
 
-/* Lines below level are dropped (default LOG_INFO). */
+/* Lines below level are dropped (default LOG_INFO). Any thread. */
 void log_set_level(enum log_level level);
 
 /* Write one line: event is a short snake_case name; fmt (may be NULL) gives

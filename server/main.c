@@ -1,5 +1,5 @@
 /* main.c - maillaged: read the configuration, open the data directory, serve
- * until SIGTERM or SIGINT.
+ * until SIGTERM or SIGINT (SIGHUP reloads: server.c).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -20,14 +20,28 @@ static const char usage[] =
 	"The maillage server: partners' systems push commands over mutual TLS;\n"
 	"every accepted command is appended to the event log in the data directory.\n"
 	"\n"
-	"  -c, --config FILE   configuration file (see deploy/maillaged.conf.example)\n"
-	"      --check-config  check the configuration and exit\n"
-	"  -v, --verbose       log every command (level debug)\n"
+	"  -c, --config FILE   configuration file (see maillaged.conf.example)\n"
+	"      --check-config  check the configuration (and the key files it names)\n"
+	"                      and exit: 0 when valid, else 1 with FILE:LINE: problem\n"
+	"  -v, --verbose       log every command (level debug, whatever log_level says)\n"
 	"  -h, --help          this help\n"
+	"\n"
+	"Logs go to stderr, one logfmt line per event (ts=... level=... event=...),\n"
+	"never with personal data.\n"
+	"\n"
+	"SIGHUP reads the configuration again and applies log_level, the TLS files\n"
+	"(certificate, key, CA, revocation lists) and the organisations' platforms\n"
+	"without dropping connections; other changes are logged\n"
+	"(reload_needs_restart) and wait for a restart; a file that does not load is\n"
+	"refused (config_reload_failed) and the running configuration stays.\n"
 	"\n"
 	"Stops cleanly on SIGTERM or SIGINT: no new connections, queued commands\n"
 	"committed and answered, then exit 0. Exit 1 on a bad configuration or a\n"
-	"data directory that cannot be opened.\n";
+	"data directory that cannot be opened.\n"
+	"\n"
+	"Under systemd (Type=notify, NOTIFY_SOCKET set) it reports READY=1 once it\n"
+	"accepts connections, RELOADING=1 then READY=1 around a reload, and\n"
+	"STOPPING=1 on SIGTERM.\n";
 
 /* Refuse a master key other than the one the data keys are wrapped with
  * (recorded at the first start), and open the key-encryption key (made at
@@ -120,6 +134,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "maillaged: %s\n", err);
 		goto out_close_log;
 	}
+	srv.log_level_fixed = verbose;
 	log_info("start", "config=%s data_dir=%s", path, cfg->data_dir);
 	rc = server_run(&srv);
 	server_release(&srv);

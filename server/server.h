@@ -15,7 +15,8 @@ struct conn;
 
 struct server {
 	struct event_base *base;
-	const struct config *cfg;
+	struct config *cfg;          /* changed only by a SIGHUP reload (on_reload:
+				      * loop thread, writer thread stopped) */
 	struct evlog *log;
 	struct tls_ctx *tls;
 	struct writer *writer;
@@ -23,7 +24,7 @@ struct server {
 	struct metrics *metrics;     /* NULL unless cfg->metrics_listen */
 	struct evconnlistener *listener;
 	struct event *sig_term, *sig_int, *reap_ev, *exit_timer;
-	struct event *sig_hup;       /* reload the TLS material (CRL, certificates) */
+	struct event *sig_hup;       /* reload the configuration and the TLS material */
 	struct event *expiry_timer;  /* every expiry_check_s: expire due referrals */
 	bool expiry_queued;          /* an expiry job is at the writer */
 	struct event *retention_timer; /* every retention_check_s: erasure, journal */
@@ -35,15 +36,20 @@ struct server {
 				      * index in cfg->orgs */
 	uint64_t next_conn_id;
 	bool stopping;               /* SIGTERM/SIGINT seen */
+	bool log_level_fixed;        /* -v: a reload keeps LOG_DEBUG */
 };
 
-/* Set up TLS, the writer thread and the listener on cfg->listen. On failure
- * returns an ML_E* code with a message in err; srv is then released. */
-int server_init(struct server *srv, const struct config *cfg, struct evlog *log,
+/* Set up TLS, the writer thread and the listener on cfg->listen. cfg stays
+ * the caller's, to free after server_release(); a SIGHUP changes what it may
+ * (log level, TLS files, platform memberships: on_reload in server.c). On
+ * failure returns an ML_E* code with a message in err; srv is then released. */
+int server_init(struct server *srv, struct config *cfg, struct evlog *log,
 		char *err, size_t errlen);
 
 /* Run the loop until a clean shutdown: on SIGTERM or SIGINT stop accepting,
- * finish the commands queued and in flight, flush their replies, close. */
+ * finish the commands queued and in flight, flush their replies, close.
+ * Tells systemd (sd_notify, when NOTIFY_SOCKET is set) READY=1 as it starts,
+ * RELOADING=1 then READY=1 around a SIGHUP reload, STOPPING=1 on shutdown. */
 int server_run(struct server *srv);
 
 /* Free everything server_init() made (the evlog is the caller's). */

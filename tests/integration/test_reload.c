@@ -1,0 +1,269 @@
+/* test_reload.c - SIGHUP (issue 8, item 4): the configuration file is read
+ * again; platform memberships and log_level apply at once, on open
+ * connections too, without dropping them; a key that needs a restart is
+ * logged and keeps its running value; a file that does not load is refused
+ * whole and the server goes on with the configuration it has.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define ST(x) MAILLAGE__V1__STATUS_CODE__##x
+
+/* Occurrences of needle in the server's log. */
+static int log_count(const char *needle)
+{
+	FILE *f = fopen(H.log, "r");
+	char line[4096];
+	int n = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* Send SIGHUP and wait (10 s at most) for one more line holding needle. */
+static void reload_until(const char *needle)
+{
+	int before = log_count(needle);
+
+	assert_int_equal(kill(H.pid, SIGHUP), 0);
+	for (int i = 0; i < 200 && log_count(needle) == before; i++)
+		usleep(50000);
+	assert_int_equal(log_count(needle), before + 1);
+}
+
+/* SIGHUP, then wait for the reload's last line. */
+static void reload(void)
+{
+	reload_until("event=reload_done ");
+}
+
+/* Rewrite the configuration file: the first occurrence of from becomes to. */
+static void conf_replace(const char *from, const char *to)
+{
+	char buf[16384], *at;
+	FILE *f = fopen(H.conf, "r");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	at = strstr(buf, from);
+	assert_non_null(at);
+	f = fopen(H.conf, "w");
+	assert_non_null(f);
+	fprintf(f, "%.*s%s%s", (int)(at - buf), buf, to, at + strlen(from));
+	fclose(f);
+}
+
+/* A line added to the global section (before the first section). */
+static void conf_add_global(const char *line)
+{
+	char with[512];
+
+	snprintf(with, sizeof(with), "%s\n[platform ", line);
+	conf_replace("[platform ", with);
+}
+
+/* Refer a household to venissieux on connection c; the status code. */
+static int refer_venissieux(struct mlc *c, const char *name)
+{
+	mlc_request *req = h_refer(&H, "venissieux", name, "Jean", "1975-05-05");
+	mlc_response *r = h_call(c, req);
+	int code = h_code(r);
+
+	mlc_response_free(r);
+	h_request_free(req);
+	return code;
+}
+
+static void test_membership(void **state)
+{
+	struct mlc *c = h_connect(&H, "asso-habitat", NULL, 0);
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(refer_venissieux(c, "Reloadun"), ST(PERMISSION_DENIED));
+
+	/* asso-habitat joins venissieux: its open connection may refer there. */
+	conf_replace("platforms = vaulx-bron\n\n[org asso-relais]",
+		     "platforms = vaulx-bron, venissieux\n\n[org asso-relais]");
+	reload();
+	assert_int_equal(log_count("event=members_reloaded organisations=1\n"), 1);
+	assert_int_equal(log_count("event=reload_change key=platforms section=\"org asso-habitat\""),
+			 1);
+	assert_int_equal(refer_venissieux(c, "Reloadun"), ST(OK));
+	assert_int_equal(log_count("org=asso-habitat reason="), 0);   /* never closed */
+
+	/* ...and leaves it again. */
+	conf_replace("platforms = vaulx-bron, venissieux\n\n[org asso-relais]",
+		     "platforms = vaulx-bron\n\n[org asso-relais]");
+	reload();
+	assert_int_equal(refer_venissieux(c, "Reloaddeux"), ST(PERMISSION_DENIED));
+	mlc_close(c);
+	assert_int_equal(h_verify(&H), 0);
+}
+
+static void test_log_level(void **state)
+{
+	struct mlc *c = h_connect(&H, "bailleur-est", NULL, 0);
+	mlc_response *r;
+	mlc_request *req;
+	int opened, debug;
+
+	(void)state;
+	assert_non_null(c);
+	/* (the log holds the harness's first start, with -v) */
+	debug = log_count("level=debug");
+	h_expect(&H, "bailleur-est", h_refer(&H, "vaulx-bron", "Niveauun", "Ana", "1980-01-01"),
+		 ST(OK));
+	assert_int_equal(log_count("level=debug"), debug);
+
+	conf_add_global("log_level = debug");
+	reload();
+	req = h_refer(&H, "vaulx-bron", "Niveaudeux", "Ana", "1980-01-01");
+	r = h_call(c, req);
+	assert_int_equal(h_code(r), ST(OK));
+	mlc_response_free(r);
+	h_request_free(req);
+	assert_true(log_count("level=debug event=command ") > 0);
+	assert_true(log_count("level=debug") > debug);
+
+	/* reload_done is info: wait for the change itself, logged before. */
+	conf_replace("log_level = debug", "log_level = warn");
+	reload_until("event=reload_change key=log_level");
+	req = h_ping(&H);
+	r = h_call(c, req);                 /* the same connection, still open */
+	assert_int_equal(h_code(r), ST(OK));
+	mlc_response_free(r);
+	h_request_free(req);
+	opened = log_count("level=info event=conn_open");
+	mlc_close(c);
+	c = h_connect(&H, "bailleur-est", NULL, 0);   /* conn_open is info: dropped */
+	req = h_ping(&H);
+	r = h_call(c, req);
+	assert_int_equal(h_code(r), ST(OK));
+	mlc_response_free(r);
+	h_request_free(req);
+	mlc_close(c);
+	assert_int_equal(log_count("level=info event=conn_open"), opened);
+
+	conf_replace("log_level = warn", "log_level = info");
+	reload();                            /* reload_done is info: back again */
+}
+
+static void test_needs_restart(void **state)
+{
+	char line[64];
+
+	(void)state;
+	conf_add_global("max_inflight = 7");
+	snprintf(line, sizeof(line), "listen = 127.0.0.1:%d", H.port);
+	conf_replace(line, "listen = 127.0.0.1:1");
+	conf_replace("[org auditor]", "[org newcomer]\nkind = CCAS\nplatforms = vaulx-bron\n\n"
+		     "[org auditor]");
+	reload();
+	assert_int_equal(log_count("event=reload_needs_restart key=max_inflight kept=running"), 1);
+	assert_int_equal(log_count("event=reload_needs_restart key=listen kept=running"), 1);
+	assert_int_equal(log_count("event=reload_needs_restart section=\"org newcomer\""), 1);
+	/* Still on its port, with its organisations. */
+	h_expect(&H, "auditor", h_ping(&H), ST(OK));
+	conf_replace("listen = 127.0.0.1:1", line);
+	conf_replace("max_inflight = 7\n", "");
+	conf_replace("[org newcomer]\nkind = CCAS\nplatforms = vaulx-bron\n\n", "");
+}
+
+static void test_bad_file_refused(void **state)
+{
+	struct mlc *c = h_connect(&H, "asso-habitat", NULL, 0);
+	char expect[700], away[700];
+	mlc_request *req;
+	mlc_response *r;
+
+	(void)state;
+	assert_non_null(c);
+	/* A membership change and a bad value in the same file: nothing applies. */
+	conf_replace("platforms = vaulx-bron\n\n[org asso-relais]",
+		     "platforms = vaulx-bron, venissieux\n\n[org asso-relais]");
+	conf_add_global("max_batch = lots");
+	reload();
+	snprintf(expect, sizeof(expect), "event=config_reload_failed error=\"%s:", H.conf);
+	assert_int_equal(log_count(expect), 1);
+	assert_int_equal(log_count("'max_batch' must be a whole number"), 1);
+	assert_int_equal(refer_venissieux(c, "Refusun"), ST(PERMISSION_DENIED));
+	req = h_ping(&H);
+	r = h_call(c, req);
+	assert_int_equal(h_code(r), ST(OK));
+	mlc_response_free(r);
+	h_request_free(req);
+	mlc_close(c);
+
+	/* A file that cannot be read at all, the same. */
+	snprintf(away, sizeof(away), "%s.away", H.conf);
+	assert_int_equal(rename(H.conf, away), 0);
+	reload();
+	snprintf(expect, sizeof(expect), "event=config_reload_failed error=\"cannot open '%s'",
+		 H.conf);
+	assert_int_equal(log_count(expect), 1);
+	assert_int_equal(rename(away, H.conf), 0);
+	h_expect(&H, "asso-habitat", h_ping(&H), ST(OK));
+
+	conf_replace("max_batch = lots\n", "");
+	conf_replace("platforms = vaulx-bron, venissieux\n\n[org asso-relais]",
+		     "platforms = vaulx-bron\n\n[org asso-relais]");
+}
+
+/* The harness's server, restarted without -v (h_start passes it, and -v
+ * holds the level at debug whatever log_level says): through a wrapper
+ * script in the test's directory that drops it. */
+static int setup(void **state)
+{
+	char real[sizeof(H.bin)], path[sizeof(H.bin) + 32], target[sizeof(H.bin) + 32];
+	FILE *f;
+
+	if (h_group_setup(state) || h_stop(&H, SIGTERM))
+		return -1;
+	memcpy(real, H.bin, sizeof(real));
+	if ((size_t)snprintf(H.bin, sizeof(H.bin), "%.400s/bin", H.dir) >= sizeof(H.bin) ||
+	    mkdir(H.bin, 0700))
+		return -1;
+	snprintf(path, sizeof(path), "%s/maillaged", H.bin);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "#!/bin/sh\n[ \"$1\" = -v ] && shift\nexec '%s/maillaged' \"$@\"\n", real);
+	if (fclose(f) || chmod(path, 0700))
+		return -1;
+	snprintf(path, sizeof(path), "%s/maillage-admin", H.bin);
+	snprintf(target, sizeof(target), "%s/maillage-admin", real);
+	if (symlink(target, path))
+		return -1;
+	return h_start(&H);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_membership),
+		cmocka_unit_test(test_log_level),
+		cmocka_unit_test(test_needs_restart),
+		cmocka_unit_test(test_bad_file_refused),
+	};
+
+	return cmocka_run_group_tests(tests, setup, h_group_teardown);
+}
