@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backup.h"
 #include "err.h"
 #include "cli_json.h"
 #include "evlog.h"
@@ -27,6 +28,21 @@ static const char usage[] =
 	"  rebuild DATA_DIR  drop every model (case summaries, caseload, pending\n"
 	"                    referrals, households) and rebuild it from the log.\n"
 	"                    Writes: stop the server first, or work on a copy.\n"
+	"  backup DATA_DIR DEST [-c CONFIG]\n"
+	"                    consistent hot copy beside a running server: LMDB's\n"
+	"                    compacting copy of data.mdb, the key file of the\n"
+	"                    copy's key-encryption key epoch, and a manifest\n"
+	"                    (position, time, sizes, SHA-256), built beside DEST,\n"
+	"                    verified as verify does, then renamed to DEST (which\n"
+	"                    must not exist, or be empty). Prints the position.\n"
+	"  restore BACKUP DATA_DIR [-c CONFIG]\n"
+	"                    check BACKUP against its manifest, copy it beside\n"
+	"                    DATA_DIR (which must not exist, or be empty), verify\n"
+	"                    the copy as verify does, then rename it to DATA_DIR.\n"
+	"                    Without -c, the key file is checked for its epoch and\n"
+	"                    checksum only; with the configuration's master key,\n"
+	"                    also that it opens and every data key unwraps. The\n"
+	"                    master key is never in a backup: keep it apart.\n"
 	"\n"
 	"Exit status: 0 done, 1 a fault was found, 2 usage or unreadable directory.\n";
 
@@ -167,6 +183,10 @@ int main(int argc, char **argv)
 		return verify(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "rebuild"))
 		return rebuild(argv[2]);
+	if (argc >= 4 && !strcmp(argv[1], "backup"))
+		return admin_backup(argc - 2, argv + 2);
+	if (argc >= 4 && !strcmp(argv[1], "restore"))
+		return admin_restore(argc - 2, argv + 2);
 	if (!strcmp(argc >= 3 ? argv[1] : "", "export") &&
 	    (argc == 3 || (argc == 5 && (!strcmp(argv[3], "--case") || !strcmp(argv[3], "--platform")))))
 		return export(argv[2], argc == 5 ? argv[3] : NULL, argc == 5 ? argv[4] : NULL);
