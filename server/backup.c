@@ -46,13 +46,6 @@
 #define BACKUP_ATTEMPTS 10
 #define MANIFEST_FORMAT 1
 
-/* The key file's layout, as kek.h documents it: a magic, then two slots of
- * { epoch (u64 BE, 0 = empty), the KEK sealed with the master key }. */
-#define KEK_MAGIC "MLKEK001"
-#define KEK_MAGIC_LEN 8
-#define KEK_SLOT_LEN (8 + KEK_WRAPPED_LEN)
-#define KEK_FILE_LEN (KEK_MAGIC_LEN + 2 * KEK_SLOT_LEN)
-
 #define PATH_LEN 4096
 
 /* What a manifest records. */
@@ -418,81 +411,27 @@ static int manifest_read(const char *dir, struct manifest *m, char *err, size_t 
 	return rc;
 }
 
-/* In a key file's bytes, the slot of epoch: ML_ENOTFOUND when none holds it,
- * ML_ECORRUPT when file is not a key file. */
-static int kek_slot(const uint8_t *file, size_t len, uint64_t epoch, const uint8_t **slot)
-{
-	if (len != KEK_FILE_LEN || memcmp(file, KEK_MAGIC, KEK_MAGIC_LEN))
-		return ML_ECORRUPT;
-	for (int i = 0; i < 2; i++) {
-		const uint8_t *p = file + KEK_MAGIC_LEN + i * KEK_SLOT_LEN;
-
-		if (epoch && evlog_get_be64(p) == epoch) {
-			*slot = p;
-			return 0;
-		}
-	}
-	return ML_ENOTFOUND;
-}
-
-/* Read the key file at path into buf (KEK_FILE_LEN + 1 bytes: a longer file
- * shows) until two reads in a row agree, so never half of a rewrite; *len
- * gets its length. ML_EIO with errno set (EAGAIN: it kept changing). */
-static int kek_read_stable(const char *path, uint8_t *buf, size_t *len)
-{
-	uint8_t again[KEK_FILE_LEN + 1];
-	int rc = ML_EIO;
-
-	for (int i = 0; i < 10 && rc; i++) {
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		ssize_t a, b;
-
-		if (fd < 0)
-			return ML_EIO;
-		a = pread(fd, buf, sizeof(again), 0);
-		b = pread(fd, again, sizeof(again), 0);
-		close(fd);
-		if (a < 0 || b < 0)
-			return ML_EIO;
-		if (a == b && !memcmp(buf, again, (size_t)a)) {
-			*len = (size_t)a;
-			rc = 0;
-		}
-	}
-	explicit_bzero(again, sizeof(again));
-	if (rc)
-		errno = EAGAIN;
-	return rc;
-}
-
 /* Write tmp/kek holding only the slot of epoch from the live key file of
  * src. ML_ENOTFOUND when the file no longer holds that epoch. */
 static int copy_kek(const char *src, const char *tmp, uint64_t epoch, char *err,
 		    size_t errlen)
 {
-	uint8_t live[KEK_FILE_LEN + 1], out[KEK_FILE_LEN];
+	uint8_t out[KEK_FILE_LEN];
 	char path[PATH_LEN];
-	const uint8_t *slot;
-	size_t len = 0;
 	int rc;
 
 	path_join(path, src, "kek");
-	rc = kek_read_stable(path, live, &len);
-	if (rc)
+	rc = kek_extract(path, epoch, out);
+	if (rc == ML_EIO)
 		return fail(err, errlen, rc, "cannot read '%s': %s", path, strerror(errno));
-	rc = kek_slot(live, len, epoch, &slot);
 	if (rc == ML_ECORRUPT)
 		fail(err, errlen, rc, "'%s' is not a maillage key file", path);
 	if (!rc) {
-		memset(out, 0, sizeof(out));
-		memcpy(out, KEK_MAGIC, KEK_MAGIC_LEN);
-		memcpy(out + KEK_MAGIC_LEN, slot, KEK_SLOT_LEN);
 		path_join(path, tmp, "kek");
 		rc = write_new_file(path, out, sizeof(out));
 		if (rc)
 			fail(err, errlen, rc, "cannot write '%s': %s", path, strerror(errno));
 	}
-	explicit_bzero(live, sizeof(live));
 	explicit_bzero(out, sizeof(out));
 	return rc;
 }
@@ -516,11 +455,9 @@ static int read_state(struct evlog *log, uint64_t *position, uint64_t *epoch)
  * required when the epoch is set). */
 static int check_files(const char *dir, const struct manifest *m, char *err, size_t errlen)
 {
-	uint8_t sha[CRYPTO_SHA256_LEN], file[KEK_FILE_LEN + 1];
+	uint8_t sha[CRYPTO_SHA256_LEN], file[KEK_FILE_LEN];
 	char path[PATH_LEN];
-	const uint8_t *slot;
 	uint64_t size = 0;
-	size_t len = 0;
 	int rc;
 
 	path_join(path, dir, "data.mdb");
@@ -535,13 +472,13 @@ static int check_files(const char *dir, const struct manifest *m, char *err, siz
 	if (!m->kek_epoch)
 		return 0;
 	path_join(path, dir, "kek");
-	if (hash_file(path, &size, sha) || kek_read_stable(path, file, &len))
+	if (hash_file(path, &size, sha))
 		return fail(err, errlen, ML_ECORRUPT, "cannot read '%s': %s (the backup's "
 			    "data keys are wrapped with the key it holds)", path, strerror(errno));
 	if (memcmp(sha, m->kek_sha, sizeof(sha)))
 		return fail(err, errlen, ML_ECORRUPT, "'%s' does not match the manifest's "
 			    "SHA-256 (altered or truncated)", path);
-	rc = kek_slot(file, len, m->kek_epoch, &slot);
+	rc = kek_extract(path, m->kek_epoch, file);
 	explicit_bzero(file, sizeof(file));
 	if (rc)
 		return fail(err, errlen, ML_ECORRUPT, "'%s' holds no key of epoch %" PRIu64, path,

@@ -14,7 +14,8 @@
 #define MAGIC "MLKEK001"
 #define MAGIC_LEN 8
 #define SLOT_LEN (8 + KEK_WRAPPED_LEN)
-#define FILE_LEN (MAGIC_LEN + 2 * SLOT_LEN)
+#define FILE_LEN KEK_FILE_LEN
+_Static_assert(FILE_LEN == MAGIC_LEN + 2 * SLOT_LEN, "kek.h's KEK_FILE_LEN is this layout");
 #define LABEL "maillage kek v1"
 
 struct slot {
@@ -265,4 +266,56 @@ void kek_forget_old(struct kek *k)
 	pthread_mutex_lock(&k->lock);
 	slot_wipe(&k->old);
 	pthread_mutex_unlock(&k->lock);
+}
+
+/* path's bytes (FILE_LEN + 1 at most, so a longer file shows) once two
+ * reads in a row agree; *len gets their length. */
+static int read_stable(const char *path, uint8_t *buf, size_t *len)
+{
+	uint8_t again[FILE_LEN + 1];
+	int rc = ML_EIO;
+
+	for (int i = 0; i < 10 && rc; i++) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t a, b;
+
+		if (fd < 0)
+			return ML_EIO;
+		a = pread(fd, buf, sizeof(again), 0);
+		b = pread(fd, again, sizeof(again), 0);
+		close(fd);
+		if (a < 0 || b < 0)
+			return ML_EIO;
+		if (a == b && !memcmp(buf, again, (size_t)a)) {
+			*len = (size_t)a;
+			rc = 0;
+		}
+	}
+	explicit_bzero(again, sizeof(again));
+	if (rc)
+		errno = EAGAIN;
+	return rc;
+}
+
+int kek_extract(const char *path, uint64_t epoch, uint8_t out[KEK_FILE_LEN])
+{
+	uint8_t buf[FILE_LEN + 1];
+	size_t len = 0;
+	int rc = read_stable(path, buf, &len);
+
+	if (!rc && (len != FILE_LEN || memcmp(buf, MAGIC, MAGIC_LEN)))
+		rc = ML_ECORRUPT;
+	for (int i = 0; !rc && i < 2; i++) {
+		const uint8_t *p = buf + MAGIC_LEN + i * SLOT_LEN;
+
+		if (!epoch || get_be64(p) != epoch)
+			continue;
+		memset(out, 0, FILE_LEN);
+		memcpy(out, MAGIC, MAGIC_LEN);
+		memcpy(out + MAGIC_LEN, p, SLOT_LEN);
+		explicit_bzero(buf, sizeof(buf));
+		return 0;
+	}
+	explicit_bzero(buf, sizeof(buf));
+	return rc ? rc : ML_ENOTFOUND;
 }

@@ -33,7 +33,18 @@
 
 #define KEK_WRAPPED_LEN (CRYPTO_KEY_LEN + CRYPTO_BOX_OVERHEAD)
 
+/* The key file's size (what a backup copies). */
+#define KEK_FILE_LEN (8 + 2 * (8 + KEK_WRAPPED_LEN))
+
 struct kek;
+
+/* Read the key file at path (until two reads in a row agree, so never half
+ * of a rotation's rewrite) and write into out a key file holding only its
+ * slot of epoch (a backup's: the KEK of its copy, not the previous one).
+ * ML_ENOTFOUND when no slot holds epoch (a rotation passed), ML_ECORRUPT when
+ * path is not a key file, ML_EIO with errno (EAGAIN: it kept changing). No
+ * master key needed: the slot stays sealed. */
+int kek_extract(const char *path, uint64_t epoch, uint8_t out[KEK_FILE_LEN]);
 
 /* Open DIR/kek with the master key; epoch is the one meta records (0: none
  * yet, a new data directory: a first KEK of epoch 1 is made and synced, and
