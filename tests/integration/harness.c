@@ -44,7 +44,7 @@ static char *dupstr(const char *s)
 	return d;
 }
 
-static int free_port(void)
+int h_free_port(void)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t len = sizeof(sa);
@@ -127,7 +127,7 @@ int h_setup(struct harness *h, const char *extra_config)
 	snprintf(h->conf, sizeof(h->conf), "%s/maillaged.conf", h->dir);
 	snprintf(h->data, sizeof(h->data), "%s/data", h->dir);
 	snprintf(h->log, sizeof(h->log), "%s/server.log", h->dir);
-	h->port = free_port();
+	h->port = h_free_port();
 	if (h->port < 0 || write_config(h, extra_config))
 		return -1;
 	return h_start(h);
@@ -693,4 +693,17 @@ uint64_t h_last_position(struct harness *h)
 
 	mlc_response_free(resp);
 	return pos;
+}
+
+int h_sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	rc = system(cmd);
+	return rc != -1 && WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }

@@ -127,6 +127,13 @@ uint64_t h_last_position(struct harness *h);
  * mlc_response_free) or NULL if the call failed. */
 mlc_response *h_call(struct mlc *c, mlc_request *req);
 
+/* A loopback TCP port nobody listens on now. */
+int h_free_port(void);
+
+/* Run the shell command made of fmt and its arguments; its exit status (-1
+ * when it did not exit). */
+int h_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* A monotonic clock, for timings in tests. */
 int64_t h_now_us(void);
 

@@ -43,19 +43,6 @@ static int64_t wall_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* A shell command, formatted; its status. */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
 /* ca_dir/NAME.crt and NAME.key: subject CN=cn from the development CA, valid
  * from not_before to not_after, with the extensions of section ext ("client"
  * or "server"). 0 or the status of the failed command. */
@@ -66,7 +53,7 @@ static int issue(const char *name, const char *cn, const char *ext, time_t not_b
 
 	fmt_time(not_before, false, start, sizeof(start));
 	fmt_time(not_after, false, end, sizeof(end));
-	return sh("cd '%s' && rm -f %s.crt %s.key && "
+	return h_sh("cd '%s' && rm -f %s.crt %s.key && "
 		  "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
 		  "-subj '/O=maillage test/CN=%s' -keyout %s.key -out %s.csr 2>/dev/null && "
 		  "openssl ca -batch -config ca.cnf -in %s.csr -out %s.crt -startdate %s "
@@ -138,7 +125,7 @@ static int setup(void **state)
 		return -1;
 	snprintf(ca_dir, sizeof(ca_dir), "%s/ca", H.dir);
 	snprintf(own_dir, sizeof(own_dir), "%s/own", H.dir);
-	if (sh("mkdir -p '%s' '%s' && touch '%s/index.txt' && cp '%s/server.crt' '%s/server.key' '%s'",
+	if (h_sh("mkdir -p '%s' '%s' && touch '%s/index.txt' && cp '%s/server.crt' '%s/server.key' '%s'",
 	       ca_dir, own_dir, ca_dir, H.certs, H.certs, own_dir))
 		return -1;
 	snprintf(line, sizeof(line), "%s/ca.cnf", ca_dir);
@@ -259,7 +246,7 @@ static void test_far_expiry_stays(void **state)
  * the reload is the reloads-th. */
 static void serve(const char *dir, const char *name, int reloads)
 {
-	assert_int_equal(sh("cp '%s/%s.crt' '%s/server.crt' && cp '%s/%s.key' '%s/server.key'",
+	assert_int_equal(h_sh("cp '%s/%s.crt' '%s/server.crt' && cp '%s/%s.key' '%s/server.key'",
 			    dir, name, own_dir, dir, name, own_dir), 0);
 	assert_int_equal(kill(H.pid, SIGHUP), 0);
 	assert_true(wait_log("event=tls_reloaded", reloads));

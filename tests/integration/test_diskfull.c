@@ -150,27 +150,16 @@ static void restart_intact(struct harness *h, uint64_t last)
 	assert_int_equal(h_last_position(h), last);
 }
 
-static int shell(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
 /* Move the data directory of the stopped server h onto a new tmpfs. */
 static int onto_tmpfs(struct harness *h)
 {
-	if (shell("mv '%s' '%s.seed' && mkdir '%s'", h->data, h->data, h->data))
+	if (h_sh("mv '%s' '%s.seed' && mkdir '%s'", h->data, h->data, h->data))
 		return -1;
 	if (mount("tmpfs", h->data, "tmpfs", 0, "size=" TMPFS_SIZE ",mode=0700")) {
-		shell("rmdir '%s' && mv '%s.seed' '%s'", h->data, h->data, h->data);
+		h_sh("rmdir '%s' && mv '%s.seed' '%s'", h->data, h->data, h->data);
 		return -1;
 	}
-	return shell("cp -a '%s.seed/.' '%s/' && dd if=/dev/zero of='%s/ballast' bs=1M count=%d "
+	return h_sh("cp -a '%s.seed/.' '%s/' && dd if=/dev/zero of='%s/ballast' bs=1M count=%d "
 		     "status=none", h->data, h->data, h->data, BALLAST_MB);
 }
 
@@ -200,7 +189,7 @@ static void test_file_system_full(void **state)
 	assert_true(h_log_contains(&h, "event=storage_full"));
 
 	/* Room is made: writing resumes without a restart. */
-	assert_int_equal(shell("rm '%s/ballast'", h.data), 0);
+	assert_int_equal(h_sh("rm '%s/ballast'", h.data), 0);
 	retry_is_recorded(&h, &f);
 	last++;
 	h_expect(&h, "bailleur-est", referral(&h, FILL_MAX + 1), ST(OK));
@@ -234,7 +223,7 @@ static void test_map_full(void **state)
 	/* The operator grows the map: a larger map_size_mb and a restart. */
 	assert_int_equal(h_stop(&h, SIGTERM), 0);
 	assert_int_equal(h_verify(&h), 0);
-	assert_int_equal(shell("sed -i 's/^map_size_mb = 16$/map_size_mb = 64/' '%s'", h.conf), 0);
+	assert_int_equal(h_sh("sed -i 's/^map_size_mb = 16$/map_size_mb = 64/' '%s'", h.conf), 0);
 	assert_int_equal(h_start(&h), 0);
 	assert_int_equal(h_last_position(&h), last);
 	retry_is_recorded(&h, &f);

@@ -67,28 +67,12 @@ static const char check_script[] =
 
 static int metrics_port;
 
-/* A port nobody listens on now (the harness picks its own likewise). */
-static int free_port(void)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && !bind(fd, (struct sockaddr *)&sa, sizeof(sa)) &&
-	    !getsockname(fd, (struct sockaddr *)&sa, &len))
-		port = ntohs(sa.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
 static int setup(void **state)
 {
 	char extra[64];
 
 	(void)state;
-	metrics_port = free_port();
+	metrics_port = h_free_port();
 	if (metrics_port < 0)
 		return -1;
 	snprintf(extra, sizeof(extra), "metrics_listen = 127.0.0.1:%d", metrics_port);
