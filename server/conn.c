@@ -36,7 +36,9 @@ struct conn {
 	struct server *srv;
 	struct conn *next;             /* in srv->conns */
 	struct bufferevent *bev;       /* NULL once CLOSED */
-	struct event *frame_timer;     /* a started frame must complete in time */
+	struct event *frame_timer;     /* a deadline: for the handshake, then for
+					* each frame once started, then for the
+					* peer to close once CLOSING (linger) */
 	struct event *cert_timer;      /* the peer certificate's notAfter; NULL
 					* until the handshake is done */
 	enum conn_state state;
@@ -53,11 +55,14 @@ static const char *const state_names[] = { "handshake", "open", "closing", "clos
 
 static void conn_process(struct conn *c);
 
-static void set_timeout(struct conn *c, unsigned seconds)
+/* Close after read_s seconds without a byte from the peer, and after write_s
+ * seconds in which replies waited and the peer took none of them (0: no
+ * write limit; a subscriber's stall is sub.c's to judge). */
+static void set_timeouts(struct conn *c, unsigned read_s, unsigned write_s)
 {
-	struct timeval tv = { .tv_sec = seconds };
+	struct timeval rtv = { .tv_sec = read_s }, wtv = { .tv_sec = write_s };
 
-	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	bufferevent_set_timeouts(c->bev, &rtv, write_s ? &wtv : NULL);
 }
 
 /* The only place a connection changes state. */
@@ -78,7 +83,8 @@ static void conn_set_state(struct conn *c, enum conn_state next)
 	c->state = next;
 	switch (next) {
 	case CONN_OPEN:
-		set_timeout(c, c->srv->cfg->idle_timeout_s);
+		event_del(c->frame_timer);      /* the handshake deadline */
+		set_timeouts(c, c->srv->cfg->idle_timeout_s, c->srv->cfg->idle_timeout_s);
 		break;
 	case CONN_CLOSING:
 		/* Input is read and dropped from now on (see linger()). */
@@ -265,7 +271,7 @@ static void subscribe(struct conn *c, ml_request *req)
 		send_status(c, req->request_id, &st);
 	} else {
 		bufferevent_setwatermark(c->bev, EV_WRITE, SUB_OUTPUT_LOW, 0);
-		set_timeout(c, timeout);
+		set_timeouts(c, timeout, 0);
 	}
 	wire_free(req);
 }
@@ -336,6 +342,8 @@ static void conn_process(struct conn *c)
 			ml_request *req = payload ? wire_request_unpack(payload, len) : NULL;
 
 			frame_consume(in, len);
+			/* The next frame has its own frame_timeout_s. */
+			event_del(c->frame_timer);
 			if (req)
 				dispatch(c, req);
 			else
@@ -494,9 +502,15 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
-		close_now(c, c->state == CONN_HANDSHAKE ? "handshake timeout" :
-			  c->sub ? "subscriber silent for three heartbeat intervals (no Ping)" :
-			  "idle timeout");
+		char why[80];
+
+		if (what & BEV_EVENT_WRITING)
+			snprintf(why, sizeof(why), "replies left unread for %u s",
+				 c->srv->cfg->idle_timeout_s);
+		else
+			snprintf(why, sizeof(why), "%s", c->sub ? "subscriber silent for three "
+				 "heartbeat intervals (no Ping)" : "idle timeout");
+		close_now(c, why);
 	} else if (what & BEV_EVENT_ERROR) {
 		char why[320];
 
@@ -509,14 +523,15 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
-/* The frame timer doubles as the linger timer once CLOSING. */
+/* The frame timer: the handshake's deadline, a frame's, or the linger time. */
 static void on_frame_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 
 	(void)fd;
 	(void)what;
-	close_now(c, c->state == CONN_CLOSING ? "closed after its last reply" :
+	close_now(c, c->state == CONN_HANDSHAKE ? "handshake timeout" :
+		  c->state == CONN_CLOSING ? "closed after its last reply" :
 		  "incomplete frame timeout");
 }
 
@@ -546,7 +561,9 @@ void conn_accept(struct server *srv, evutil_socket_t fd, const char *peer)
 	}
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUTPUT_LOW(c), 0);
-	set_timeout(c, srv->cfg->handshake_timeout_s);
+	/* A deadline, not a read timeout: a byte now and then must not keep a
+	 * handshake going. */
+	event_add(c->frame_timer, &(struct timeval){ .tv_sec = srv->cfg->handshake_timeout_s });
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	c->next = srv->conns;
 	srv->conns = c;

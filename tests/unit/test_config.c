@@ -200,6 +200,9 @@ static void test_good_file(void **state)
 	assert_int_equal(cfg->frame_timeout_s, 30);
 	assert_int_equal(cfg->idle_timeout_s, 600);
 	assert_int_equal(cfg->max_inflight, 256);
+	assert_int_equal(cfg->max_output_bytes, 4u << 20);
+	assert_null(cfg->metrics_listen);
+	assert_int_equal(cfg->log_level, 1);
 	assert_int_equal(cfg->max_connections, 20000);
 	assert_int_equal(cfg->max_connections_per_org, 1000);
 	assert_int_equal(cfg->retention_s, 63072000);
@@ -246,6 +249,9 @@ static void test_every_limit(void **state)
 		      "frame_timeout_s = 2\n"
 		      "idle_timeout_s = 86400\n"
 		      "max_inflight = 1\n"
+		      "max_output_bytes = 1073741824\n"
+		      "metrics_listen = [::1]:9100\n"
+		      "log_level = debug\n"
 		      "max_batch = 65536\n"
 		      "heartbeat_s = 3600\n"
 		      "subscriber_stall_s = 1\n"
@@ -259,6 +265,9 @@ static void test_every_limit(void **state)
 	assert_int_equal(cfg->frame_timeout_s, 2);
 	assert_int_equal(cfg->idle_timeout_s, 86400);
 	assert_int_equal(cfg->max_inflight, 1);
+	assert_int_equal(cfg->max_output_bytes, 1u << 30);
+	assert_string_equal(cfg->metrics_listen, "[::1]:9100");
+	assert_int_equal(cfg->log_level, 0);
 	assert_int_equal(cfg->max_batch, 65536);
 	assert_int_equal(cfg->heartbeat_s, 3600);
 	assert_int_equal(cfg->subscriber_stall_s, 1);
@@ -267,9 +276,21 @@ static void test_every_limit(void **state)
 	assert_int_equal(cfg->journal_retention_s, 60);
 	config_free(cfg);
 
-	cfg = load_ok(GLOBALS "max_frame_bytes = 1024\nmap_size_mb = 1048576\n" PLATFORM ORG);
+	cfg = load_ok(GLOBALS "max_frame_bytes = 1024\nmap_size_mb = 1048576\n"
+		      "max_output_bytes = 65536\nmetrics_listen = 127.0.0.1:9100\n"
+		      "log_level = error\n" PLATFORM ORG);
 	assert_int_equal(cfg->max_frame_bytes, 1024);
 	assert_int_equal(cfg->map_size_mb, 1048576);
+	assert_int_equal(cfg->max_output_bytes, 65536);
+	assert_string_equal(cfg->metrics_listen, "127.0.0.1:9100");
+	assert_int_equal(cfg->log_level, 3);
+	config_free(cfg);
+
+	cfg = load_ok(GLOBALS "log_level = warn\n" PLATFORM ORG);
+	assert_int_equal(cfg->log_level, 2);
+	config_free(cfg);
+	cfg = load_ok(GLOBALS "log_level = info\n" PLATFORM ORG);
+	assert_int_equal(cfg->log_level, 1);
 	config_free(cfg);
 
 	cfg = load_ok(GLOBALS "retention_s = 60\nretention_check_s = 1\n"
@@ -350,6 +371,32 @@ static void test_listen(void **state)
 			    "brackets ([::1]:7400), not 'localhost'");
 	expect_config_error("listen = ::1:7400\n", 1, "not '::1'");
 	expect_config_error("listen = [127.0.0.1]:7400\n", 1, "not '[127.0.0.1]'");
+
+	/* metrics_listen is read the same way */
+	expect_config_error(GLOBALS "metrics_listen = 9100\n", 8,
+			    "'metrics_listen' must be ADDRESS:PORT, not '9100'");
+	expect_config_error(GLOBALS "metrics_listen = 127.0.0.1:0\n", 8,
+			    "'metrics_listen' port must be 1 to 65535, not '0'");
+	expect_config_error(GLOBALS "metrics_listen = localhost:9100\n", 8,
+			    "'metrics_listen' address must be an IPv4 address or an IPv6 address "
+			    "in brackets ([::1]:7400), not 'localhost'");
+	expect_config_error(GLOBALS "metrics_listen = 127.0.0.1:9100\n"
+			    "metrics_listen = 127.0.0.1:9101\n", 9, "duplicate key 'metrics_listen'");
+}
+
+static void test_log_level(void **state)
+{
+	static const char *const bad[] = { "verbose", "INFO", "1", "warning", "info info" };
+	char text[512], msg[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), GLOBALS "log_level = %s\n" PLATFORM ORG, bad[i]);
+		snprintf(msg, sizeof(msg), "'log_level' must be debug, info, warn or error, "
+			 "not '%s'", bad[i]);
+		expect_config_error(text, 8, msg);
+	}
+	expect_config_error(GLOBALS "log_level =\n", 8, "empty value for 'log_level'");
 }
 
 static void test_bad_numbers(void **state)
@@ -376,6 +423,11 @@ static void test_bad_numbers(void **state)
 	expect_config_error(GLOBALS "handshake_timeout_s = 0\n", 8, "'handshake_timeout_s'");
 	expect_config_error(GLOBALS "frame_timeout_s = 0\n", 8, "'frame_timeout_s'");
 	expect_config_error(GLOBALS "idle_timeout_s = 86401\n", 8, "'idle_timeout_s'");
+	expect_config_error(GLOBALS "max_output_bytes = 65535\n", 8,
+			    "'max_output_bytes' must be a whole number from 65536 to 1073741824, "
+			    "not '65535'");
+	expect_config_error(GLOBALS "max_output_bytes = 1073741825\n", 8, "not '1073741825'");
+	expect_config_error(GLOBALS "max_output_bytes = 4M\n", 8, "not '4M'");
 	expect_config_error(GLOBALS "retention_s = 0\n", 8,
 			    "'retention_s' must be a whole number from 1 to 3153600000, not '0'");
 	expect_config_error(GLOBALS "retention_s = 3153600001\n", 8, "not '3153600001'");
@@ -818,6 +870,8 @@ static void test_example_file(void **state)
 	assert_int_equal(uncommented->frame_timeout_s, cfg->frame_timeout_s);
 	assert_int_equal(uncommented->idle_timeout_s, cfg->idle_timeout_s);
 	assert_int_equal(uncommented->max_inflight, cfg->max_inflight);
+	assert_int_equal(uncommented->max_output_bytes, cfg->max_output_bytes);
+	assert_int_equal(uncommented->log_level, cfg->log_level);
 	assert_int_equal(uncommented->max_batch, cfg->max_batch);
 	assert_int_equal(uncommented->retention_s, cfg->retention_s);
 	assert_int_equal(uncommented->retention_check_s, cfg->retention_check_s);
@@ -898,6 +952,7 @@ int main(void)
 		cmocka_unit_test_setup(test_relative_config_path, reset_secret),
 		cmocka_unit_test_setup(test_crlf_and_long_lines, reset_secret),
 		cmocka_unit_test_setup(test_listen, reset_secret),
+		cmocka_unit_test_setup(test_log_level, reset_secret),
 		cmocka_unit_test_setup(test_bad_numbers, reset_secret),
 		cmocka_unit_test_setup(test_keys, reset_secret),
 		cmocka_unit_test_setup(test_missing_keys, reset_secret),
