@@ -38,7 +38,7 @@
 
 #include "backup.h"
 #include "err.h"
-#include "evlog_int.h"
+#include "evlog.h"
 #include "kek.h"
 #include "vault.h"
 #include "verify.h"
@@ -598,10 +598,9 @@ static int copy_env(struct evlog *src, const char *tmp, char *err, size_t errlen
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return fail(err, errlen, ML_EIO, "cannot create '%s': %s", path, strerror(errno));
-	rc = mdb_env_copyfd2(src->env, fd, MDB_CP_COMPACT);
+	rc = evlog_copy(src, fd);
 	if (rc)
-		rc = fail(err, errlen, rc == ENOSPC ? ML_EFULL : ML_EDB, "cannot copy '%s': %s",
-			  src->dir, mdb_strerror(rc));
+		rc = fail(err, errlen, rc, "cannot copy '%s': %s", evlog_dir(src), ml_strerror(rc));
 	else if (fsync(fd))
 		rc = fail(err, errlen, ML_EIO, "cannot sync '%s': %s", path, strerror(errno));
 	close(fd);
@@ -633,7 +632,7 @@ static int copy_once(struct evlog *src, const char *tmp, struct manifest *m,
 		return fail(err, errlen, rc, "cannot read the copy in '%s': %s", tmp,
 			    ml_strerror(rc));
 	/* Only now, after the snapshot: see the head comment. */
-	if (m->kek_epoch && (rc = copy_kek(src->dir, tmp, m->kek_epoch, err, errlen)))
+	if (m->kek_epoch && (rc = copy_kek(evlog_dir(src), tmp, m->kek_epoch, err, errlen)))
 		return rc;
 	path_join(path, tmp, "data.mdb");
 	if (hash_file(path, &m->data_bytes, m->data_sha))
@@ -673,7 +672,7 @@ static int copy_consistent(struct evlog *src, const char *dest, char *tmp,
 	}
 	if (rc == ML_ENOTFOUND)
 		fail(err, errlen, ML_EUNAVAIL, "the key-encryption key of '%s' rotated during "
-		     "each of %d copies (erasures in progress): try again later", src->dir,
+		     "each of %d copies (erasures in progress): try again later", evlog_dir(src),
 		     BACKUP_ATTEMPTS);
 	return rc == ML_ENOTFOUND ? ML_EUNAVAIL : rc;
 }

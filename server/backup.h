@@ -67,10 +67,4 @@ int backup_create(const char *src, const char *dest, const struct backup_opts *o
 int backup_restore(const char *backup, const char *dest, const struct backup_opts *opts,
 		   struct backup_info *info, char *err, size_t errlen);
 
-/* maillage-admin's commands (tools/admin_backup.c): args are what follows
- * the command name. Print the outcome; return the exit status (0 done, 1 a
- * fault was found, 2 usage, unreadable input or a refused destination). */
-int admin_backup(int argc, char **argv);
-int admin_restore(int argc, char **argv);
-
 #endif

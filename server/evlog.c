@@ -778,3 +778,13 @@ int evlog_models_compare(struct evlog_txn *a, struct evlog_txn *b, char *fault, 
 	}
 	return 0;
 }
+
+const char *evlog_dir(const struct evlog *log)
+{
+	return log->dir;
+}
+
+int evlog_copy(struct evlog *log, int fd)
+{
+	return evlog_map_err(mdb_env_copyfd2(log->env, fd, MDB_CP_COMPACT), "copy");
+}

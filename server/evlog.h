@@ -63,6 +63,14 @@ void evlog_attach_kek(struct evlog *log, struct kek *k);
 struct kek *evlog_txn_kek(const struct evlog_txn *txn);
 struct kek *evlog_kek(const struct evlog *log);
 
+/* The data directory log was opened on. */
+const char *evlog_dir(const struct evlog *log);
+
+/* Write a compacting copy of the environment (LMDB's, free pages left out)
+ * into fd, from one read snapshot; writers go on meanwhile. ML_ENOSPACE,
+ * ML_EDB (logged). fd is not synced. */
+int evlog_copy(struct evlog *log, int fd);
+
 /* Transactions. evlog_txn_commit() and evlog_txn_abort() free txn, whatever
  * the outcome. A nested transaction (write only) sees its parent's changes;
  * committing it hands them to the parent, aborting it leaves no trace. The

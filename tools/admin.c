@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backup.h"
+#include "admin_backup.h"
 #include "err.h"
 #include "cli_json.h"
 #include "evlog.h"

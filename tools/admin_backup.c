@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin_backup.h"
 #include "backup.h"
 #include "config.h"
 #include "err.h"
