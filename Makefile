@@ -44,11 +44,11 @@ PB_C     := $(GEN)/maillage/v1/maillage.pb-c.c
 PB_H     := $(GEN)/maillage/v1/maillage.pb-c.h
 
 # The core: pure logic and storage, shared by the daemon, the tools and tests.
-CORE     := err log clock status wire crypto config validate casestate household auth \
+CORE     := err log clock status wire crypto fsutil config config_diff validate casestate household auth \
             evlog_keys evlog_journal evlog_commands evlog_stat backup kek vault personal journal erasure counters \
             project models evlog command query verify frame board deadline stats
 # The daemon's network side.
-DAEMON   := tls conn feed sub writer metrics server main
+DAEMON   := tls conn feed sub writer metrics reload server main
 CLIENT   := mlclient mlsub
 CLI      := cli cli_json watch
 

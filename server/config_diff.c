@@ -1,0 +1,2 @@
+/* config_diff.c - (to be written). */
+#include "err.h"

@@ -1,0 +1,2 @@
+/* fsutil.c - (to be written). */
+#include "err.h"

@@ -1,0 +1,2 @@
+/* reload.c - (to be written). */
+#include "err.h"
