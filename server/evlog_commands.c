@@ -8,8 +8,9 @@
  * commit wrote).
  *
  * Lookups by command id go through an index in memory: an open-addressing
- * table of (tag, sequence), the tag a keyed 64-bit hash of the id (a client
- * choosing ids cannot make the probes long), loaded from the log when the
+ * table of (tag, sequence), the tag a keyed 64-bit hash of the id
+ * (HMAC-SHA-256 under a random key: a client choosing ids cannot make the
+ * probes long), loaded from the log when the
  * directory is opened and extended by every put. A candidate is confirmed by
  * reading its record and comparing the whole id: an entry left by a
  * transaction that was aborted, whose sequence another command took since,
@@ -34,51 +35,43 @@
 
 #define INDEX_MIN_SLOTS 1024
 
-struct slot {
+struct evlog_cmd_slot {
 	uint64_t tag;
 	uint64_t seq;            /* 0: empty (sequences start at 1) */
 };
 
-struct cmd_index {
-	struct slot *slots;
+struct evlog_cmd_index {
+	struct evlog_cmd_slot *slots;
 	size_t cap;              /* a power of two */
 	size_t used;
 	uint64_t max_seq;        /* every record up to this one is indexed */
-	uint64_t k0, k1;         /* the tag's key, random per process */
+	uint8_t key[CRYPTO_KEY_LEN];  /* the tag's key, random per process */
 };
 
-static uint64_t mix(uint64_t x)
+/* The first 8 bytes of HMAC-SHA-256(key, id): a client choosing its ids
+ * cannot aim them at a slot without the key. */
+static int tag_of(const struct evlog_cmd_index *ix, const uint8_t *id, uint64_t *tag)
 {
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
+	uint8_t mac[CRYPTO_SHA256_LEN];
+	int rc = crypto_hmac_sha256(ix->key, sizeof(ix->key), id, WIRE_COMMAND_ID_LEN, mac);
+
+	memcpy(tag, mac, sizeof(*tag));
+	return rc;
 }
 
-static uint64_t tag_of(const struct cmd_index *ix, const uint8_t *id)
-{
-	uint64_t a, b;
-
-	memcpy(&a, id, 8);
-	memcpy(&b, id + 8, 8);
-	return mix(mix(a ^ ix->k0) ^ b ^ ix->k1);
-}
-
-static void place(struct slot *slots, size_t cap, uint64_t tag, uint64_t seq)
+static void place(struct evlog_cmd_slot *slots, size_t cap, uint64_t tag, uint64_t seq)
 {
 	size_t i = tag & (cap - 1);
 
 	while (slots[i].seq)
 		i = (i + 1) & (cap - 1);
-	slots[i] = (struct slot){ .tag = tag, .seq = seq };
+	slots[i] = (struct evlog_cmd_slot){ .tag = tag, .seq = seq };
 }
 
-static int grow(struct cmd_index *ix)
+static int grow(struct evlog_cmd_index *ix)
 {
 	size_t cap = ix->cap ? ix->cap * 2 : INDEX_MIN_SLOTS;
-	struct slot *slots = calloc(cap, sizeof(*slots));
+	struct evlog_cmd_slot *slots = calloc(cap, sizeof(*slots));
 
 	if (!slots)
 		return ML_ENOMEM;
@@ -91,28 +84,30 @@ static int grow(struct cmd_index *ix)
 	return 0;
 }
 
-static int add(struct cmd_index *ix, const uint8_t *id, uint64_t seq)
+static int add(struct evlog_cmd_index *ix, const uint8_t *id, uint64_t seq)
 {
+	uint64_t tag;
 	int rc = (ix->used + 1) * 2 > ix->cap ? grow(ix) : 0;
 
+	if (!rc)
+		rc = tag_of(ix, id, &tag);
 	if (rc)
 		return rc;
-	place(ix->slots, ix->cap, tag_of(ix, id), seq);
+	place(ix->slots, ix->cap, tag, seq);
 	ix->used++;
 	if (seq > ix->max_seq)
 		ix->max_seq = seq;
 	return 0;
 }
 
-static struct cmd_index *index_of(struct evlog *log)
+static struct evlog_cmd_index *index_of(struct evlog *log)
 {
-	struct cmd_index *ix = log->cmds;
+	struct evlog_cmd_index *ix = log->cmds;
 
 	if (ix)
 		return ix;
 	ix = calloc(1, sizeof(*ix));
-	if (ix && (crypto_random(&ix->k0, sizeof(ix->k0)) ||
-		   crypto_random(&ix->k1, sizeof(ix->k1)))) {
+	if (ix && crypto_random(ix->key, sizeof(ix->key))) {
 		free(ix);
 		ix = NULL;
 	}
@@ -129,7 +124,7 @@ static int get_record(struct evlog_txn *txn, uint64_t seq, MDB_val *val)
 }
 
 /* Index the records txn sees after ix->max_seq. */
-static int catch_up(struct evlog_txn *txn, struct cmd_index *ix)
+static int catch_up(struct evlog_txn *txn, struct evlog_cmd_index *ix)
 {
 	MDB_cursor *cur;
 	uint8_t k[8];
@@ -174,17 +169,16 @@ static int last_seq(struct evlog_txn *txn, uint64_t *seq)
 }
 
 /* The sequence of id's record in txn, or 0. */
-static int find(struct evlog_txn *txn, struct cmd_index *ix, const uint8_t *id,
+static int find(struct evlog_txn *txn, struct evlog_cmd_index *ix, const uint8_t *id,
 		MDB_val *val, uint64_t *found)
 {
-	uint64_t tag = tag_of(ix, id);
+	uint64_t tag;
+	int rc = tag_of(ix, id, &tag);
 
 	*found = 0;
-	if (!ix->cap)
-		return 0;
+	if (rc || !ix->cap)
+		return rc;
 	for (size_t i = tag & (ix->cap - 1); ix->slots[i].seq; i = (i + 1) & (ix->cap - 1)) {
-		int rc;
-
 		if (ix->slots[i].tag != tag)
 			continue;
 		rc = get_record(txn, ix->slots[i].seq, val);
@@ -203,7 +197,7 @@ static int find(struct evlog_txn *txn, struct cmd_index *ix, const uint8_t *id,
 
 int evlog_command_get(struct evlog_txn *txn, const uint8_t *id, ml_command_record **out)
 {
-	struct cmd_index *ix = index_of(txn->log);
+	struct evlog_cmd_index *ix = index_of(txn->log);
 	uint64_t seq = 0, last;
 	MDB_val val;
 	int rc = ix ? find(txn, ix, id, &val, &seq) : ML_ENOMEM;
@@ -222,7 +216,7 @@ int evlog_command_get(struct evlog_txn *txn, const uint8_t *id, ml_command_recor
 
 int evlog_command_put(struct evlog_txn *txn, const uint8_t *id, const ml_command_record *rec)
 {
-	struct cmd_index *ix = index_of(txn->log);
+	struct evlog_cmd_index *ix = index_of(txn->log);
 	uint8_t k[8];
 	MDB_val key = { .mv_size = sizeof(k), .mv_data = k };
 	MDB_val val = { .mv_size = WIRE_COMMAND_ID_LEN + wire_packed_size(rec) };
@@ -245,7 +239,7 @@ int evlog_command_put(struct evlog_txn *txn, const uint8_t *id, const ml_command
 
 int evlog_commands_open(struct evlog_txn *txn)
 {
-	struct cmd_index *ix = index_of(txn->log);
+	struct evlog_cmd_index *ix = index_of(txn->log);
 	int rc = ix ? read_last_seq(txn, &txn->cmd_seq) : ML_ENOMEM;
 
 	if (!rc && txn->write)
@@ -266,6 +260,7 @@ void evlog_commands_free(struct evlog *log)
 	if (!log->cmds)
 		return;
 	free(log->cmds->slots);
+	explicit_bzero(log->cmds->key, sizeof(log->cmds->key));
 	free(log->cmds);
 	log->cmds = NULL;
 }

@@ -42,7 +42,7 @@ struct evlog {
 	/* The command log's last committed sequence and the index of its
 	 * records by command id (evlog_commands.c); writer thread only. */
 	uint64_t cmd_seq;
-	struct cmd_index *cmds;
+	struct evlog_cmd_index *cmds;
 };
 
 struct evlog_txn {
@@ -55,9 +55,13 @@ struct evlog_txn {
 	uint64_t cmd_seq;                  /* write: the command log's last sequence */
 };
 
-/* The command log (evlog_commands.c): read its last sequence into txn and,
- * for a write transaction, index every record; forget the records of a
- * write transaction that did not commit; free the index. */
+/* The command log (evlog_commands.c). evlog_commands_open(): at open, read
+ * its last sequence into txn and, for a write transaction, index every
+ * record (0, ML_ENOMEM, ML_EDB, ML_ECORRUPT). evlog_commands_rollback(): a
+ * top-level write transaction did not commit: records past log->cmd_seq are
+ * no longer counted as indexed (entries left for them are harmless: every
+ * hit is checked against LMDB). evlog_commands_free(): at close. Writer
+ * thread (or a single-threaded tool) only. */
 int evlog_commands_open(struct evlog_txn *txn);
 /* Schema 2 kept the records in "commands", by command id: move them into
  * the command log and drop it (nothing to do when it is absent). */

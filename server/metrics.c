@@ -277,17 +277,17 @@ static void on_request(struct evhttp_request *req, void *arg)
 	b = evbuffer_new();
 	if (!sc || !b) {
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
-		goto out;
+		goto free_scrape;
 	}
 	if (scrape(m->srv, sc, err, sizeof(err))) {
 		log_error("metrics_failed", "error=\"%s\"", err);
 		reply_text(req, HTTP_SERVUNAVAIL, "Service Unavailable", err);
-		goto out;
+		goto free_scrape;
 	}
 	render(b, sc);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", CONTENT_TYPE);
 	evhttp_send_reply(req, HTTP_OK, "OK", b);
-out:
+free_scrape:
 	if (b)
 		evbuffer_free(b);
 	free(sc);

@@ -14,6 +14,8 @@ struct metrics;
 /* Bind srv->cfg->metrics_listen and serve /metrics from srv's loop. On
  * failure returns an ML_E* code with a message in err. */
 int metrics_start(struct server *srv, struct metrics **out, char *err, size_t errlen);
+
+/* Close the listener and its connections; m may be NULL. */
 void metrics_free(struct metrics *m);
 
 #endif
