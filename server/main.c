@@ -43,39 +43,6 @@ static const char usage[] =
 	"accepts connections, RELOADING=1 then READY=1 around a reload, and\n"
 	"STOPPING=1 on SIGTERM.\n";
 
-/* Refuse a master key other than the one the data keys are wrapped with
- * (recorded at the first start), and open the key-encryption key (made at
- * the first start). */
-static int open_keys(const struct config *cfg, struct evlog *log, struct kek **kek)
-{
-	struct evlog_txn *txn = NULL;
-	uint64_t epoch = 0;
-	char err[512] = "";
-	int rc = evlog_txn_begin(log, true, &txn);
-
-	if (!rc && (rc = vault_check_master(txn, cfg->master_key)) == ML_ECRYPTO)
-		snprintf(err, sizeof(err), "%s: this is not the master key the data directory's "
-			 "keys are wrapped with (restore the right key file)", cfg->master_key_file);
-	if (!rc)
-		rc = vault_epoch(txn, &epoch);
-	if (!rc)
-		rc = kek_open(cfg->data_dir, cfg->master_key, epoch, kek, err, sizeof(err));
-	if (!rc && !epoch)
-		rc = vault_set_epoch(txn, kek_epoch(*kek));
-	if (!rc)
-		rc = evlog_txn_commit(txn);
-	else if (txn)
-		evlog_txn_abort(txn);
-	if (rc) {
-		fprintf(stderr, "maillaged: %s\n", err[0] ? err : ml_strerror(rc));
-		kek_close(*kek);
-		*kek = NULL;
-		return rc;
-	}
-	evlog_attach_kek(log, *kek);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -126,9 +93,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "maillaged: %s\n", err);
 		goto out_free_config;
 	}
-	rc = open_keys(cfg, log, &kek);
-	if (rc)
+	rc = vault_open(log, cfg->data_dir, cfg->master_key, cfg->master_key_file, &kek, err,
+			sizeof(err));
+	if (rc) {
+		fprintf(stderr, "maillaged: %s\n", err);
 		goto out_close_log;
+	}
 	rc = server_init(&srv, cfg, log, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "maillaged: %s\n", err);

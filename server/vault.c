@@ -1,5 +1,6 @@
 /* vault.c - making, unwrapping, re-wrapping and destroying the households'
  * data keys. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,4 +169,37 @@ int vault_rewrap_all(struct evlog_txn *txn, uint64_t epoch)
 	}
 	free(e.list);
 	return rc ? rc : vault_set_epoch(txn, epoch);
+}
+
+int vault_open(struct evlog *log, const char *dir, const uint8_t *master,
+	       const char *master_file, struct kek **kek, char *err, size_t errlen)
+{
+	struct evlog_txn *txn = NULL;
+	uint64_t epoch = 0;
+	int rc = evlog_txn_begin(log, true, &txn);
+
+	err[0] = 0;
+	*kek = NULL;
+	if (!rc && (rc = vault_check_master(txn, master)) == ML_ECRYPTO)
+		snprintf(err, errlen, "%s: this is not the master key the data directory's "
+			 "keys are wrapped with (restore the right key file)", master_file);
+	if (!rc)
+		rc = vault_epoch(txn, &epoch);
+	if (!rc)
+		rc = kek_open(dir, master, epoch, kek, err, errlen);
+	if (!rc && !epoch)
+		rc = vault_set_epoch(txn, kek_epoch(*kek));
+	if (!rc)
+		rc = evlog_txn_commit(txn);
+	else if (txn)
+		evlog_txn_abort(txn);
+	if (rc) {
+		if (!err[0])
+			snprintf(err, errlen, "%s", ml_strerror(rc));
+		kek_close(*kek);
+		*kek = NULL;
+		return rc;
+	}
+	evlog_attach_kek(log, *kek);
+	return 0;
 }

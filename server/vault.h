@@ -46,6 +46,15 @@ int vault_get(struct evlog_txn *txn, const uint8_t *hk, const char *platform, bo
  * its epoch in meta "kek_epoch". */
 int vault_rewrap_all(struct evlog_txn *txn, uint64_t epoch);
 
+/* Open the data directory's keys for log (whose directory is dir): refuse
+ * a master key other than the one its data keys are wrapped with (recorded
+ * at the first start), open the key-encryption key (made at the first
+ * start, its epoch recorded) and attach it to log. master_file names the
+ * master key in messages. On failure an ML_E* code and a message in err,
+ * nothing attached. Close *kek with kek_close() after evlog_close(). */
+int vault_open(struct evlog *log, const char *dir, const uint8_t *master,
+	       const char *master_file, struct kek **kek, char *err, size_t errlen);
+
 /* The epoch meta records (0: none yet). */
 int vault_epoch(struct evlog_txn *txn, uint64_t *epoch);
 int vault_set_epoch(struct evlog_txn *txn, uint64_t epoch);
