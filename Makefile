@@ -70,7 +70,7 @@ DEPLOY_TESTS := $(wildcard tests/deploy/test_*.sh)
 
 PROGRAMS := $(BIN)/maillaged $(BIN)/maillage $(BIN)/maillage-admin
 
-.PHONY: all deps run test unit integration crash clean help dev-setup valgrind demo bench-sub
+.PHONY: all deps run test unit integration crash clean help dev-setup valgrind demo bench-sub bench-replay
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -83,7 +83,7 @@ help: ## list the targets
 	@echo "  SANITIZE=address,undefined   build into build-san/ with sanitizers (e.g. make SANITIZE=address,undefined test)"
 	@echo "  PORT=7400                    port for make run"
 	@echo "  HOUSEHOLDS=200               households for make demo"
-	@echo "  BENCH_ARGS=..., BENCH_PG_ARGS=...  options of tools/bench.sh, tools/bench-postgres.sh"
+	@echo "  BENCH_ARGS=..., BENCH_PG_ARGS=..., BENCH_REPLAY_ARGS=...  options of tools/bench.sh, tools/bench-postgres.sh, tools/bench-replay.sh"
 	@echo "  FUZZ_SECONDS=60              seconds per target for make fuzz"
 	@echo "  PREFIX=/usr/local, DESTDIR=  where make install puts the files (deploy/install.mk)"
 
@@ -126,6 +126,12 @@ BENCHLIB_O := $(patsubst %.c,$(OBJ)/%.o,$(wildcard tools/benchlib/*.c))
 BENCH_O    := $(patsubst %.c,$(OBJ)/%.o,$(wildcard tools/bench/*.c))
 $(BIN)/maillage-subbench: $(BENCHLIB_O)
 $(BIN)/maillage-bench: $(CLIENT_O) $(BENCH_O) $(BENCHLIB_O)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# maillage-replaybench (make bench-replay): the core, in process.
+REPLAY_O := $(patsubst %.c,$(OBJ)/%.o,$(wildcard tools/replaybench/*.c))
+$(BIN)/maillage-replaybench: $(CORE_O) $(REPLAY_O)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -184,6 +190,9 @@ bench-postgres: ## PostgreSQL 15 doing maillage's durable appends: pgbench over 
 	@BUILD=$(BUILD) tools/bench-postgres.sh $(BENCH_PG_ARGS)
 
 # Both in one run on this machine, then the table and the ratio (last line).
+bench-replay: $(BIN)/maillage-replaybench ## rebuild every model from a log of a million events; read a case's history of 1000 (about two minutes)
+	tools/bench-replay.sh $(BENCH_REPLAY_ARGS)
+
 bench: SHELL := /bin/bash
 bench: .SHELLFLAGS := -eu -o pipefail -c
 bench: $(PROGRAMS) $(BIN)/maillage-bench ## maillage's commands against PostgreSQL doing the same durable appends, and the ratio (about 2 minutes)

@@ -1,11 +1,13 @@
 /* crypto.c - SHA-256, HMAC-SHA-256, AES-256-GCM and random bytes from
  * OpenSSL's libcrypto (EVP). */
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crypto.h"
@@ -75,4 +77,53 @@ int crypto_open(const uint8_t key[CRYPTO_KEY_LEN], const void *aad, size_t aadle
 	if (rc)
 		explicit_bzero(plain, len);
 	return rc;
+}
+
+struct crypto_siphash {
+	EVP_MAC_CTX *ctx;
+};
+
+int crypto_siphash_new(const uint8_t key[CRYPTO_SIPHASH_KEY_LEN], struct crypto_siphash **out)
+{
+	size_t size = 8;
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size),
+		OSSL_PARAM_construct_end(),
+	};
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
+	struct crypto_siphash *h = calloc(1, sizeof(*h));
+	int rc = ML_ECRYPTO;
+
+	if (!h)
+		rc = ML_ENOMEM;
+	else if (mac && (h->ctx = EVP_MAC_CTX_new(mac)) &&
+		 EVP_MAC_init(h->ctx, key, CRYPTO_SIPHASH_KEY_LEN, params))
+		rc = 0;
+	EVP_MAC_free(mac);
+	if (rc) {
+		crypto_siphash_free(h);
+		h = NULL;
+	}
+	*out = h;
+	return rc;
+}
+
+int crypto_siphash(struct crypto_siphash *h, const void *data, size_t len, uint64_t *out)
+{
+	uint8_t mac[8];
+	size_t n = 0;
+
+	if (!EVP_MAC_init(h->ctx, NULL, 0, NULL) || !EVP_MAC_update(h->ctx, data, len) ||
+	    !EVP_MAC_final(h->ctx, mac, &n, sizeof(mac)) || n != sizeof(mac))
+		return ML_ECRYPTO;
+	memcpy(out, mac, sizeof(mac));
+	return 0;
+}
+
+void crypto_siphash_free(struct crypto_siphash *h)
+{
+	if (!h)
+		return;
+	EVP_MAC_CTX_free(h->ctx);
+	free(h);
 }

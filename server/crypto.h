@@ -36,4 +36,15 @@ int crypto_open(const uint8_t key[CRYPTO_KEY_LEN], const void *aad, size_t aadle
 /* Fill buf with cryptographically strong random bytes. 0 or ML_ECRYPTO. */
 int crypto_random(void *buf, size_t len);
 
+/* SipHash-2-4 with a 64-bit output under a 16-byte key: a keyed hash for
+ * hash tables fed by clients (they cannot aim at a bucket without the key).
+ * A struct crypto_siphash holds the key; one thread at a time uses it.
+ * crypto_siphash_new(): 0, ML_ENOMEM or ML_ECRYPTO; crypto_siphash(): 0 or
+ * ML_ECRYPTO. */
+#define CRYPTO_SIPHASH_KEY_LEN 16
+struct crypto_siphash;
+int crypto_siphash_new(const uint8_t key[CRYPTO_SIPHASH_KEY_LEN], struct crypto_siphash **out);
+int crypto_siphash(struct crypto_siphash *h, const void *data, size_t len, uint64_t *out);
+void crypto_siphash_free(struct crypto_siphash *h);
+
 #endif

@@ -115,7 +115,12 @@ int evlog_stream_count(struct evlog_txn *txn, uint64_t *count);
 int evlog_case_get(struct evlog_txn *txn, const char *case_id, ml_case **out);
 int evlog_case_put(struct evlog_txn *txn, const ml_case *c);
 
-/* Idempotency records, by 16-byte command id. */
+/* Idempotency records, by 16-byte command id (evlog_commands.c). Lookups go
+ * through an index in memory, built from the command log at the first one
+ * (about a second per million commands): evlog_commands_preload() builds it
+ * now (the server, at start, before it accepts connections). 0, ML_ENOMEM,
+ * ML_EDB, ML_ECORRUPT. Writer thread (or a single-threaded tool) only. */
+int evlog_commands_preload(struct evlog *log);
 int evlog_command_get(struct evlog_txn *txn, const uint8_t *id, ml_command_record **out);
 int evlog_command_put(struct evlog_txn *txn, const uint8_t *id, const ml_command_record *rec);
 

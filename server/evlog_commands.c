@@ -9,7 +9,7 @@
  *
  * Lookups by command id go through an index in memory: an open-addressing
  * table of (tag, sequence), the tag a keyed 64-bit hash of the id
- * (HMAC-SHA-256 under a random key: a client choosing ids cannot make the
+ * (SipHash-2-4 under a random key: a client choosing ids cannot make the
  * probes long), loaded from the log when the
  * directory is opened and extended by every put. A candidate is confirmed by
  * reading its record and comparing the whole id: an entry left by a
@@ -45,18 +45,14 @@ struct evlog_cmd_index {
 	size_t cap;              /* a power of two */
 	size_t used;
 	uint64_t max_seq;        /* every record up to this one is indexed */
-	uint8_t key[CRYPTO_KEY_LEN];  /* the tag's key, random per process */
+	struct crypto_siphash *hash;  /* the tag's, under a key random per process */
 };
 
-/* The first 8 bytes of HMAC-SHA-256(key, id): a client choosing its ids
- * cannot aim them at a slot without the key. */
+/* SipHash of the id under the index's random key: a client choosing its
+ * ids cannot aim them at a slot. */
 static int tag_of(const struct evlog_cmd_index *ix, const uint8_t *id, uint64_t *tag)
 {
-	uint8_t mac[CRYPTO_SHA256_LEN];
-	int rc = crypto_hmac_sha256(ix->key, sizeof(ix->key), id, WIRE_COMMAND_ID_LEN, mac);
-
-	memcpy(tag, mac, sizeof(*tag));
-	return rc;
+	return crypto_siphash(ix->hash, id, WIRE_COMMAND_ID_LEN, tag);
 }
 
 static void place(struct evlog_cmd_slot *slots, size_t cap, uint64_t tag, uint64_t seq)
@@ -103,14 +99,16 @@ static int add(struct evlog_cmd_index *ix, const uint8_t *id, uint64_t seq)
 static struct evlog_cmd_index *index_of(struct evlog *log)
 {
 	struct evlog_cmd_index *ix = log->cmds;
+	uint8_t key[CRYPTO_SIPHASH_KEY_LEN];
 
 	if (ix)
 		return ix;
 	ix = calloc(1, sizeof(*ix));
-	if (ix && crypto_random(ix->key, sizeof(ix->key))) {
+	if (ix && (crypto_random(key, sizeof(key)) || crypto_siphash_new(key, &ix->hash))) {
 		free(ix);
 		ix = NULL;
 	}
+	explicit_bzero(key, sizeof(key));
 	log->cmds = ix;
 	return ix;
 }
@@ -239,13 +237,21 @@ int evlog_command_put(struct evlog_txn *txn, const uint8_t *id, const ml_command
 
 int evlog_commands_open(struct evlog_txn *txn)
 {
-	struct evlog_cmd_index *ix = index_of(txn->log);
-	int rc = ix ? read_last_seq(txn, &txn->cmd_seq) : ML_ENOMEM;
+	return read_last_seq(txn, &txn->cmd_seq);
+}
 
-	if (!rc && txn->write)
-		rc = catch_up(txn, ix);
+int evlog_commands_preload(struct evlog *log)
+{
+	struct evlog_cmd_index *ix = index_of(log);
+	struct evlog_txn *txn;
+	int rc = ix ? evlog_txn_begin(log, false, &txn) : ML_ENOMEM;
+
+	if (rc)
+		return rc;
+	rc = catch_up(txn, ix);
+	evlog_txn_abort(txn);
 	if (!rc)
-		log_debug("command_index", "commands=%zu slots=%zu", ix->used, ix->cap);
+		log_info("command_index", "commands=%zu slots=%zu", ix->used, ix->cap);
 	return rc;
 }
 
@@ -260,7 +266,7 @@ void evlog_commands_free(struct evlog *log)
 	if (!log->cmds)
 		return;
 	free(log->cmds->slots);
-	explicit_bzero(log->cmds->key, sizeof(log->cmds->key));
+	crypto_siphash_free(log->cmds->hash);
 	free(log->cmds);
 	log->cmds = NULL;
 }

@@ -56,8 +56,8 @@ struct evlog_txn {
 };
 
 /* The command log (evlog_commands.c). evlog_commands_open(): at open, read
- * its last sequence into txn and, for a write transaction, index every
- * record (0, ML_ENOMEM, ML_EDB, ML_ECORRUPT). evlog_commands_rollback(): a
+ * its last sequence into txn (0, ML_EDB); the index is built at the first
+ * lookup, or by evlog_commands_preload() (evlog.h). evlog_commands_rollback(): a
  * top-level write transaction did not commit: records past log->cmd_seq are
  * no longer counted as indexed (entries left for them are harmless: every
  * hit is checked against LMDB). evlog_commands_free(): at close. Writer

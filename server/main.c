@@ -95,6 +95,9 @@ int main(int argc, char **argv)
 	}
 	rc = vault_open(log, cfg->data_dir, cfg->master_key, cfg->master_key_file, &kek, err,
 			sizeof(err));
+	if (!rc && (rc = evlog_commands_preload(log)))
+		snprintf(err, sizeof(err), "cannot index the command log of '%s': %s",
+			 cfg->data_dir, ml_strerror(rc));
 	if (rc) {
 		fprintf(stderr, "maillaged: %s\n", err);
 		goto out_close_log;
