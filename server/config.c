@@ -1,10 +1,10 @@
 /* config.c - reading and checking the configuration file (format in config.h
  * and deploy/maillaged.conf.example) and the two key files it names: the
- * household secret and the master key.
+ * household secret and the master key. Comparing two loads, for a reload,
+ * is config_diff.c's; the key tables are shared through config_int.h.
  * Every error is written as "FILE:LINE: problem".
  */
 #include <arpa/inet.h>
-#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_int.h"
 #include "err.h"
 #include "wire.h"
 
@@ -68,16 +69,6 @@ static int perr_rc(struct parser *p, int rc, unsigned line, const char *fmt, ...
 }
 
 #define perr(p, line, ...) perr_rc((p), ML_ECONFIG, (line), __VA_ARGS__)
-
-/* A key of one section: its name, whether it must be given, and the setter
- * that checks the value and stores it at offset in the section's struct. */
-struct key {
-	const char *name;
-	bool required;
-	int (*set)(struct parser *p, const struct key *k, const char *value);
-	size_t offset;
-	unsigned long min, max;         /* numbers only */
-};
 
 static void *section_base(struct parser *p)
 {
@@ -336,50 +327,66 @@ static int set_platforms(struct parser *p, const struct key *k, const char *valu
 #define ORG(f) offsetof(struct org, f)
 
 static const struct key global_keys[] = {
-	{ "listen", true, set_listen, CFG(listen), 0, 0 },
-	{ "data_dir", true, set_path, CFG(data_dir), 0, 0 },
-	{ "tls_cert", true, set_path, CFG(tls_cert), 0, 0 },
-	{ "tls_key", true, set_path, CFG(tls_key), 0, 0 },
-	{ "tls_ca", true, set_path, CFG(tls_ca), 0, 0 },
-	{ "tls_crl", false, set_path, CFG(tls_crl), 0, 0 },
-	{ "household_secret_file", true, set_path, CFG(household_secret_file), 0, 0 },
-	{ "master_key_file", true, set_path, CFG(master_key_file), 0, 0 },
-	{ "max_frame_bytes", false, set_size, CFG(max_frame_bytes), 1024, 64UL << 20 },
-	{ "map_size_mb", false, set_size, CFG(map_size_mb), 16, 1048576 },
-	{ "handshake_timeout_s", false, set_uint, CFG(handshake_timeout_s), 1, 3600 },
-	{ "frame_timeout_s", false, set_uint, CFG(frame_timeout_s), 1, 3600 },
-	{ "idle_timeout_s", false, set_uint, CFG(idle_timeout_s), 1, 86400 },
-	{ "max_inflight", false, set_uint, CFG(max_inflight), 1, 65536 },
-	{ "max_output_bytes", false, set_size, CFG(max_output_bytes), 65536, 1UL << 30 },
-	{ "metrics_listen", false, set_listen, CFG(metrics_listen), 0, 0 },
-	{ "log_level", false, set_log_level, CFG(log_level), 0, 0 },
-	{ "max_connections", false, set_uint, CFG(max_connections), 1, 1000000 },
-	{ "max_connections_per_org", false, set_uint, CFG(max_connections_per_org), 1, 1000000 },
-	{ "max_batch", false, set_uint, CFG(max_batch), 1, 65536 },
-	{ "referral_expiry_s", false, set_uint, CFG(referral_expiry_s), 1, 10 * 365 * 86400 },
-	{ "expiry_check_s", false, set_uint, CFG(expiry_check_s), 1, 86400 },
-	{ "heartbeat_s", false, set_uint, CFG(heartbeat_s), 1, 3600 },
-	{ "subscriber_stall_s", false, set_uint, CFG(subscriber_stall_s), 1, 86400 },
-	{ "retention_s", false, set_uint, CFG(retention_s), 1, 100UL * 365 * 86400 },
-	{ "retention_check_s", false, set_uint, CFG(retention_check_s), 1, 86400 },
-	{ "journal_retention_s", false, set_uint, CFG(journal_retention_s), 1,
+	{ "listen", true, CONFIG_KEY_LISTEN, set_listen, CFG(listen), 0, 0 },
+	{ "data_dir", true, CONFIG_KEY_PATH, set_path, CFG(data_dir), 0, 0 },
+	{ "tls_cert", true, CONFIG_KEY_PATH, set_path, CFG(tls_cert), 0, 0 },
+	{ "tls_key", true, CONFIG_KEY_PATH, set_path, CFG(tls_key), 0, 0 },
+	{ "tls_ca", true, CONFIG_KEY_PATH, set_path, CFG(tls_ca), 0, 0 },
+	{ "tls_crl", false, CONFIG_KEY_PATH, set_path, CFG(tls_crl), 0, 0 },
+	{ "household_secret_file", true, CONFIG_KEY_PATH, set_path, CFG(household_secret_file),
+	  0, 0 },
+	{ "master_key_file", true, CONFIG_KEY_PATH, set_path, CFG(master_key_file), 0, 0 },
+	{ "max_frame_bytes", false, CONFIG_KEY_SIZE, set_size, CFG(max_frame_bytes),
+	  1024, 64UL << 20 },
+	{ "map_size_mb", false, CONFIG_KEY_SIZE, set_size, CFG(map_size_mb), 16, 1048576 },
+	{ "handshake_timeout_s", false, CONFIG_KEY_UINT, set_uint, CFG(handshake_timeout_s),
+	  1, 3600 },
+	{ "frame_timeout_s", false, CONFIG_KEY_UINT, set_uint, CFG(frame_timeout_s), 1, 3600 },
+	{ "idle_timeout_s", false, CONFIG_KEY_UINT, set_uint, CFG(idle_timeout_s), 1, 86400 },
+	{ "max_inflight", false, CONFIG_KEY_UINT, set_uint, CFG(max_inflight), 1, 65536 },
+	{ "max_output_bytes", false, CONFIG_KEY_SIZE, set_size, CFG(max_output_bytes),
+	  65536, 1UL << 30 },
+	{ "metrics_listen", false, CONFIG_KEY_LISTEN, set_listen, CFG(metrics_listen), 0, 0 },
+	{ "log_level", false, CONFIG_KEY_LOG_LEVEL, set_log_level, CFG(log_level), 0, 0 },
+	{ "max_connections", false, CONFIG_KEY_UINT, set_uint, CFG(max_connections),
+	  1, 1000000 },
+	{ "max_connections_per_org", false, CONFIG_KEY_UINT, set_uint,
+	  CFG(max_connections_per_org), 1, 1000000 },
+	{ "max_batch", false, CONFIG_KEY_UINT, set_uint, CFG(max_batch), 1, 65536 },
+	{ "referral_expiry_s", false, CONFIG_KEY_UINT, set_uint, CFG(referral_expiry_s),
+	  1, 10 * 365 * 86400 },
+	{ "expiry_check_s", false, CONFIG_KEY_UINT, set_uint, CFG(expiry_check_s), 1, 86400 },
+	{ "heartbeat_s", false, CONFIG_KEY_UINT, set_uint, CFG(heartbeat_s), 1, 3600 },
+	{ "subscriber_stall_s", false, CONFIG_KEY_UINT, set_uint, CFG(subscriber_stall_s),
+	  1, 86400 },
+	{ "retention_s", false, CONFIG_KEY_UINT, set_uint, CFG(retention_s),
+	  1, 100UL * 365 * 86400 },
+	{ "retention_check_s", false, CONFIG_KEY_UINT, set_uint, CFG(retention_check_s),
+	  1, 86400 },
+	{ "journal_retention_s", false, CONFIG_KEY_UINT, set_uint, CFG(journal_retention_s), 1,
 	  100UL * 365 * 86400 },
-	{ NULL, false, NULL, 0, 0, 0 },
+	{ NULL, false, CONFIG_KEY_END, NULL, 0, 0, 0 },
 };
 
 static const struct key platform_keys[] = {
-	{ "code", true, set_code, PLAT(code), 0, 0 },
-	{ "name", false, set_string, PLAT(name), 0, 0 },
-	{ NULL, false, NULL, 0, 0, 0 },
+	{ "code", true, CONFIG_KEY_CODE, set_code, PLAT(code), 0, 0 },
+	{ "name", false, CONFIG_KEY_STRING, set_string, PLAT(name), 0, 0 },
+	{ NULL, false, CONFIG_KEY_END, NULL, 0, 0, 0 },
 };
 
 static const struct key org_keys[] = {
-	{ "kind", true, set_kind, ORG(kind), 0, 0 },
-	{ "name", false, set_string, ORG(name), 0, 0 },
-	{ "platforms", true, set_platforms, ORG(platforms), 0, 0 },
-	{ "data_protection", false, set_data_protection, ORG(data_protection), 0, 0 },
-	{ NULL, false, NULL, 0, 0, 0 },
+	{ "kind", true, CONFIG_KEY_KIND, set_kind, ORG(kind), 0, 0 },
+	{ "name", false, CONFIG_KEY_STRING, set_string, ORG(name), 0, 0 },
+	{ "platforms", true, CONFIG_KEY_PLATFORMS, set_platforms, ORG(platforms), 0, 0 },
+	{ "data_protection", false, CONFIG_KEY_BOOL, set_data_protection, ORG(data_protection),
+	  0, 0 },
+	{ NULL, false, CONFIG_KEY_END, NULL, 0, 0, 0 },
 };
+
+/* (tests/deploy/test_config_check.sh reads the tables above by their names.) */
+const struct key *const config_global_keys = global_keys;
+const struct key *const config_platform_keys = platform_keys;
+const struct key *const config_org_keys = org_keys;
 
 static const struct key *keys_of(enum section sec)
 {
@@ -390,7 +397,7 @@ static const struct key *keys_of(enum section sec)
 	return global_keys;
 }
 
-static const struct key *find_key(const struct key *keys, const char *name, unsigned *bit)
+const struct key *config_find_key(const struct key *keys, const char *name, unsigned *bit)
 {
 	for (unsigned i = 0; keys[i].name; i++) {
 		if (!strcmp(keys[i].name, name)) {
@@ -533,8 +540,8 @@ static int key_value(struct parser *p, char *line)
 	value = trim(eq + 1);
 	if (!name[0])
 		return perr(p, p->line, "missing key before '='");
-	k = find_key(keys_of(p->sec), name, &bit);
-	if (!k && p->sec != SEC_GLOBAL && find_key(global_keys, name, &bit))
+	k = config_find_key(keys_of(p->sec), name, &bit);
+	if (!k && p->sec != SEC_GLOBAL && config_find_key(global_keys, name, &bit))
 		return perr(p, p->line, "global key '%s' must come before the first section",
 			    name);
 	if (!k && p->sec != SEC_GLOBAL)
@@ -797,159 +804,6 @@ void config_free(struct config *cfg)
 	free(cfg->master_key_file);
 	explicit_bzero(cfg->master_key, sizeof(cfg->master_key));
 	free(cfg);
-}
-
-/* Comparing and adopting values on a reload. The key tables say how each
- * field is stored (by its setter), so a key added to a table is compared
- * with no change here. */
-
-/* The struct of section "platform ID" or "org ID" (NULL: the globals) in cfg,
- * with its key table; NULL when cfg does not declare it. */
-static void *section_in(const struct config *cfg, const char *section,
-			const struct key **keys)
-{
-	if (!section) {
-		*keys = global_keys;
-		return (void *)cfg;
-	}
-	if (!strncmp(section, "platform ", 9)) {
-		*keys = platform_keys;
-		return (void *)config_find_platform(cfg, section + 9);
-	}
-	*keys = org_keys;
-	return (void *)config_find_org(cfg, section + 4);
-}
-
-/* The key read from the file named by key k of the globals, or NULL. */
-static const uint8_t *key_file_contents(const struct key *k, const struct config *cfg)
-{
-	if (k->offset == CFG(household_secret_file))
-		return cfg->household_secret;
-	if (k->offset == CFG(master_key_file))
-		return cfg->master_key;
-	return NULL;
-}
-
-/* Same value of key k in the sections a and b (of one type; keys is k's
- * table). A key file compares by path and by the key it holds. */
-static bool same_value(const struct key *keys, const struct key *k, const void *a,
-		       const void *b)
-{
-	const char *fa = (const char *)a + k->offset, *fb = (const char *)b + k->offset;
-	const char *sa, *sb;
-
-	if (k->set == set_size)
-		return *(const size_t *)fa == *(const size_t *)fb;
-	if (k->set == set_uint)
-		return *(const unsigned *)fa == *(const unsigned *)fb;
-	if (k->set == set_log_level || k->set == set_kind)
-		return *(const int *)fa == *(const int *)fb;
-	if (k->set == set_bool || k->set == set_data_protection)
-		return *(const bool *)fa == *(const bool *)fb;
-	if (k->set == set_platforms) {
-		const struct org *oa = a, *ob = b;
-
-		for (size_t i = 0; i < oa->n_platforms; i++)
-			if (!org_is_member(ob, oa->platforms[i]))
-				return false;
-		return oa->n_platforms == ob->n_platforms;
-	}
-	if (keys == global_keys && key_file_contents(k, a) &&
-	    memcmp(key_file_contents(k, a), key_file_contents(k, b), CONFIG_SECRET_LEN))
-		return false;
-	sa = *(char *const *)fa;
-	sb = *(char *const *)fb;
-	return sa == sb || (sa && sb && !strcmp(sa, sb));
-}
-
-/* Report the sections of a missing from b (key NULL); with both, the keys
- * of the sections of a found in b that differ. */
-static size_t diff_sections(const struct config *a, const struct config *b, bool both,
-			    config_change_fn fn, void *arg)
-{
-	char section[CONFIG_ID_MAX + 16];
-	const struct key *keys;
-	size_t n = 0;
-
-	for (size_t i = 0; i < a->n_platforms + a->n_orgs; i++) {
-		bool plat = i < a->n_platforms;
-		const void *sa = plat ? (const void *)&a->platforms[i] :
-			(const void *)&a->orgs[i - a->n_platforms];
-		const void *sb;
-
-		snprintf(section, sizeof(section), "%s %s", plat ? "platform" : "org",
-			 plat ? a->platforms[i].id : a->orgs[i - a->n_platforms].id);
-		sb = section_in(b, section, &keys);
-		if (!sb) {
-			fn(arg, section, NULL);
-			n++;
-			continue;
-		}
-		for (unsigned j = 0; both && keys[j].name; j++)
-			if (!same_value(keys, &keys[j], sa, sb)) {
-				fn(arg, section, keys[j].name);
-				n++;
-			}
-	}
-	return n;
-}
-
-size_t config_diff(const struct config *cfg, const struct config *next,
-		   config_change_fn fn, void *arg)
-{
-	size_t n = 0;
-
-	for (unsigned i = 0; global_keys[i].name; i++)
-		if (!same_value(global_keys, &global_keys[i], cfg, next)) {
-			fn(arg, NULL, global_keys[i].name);
-			n++;
-		}
-	n += diff_sections(cfg, next, true, fn, arg);
-	return n + diff_sections(next, cfg, false, fn, arg);
-}
-
-/* Exchange the bytes of two fields of size len. */
-static void swap_bytes(void *a, void *b, size_t len)
-{
-	unsigned char tmp[sizeof(size_t) > sizeof(char *) ? sizeof(size_t) : sizeof(char *)];
-
-	assert(len <= sizeof(tmp));
-	memcpy(tmp, a, len);
-	memcpy(a, b, len);
-	memcpy(b, tmp, len);
-}
-
-int config_adopt(struct config *cfg, struct config *next, const char *section,
-		 const char *key)
-{
-	const struct key *keys, *k;
-	void *mine = section_in(cfg, section, &keys);
-	void *theirs = section_in(next, section, &keys);
-	unsigned bit;
-	size_t len;
-
-	k = key ? find_key(keys, key, &bit) : NULL;
-	if (!mine || !theirs || !k || (keys == global_keys && key_file_contents(k, cfg)))
-		return ML_EINVAL;
-	if (k->set == set_platforms) {
-		struct org *a = mine, *b = theirs;
-
-		swap_bytes(&a->platforms, &b->platforms, sizeof(a->platforms));
-		swap_bytes(&a->n_platforms, &b->n_platforms, sizeof(a->n_platforms));
-		return 0;
-	}
-	if (k->set == set_size)
-		len = sizeof(size_t);
-	else if (k->set == set_uint)
-		len = sizeof(unsigned);
-	else if (k->set == set_log_level || k->set == set_kind)
-		len = sizeof(int);
-	else if (k->set == set_bool || k->set == set_data_protection)
-		len = sizeof(bool);
-	else
-		len = sizeof(char *);
-	swap_bytes((char *)mine + k->offset, (char *)theirs + k->offset, len);
-	return 0;
 }
 
 const struct org *config_find_org(const struct config *cfg, const char *id)

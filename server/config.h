@@ -4,8 +4,8 @@
  * File format: `key = value` lines, `#` comments, and sections
  * `[platform ID]` and `[org ID]`; see deploy/maillaged.conf.example.
  * A config is immutable once loaded and may be read from any thread; the
- * only exception is config_adopt(), for a SIGHUP reload (server.c), which
- * runs while no other thread reads it.
+ * only exception is config_adopt(), for a SIGHUP reload (reload.c), under
+ * the thread rules given at its prototype.
  */
 #ifndef MAILLAGE_CONFIG_H
 #define MAILLAGE_CONFIG_H
@@ -97,8 +97,12 @@ size_t config_diff(const struct config *cfg, const struct config *next,
 /* Take next's value of key (of section, as in config_diff) into cfg, and
  * leave cfg's former value in next, to be freed with it. Returns 0, or
  * ML_EINVAL for an unknown key, a section missing from either, or a key file
- * (the keys themselves are never swapped). Whoever else reads cfg must not
- * run meanwhile (a config is otherwise immutable). */
+ * (the keys themselves are never swapped).
+ * Thread rules: on the loop thread, the only one besides the writer that
+ * reads cfg. Fields the writer thread does not read (the TLS paths,
+ * log_level) may be adopted at any time; an org's platforms only while the
+ * writer is paused (writer_pause(), writer.h). Other fields: not while the
+ * server runs. */
 int config_adopt(struct config *cfg, struct config *next, const char *section,
 		 const char *key);
 

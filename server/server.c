@@ -1,5 +1,6 @@
 /* server.c - the event loop: listener, signals, clean shutdown, and freeing
  * closed connections at a safe point (never inside their own callbacks).
+ * A SIGHUP's reload is reload.c's.
  */
 #include <arpa/inet.h>
 #include <event2/event.h>
@@ -12,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <systemd/sd-daemon.h>
 
 #include "conn.h"
@@ -20,6 +20,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "counters.h"
+#include "reload.h"
 #include "server.h"
 #include "tls.h"
 #include "writer.h"
@@ -28,13 +29,7 @@
  * (deploy/maillaged.service's TimeoutStopSec covers it). */
 #define SERVER_DRAIN_SECONDS 5
 
-/* Tell the service manager (systemd, Type=notify) where we are: state is
- * "READY=1", "STOPPING=1"... followed by a STATUS= line. A no-op when
- * NOTIFY_SOCKET is not set; a failure is only logged. */
-static void notify(const char *state, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void notify(const char *state, const char *fmt, ...)
+void server_notify(const char *state, const char *fmt, ...)
 {
 	char status[256];
 	va_list ap;
@@ -192,8 +187,8 @@ static void begin_shutdown(struct server *srv, const char *why)
 		return;
 	srv->stopping = true;
 	log_info("shutdown", "cause=%s connections=%zu", why, srv->n_conns);
-	notify("STOPPING=1", "stopping: finishing queued commands, closing %zu connections",
-	       srv->n_conns);
+	server_notify("STOPPING=1", "stopping: finishing queued commands, closing %zu "
+		      "connections", srv->n_conns);
 	evconnlistener_disable(srv->listener);
 	event_del(srv->expiry_timer);
 	event_del(srv->retention_timer);
@@ -214,173 +209,12 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	begin_shutdown(arg, sig == SIGTERM ? "TERM" : "INT");
 }
 
-/* RELOADING=1 with the time it began (what Type=notify-reload expects too). */
-static void notify_reloading(void)
-{
-	char state[64];
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	snprintf(state, sizeof(state), "RELOADING=1\nMONOTONIC_USEC=%llu",
-		 (unsigned long long)now.tv_sec * 1000000 + (unsigned long long)now.tv_nsec / 1000);
-	notify(state, "reloading");
-}
-
-/* What a SIGHUP applies (bits); every other change needs a restart. */
-enum reload_what {
-	RELOAD_TLS = 1,         /* tls_cert, tls_key, tls_ca, tls_crl */
-	RELOAD_LOG = 2,         /* log_level */
-	RELOAD_MEMBERS = 4,     /* platforms = of an [org ID] */
-};
-
-struct reload {
-	struct server *srv;
-	struct config *next;    /* the file as it is now */
-	unsigned what;          /* enum reload_what */
-	size_t kept;            /* changes that need a restart */
-	size_t members;         /* organisations whose platforms were adopted */
-};
-
-/* An org's new platforms apply when the running configuration declares
- * them all (a new platform needs a restart). */
-static bool members_known(const struct config *cfg, const struct org *next)
-{
-	for (size_t i = 0; i < next->n_platforms; i++)
-		if (!config_find_platform(cfg, next->platforms[i]))
-			return false;
-	return true;
-}
-
-static unsigned reloadable(const struct reload *r, const char *section, const char *key)
-{
-	if (!key)
-		return 0;       /* a section added or removed */
-	if (!section && !strcmp(key, "log_level"))
-		return RELOAD_LOG;
-	if (!section && !strncmp(key, "tls_", 4))
-		return RELOAD_TLS;
-	if (section && !strncmp(section, "org ", 4) && !strcmp(key, "platforms") &&
-	    members_known(r->srv->cfg, config_find_org(r->next, section + 4)))
-		return RELOAD_MEMBERS;
-	return 0;
-}
-
-/* config_diff() callback: note what applies, log what does not. */
-static void on_change(void *arg, const char *section, const char *key)
-{
-	struct reload *r = arg;
-	unsigned what = reloadable(r, section, key);
-
-	r->what |= what;
-	r->kept += !what;
-	if (what)
-		log_info("reload_change", "key=%s%s%s%s", key, section ? " section=\"" : "",
-			 section ? section : "", section ? "\"" : "");
-	else if (key)
-		log_warn("reload_needs_restart", "key=%s%s%s%s kept=running", key,
-			 section ? " section=\"" : "", section ? section : "", section ? "\"" : "");
-	else
-		log_warn("reload_needs_restart", "section=\"%s\" detail=\"declared in only one "
-			 "of the running and the new configuration\" kept=running", section);
-}
-
-/* Certificate, key, CA and revocation lists, from next's files when given
- * (then adopted), else the running configuration's. New handshakes use them,
- * connections whose certificate is now revoked are closed. On failure the
- * loaded context and the running paths stay. */
-static void reload_tls(struct server *srv, struct config *next)
-{
-	static const char *const keys[] = { "tls_cert", "tls_key", "tls_ca", "tls_crl" };
-	struct tls_ctx *ctx;
-	char err[512];
-	size_t closed = 0;
-
-	if (tls_ctx_new(next ? next : srv->cfg, &ctx, err, sizeof(err))) {
-		log_error("tls_reload_failed", "error=\"%s\" kept=previous", err);
-		return;
-	}
-	for (size_t i = 0; next && i < sizeof(keys) / sizeof(keys[0]); i++)
-		config_adopt(srv->cfg, next, NULL, keys[i]);
-	tls_ctx_free(srv->tls);      /* live sessions hold their own reference */
-	srv->tls = ctx;
-	for (struct conn *c = srv->conns; c; c = conn_next(c))
-		closed += conn_close_if_revoked(c);
-	log_info("tls_reloaded", "revoked_certificates=%zu connections_closed=%zu",
-		 tls_ctx_revoked(ctx), closed);
-}
-
-/* config_diff() callback: adopt an org's new platforms. */
-static void adopt_members(void *arg, const char *section, const char *key)
-{
-	struct reload *r = arg;
-
-	if (reloadable(r, section, key) == RELOAD_MEMBERS &&
-	    !config_adopt(r->srv->cfg, r->next, section, key))
-		r->members++;
-}
-
-/* Adopt next's platform memberships. The writer thread reads the orgs
- * (through its config and every job's org): it is run dry and stopped
- * first, and a new one started after (pthread_create orders the writes
- * before its reads). The loop thread, running this, is the only other
- * reader; the org structs stay where they are, so every pointer to them
- * (connections, jobs, subscriptions) stays valid. False when the writer
- * cannot start again. */
-static bool reload_members(struct reload *r)
-{
-	struct server *srv = r->srv;
-
-	writer_stop(srv->writer);
-	srv->writer = NULL;
-	config_diff(srv->cfg, r->next, adopt_members, r);
-	if (writer_start(srv->base, srv->log, srv->cfg, srv->counters, on_job_done, srv,
-			 &srv->writer)) {
-		log_error("writer_restart_failed", "detail=\"cannot start the writer thread "
-			  "again after a reload\"");
-		return false;
-	}
-	log_info("members_reloaded", "organisations=%zu", r->members);
-	return true;
-}
-
-/* SIGHUP: read the configuration file again and apply what can change
- * without a restart (enum reload_what), without dropping connections; log
- * reload_needs_restart for the rest, which keeps its running value. A file
- * that does not load is refused whole (config_reload_failed); the TLS
- * material is then reloaded from the running configuration's files. The
- * replaced values are freed with the new configuration: nothing keeps a
- * pointer to them across callbacks. */
+/* SIGHUP: reload.h. */
 static void on_reload(evutil_socket_t sig, short what, void *arg)
 {
-	struct server *srv = arg;
-	struct reload r = { .srv = srv };
-	char err[1024];
-
 	(void)sig;
 	(void)what;
-	if (srv->stopping)
-		return;
-	notify_reloading();
-	if (config_load(srv->cfg->path, &r.next, err, sizeof(err)))
-		log_error("config_reload_failed", "error=\"%s\" kept=previous", err);
-	else
-		config_diff(srv->cfg, r.next, on_change, &r);
-	reload_tls(srv, r.what & RELOAD_TLS ? r.next : NULL);
-	if (r.what & RELOAD_LOG) {
-		config_adopt(srv->cfg, r.next, NULL, "log_level");
-		if (!srv->log_level_fixed)
-			log_set_level((enum log_level)srv->cfg->log_level);
-	}
-	if ((r.what & RELOAD_MEMBERS) && !reload_members(&r)) {
-		config_free(r.next);
-		begin_shutdown(srv, "reload");
-		return;
-	}
-	log_info("reload_done", "config=%s applied=%s needs_restart=%zu", srv->cfg->path,
-		 r.next ? "yes" : "no", r.kept);
-	notify("READY=1", "listening on %s; %s", srv->cfg->listen,
-	       r.next ? "configuration reloaded" : "configuration refused, see the log");
-	config_free(r.next);
+	server_reload(arg);      /* its outcome is logged */
 }
 
 static int listen_on(struct server *srv, char *err, size_t errlen)
@@ -465,7 +299,7 @@ int server_run(struct server *srv)
 		 srv->cfg->listen, srv->cfg->n_platforms, srv->cfg->n_orgs,
 		 srv->cfg->max_frame_bytes);
 	/* The listener is bound and listening: connections queue from now on. */
-	notify("READY=1", "listening on %s", srv->cfg->listen);
+	server_notify("READY=1", "listening on %s", srv->cfg->listen);
 	if (event_base_dispatch(srv->base) < 0)
 		return ML_EINTERNAL;
 	return 0;

@@ -15,8 +15,9 @@ struct conn;
 
 struct server {
 	struct event_base *base;
-	struct config *cfg;          /* changed only by a SIGHUP reload (on_reload:
-				      * loop thread, writer thread stopped) */
+	struct config *cfg;          /* changed only by a SIGHUP reload (reload.h:
+				      * loop thread; memberships with the writer
+				      * paused) */
 	struct evlog *log;
 	struct tls_ctx *tls;
 	struct writer *writer;
@@ -41,7 +42,7 @@ struct server {
 
 /* Set up TLS, the writer thread and the listener on cfg->listen. cfg stays
  * the caller's, to free after server_release(); a SIGHUP changes what it may
- * (log level, TLS files, platform memberships: on_reload in server.c). On
+ * (log level, TLS files, platform memberships: server_reload(), reload.h). On
  * failure returns an ML_E* code with a message in err; srv is then released. */
 int server_init(struct server *srv, struct config *cfg, struct evlog *log,
 		char *err, size_t errlen);
@@ -54,6 +55,12 @@ int server_run(struct server *srv);
 
 /* Free everything server_init() made (the evlog is the caller's). */
 void server_release(struct server *srv);
+
+/* Tell the service manager (systemd, Type=notify) where we are: state is
+ * "READY=1", "STOPPING=1"... followed by a STATUS= line made of fmt. A no-op
+ * when NOTIFY_SOCKET is not set; a failure is only logged. Loop thread. */
+void server_notify(const char *state, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* Schedule the reaper that frees closed connections (conn.c). */
 void server_schedule_reap(struct server *srv);

@@ -22,7 +22,12 @@
  *     free pages that held copies are overwritten too, before the replies
  *     leave, or at a later batch when a reader was still on an older
  *     snapshot.
+ *  8. The configuration the writer reads (w->cfg, and each job's org) changes
+ *     only while the writer is paused: parked in take_batch(), between two
+ *     batches, holding no transaction. writer_pause() returns only then, and
+ *     the mutex orders the loop thread's changes before the next batch.
  */
+#include <assert.h>
 #include <event2/event.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -51,6 +56,10 @@ struct writer {
 	struct writer_job *queue, **queue_tail;   /* submitted, not yet run */
 	struct writer_job *done, **done_tail;     /* committed, not yet delivered */
 	bool stopping;
+	bool paused;                              /* writer_pause(): take no batch */
+	bool parked;                              /* the thread waits in take_batch()
+						   * (between batches) */
+	pthread_cond_t park;                      /* parked became true */
 	struct event *done_ev;                    /* activated by the writer */
 	writer_done_fn done_fn;
 	void *done_arg;
@@ -180,6 +189,21 @@ static int rotate_begin(struct evlog_txn *txn, uint64_t *next)
 	return rc;
 }
 
+/* No copy of a destroyed data key is left in a free page: forget the scrub
+ * (in memory and its meta marker) and the previous key-encryption key. */
+static void scrub_done(struct writer *w)
+{
+	struct evlog_txn *txn;
+
+	w->scrub_after = 0;
+	w->scrub_marked = false;
+	kek_forget_old(evlog_kek(w->log));
+	if (!evlog_txn_begin(w->log, true, &txn)) {
+		evlog_meta_del(txn, "scrub_after");
+		evlog_txn_commit(txn);
+	}
+}
+
 /* Overwrite the free pages that may hold copies of destroyed data keys.
  * Pages freed by transaction T become unreachable once a later transaction
  * has committed and no reader is older (evlog.h): commit a marker once, then
@@ -213,30 +237,37 @@ static void scrub(struct writer *w)
 	}
 	if (clean < w->scrub_after)
 		return;              /* a reader is still on an older snapshot */
-	w->scrub_after = 0;
-	w->scrub_marked = false;
-	kek_forget_old(evlog_kek(w->log));
-	if (!evlog_txn_begin(w->log, true, &txn)) {
-		evlog_meta_del(txn, "scrub_after");
-		evlog_txn_commit(txn);
-	}
+	scrub_done(w);
 }
 
 /* A scrub left unfinished by the last run (meta "scrub_after"): finish it
- * before the first batch. */
+ * before the first batch. A marker above the last committed transaction
+ * counts another environment's transactions: a restored backup, which
+ * LMDB's compacting copy renumbered from 1 and which has no free pages to
+ * scrub. It is dropped; kept, it would make every batch try to scrub (a
+ * write transaction and a reader-table read more) until the numbering
+ * caught up. */
 static void finish_scrub(struct writer *w)
 {
 	struct evlog_txn *txn;
 	uint8_t v[8];
 	size_t len = 0;
+	uint64_t last;
 
 	if (evlog_txn_begin(w->log, false, &txn))
 		return;
+	last = evlog_txn_id(txn);      /* read-only: the snapshot's, the last committed */
 	if (!evlog_meta_get(txn, "scrub_after", v, sizeof(v), &len) && len == sizeof(v)) {
 		w->scrub_after = (uint64_t)wire_get_be32(v) << 32 | wire_get_be32(v + 4);
 		w->scrub_marked = true;
 	}
 	evlog_txn_abort(txn);
+	if (w->scrub_after > last) {
+		log_info("scrub_marker_dropped", "scrub_after=%llu last_txn=%llu detail=\"from "
+			 "another environment's numbering (a restored copy): nothing to scrub\"",
+			 (unsigned long long)w->scrub_after, (unsigned long long)last);
+		scrub_done(w);
+	}
 	if (w->scrub_after)
 		scrub(w);
 }
@@ -319,14 +350,22 @@ static void run_batch(struct writer *w, struct writer_job *jobs, size_t n)
 	log_debug("commit", "commands=%zu us=%ld", n, us);
 }
 
-/* Take up to max_batch queued jobs; NULL when stopping with an empty queue. */
+/* Take up to max_batch queued jobs; NULL when stopping with an empty queue.
+ * While it waits, for a job or for the end of a pause, the thread is parked:
+ * it holds no transaction and reads no configuration (writer_pause()). */
 static struct writer_job *take_batch(struct writer *w, size_t *n)
 {
 	struct writer_job *head, **cut;
 
 	pthread_mutex_lock(&w->lock);
-	while (!w->queue && !w->stopping)
+	while ((!w->queue || w->paused) && !w->stopping) {
+		if (!w->parked) {
+			w->parked = true;
+			pthread_cond_broadcast(&w->park);
+		}
 		pthread_cond_wait(&w->wake, &w->lock);
+	}
+	w->parked = false;
 	head = w->queue;
 	cut = &w->queue;
 	for (*n = 0; *cut && *n < w->cfg->max_batch; (*n)++)
@@ -396,6 +435,7 @@ int writer_start(struct event_base *base, struct evlog *log, const struct config
 	w->done_tail = &w->done;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
+	pthread_cond_init(&w->park, NULL);
 	w->done_ev = event_new(base, -1, 0, deliver, w);
 	if (!w->done_ev)
 		goto err_free;
@@ -408,6 +448,7 @@ int writer_start(struct event_base *base, struct evlog *log, const struct config
 	return 0;
 
 err_free:
+	pthread_cond_destroy(&w->park);
 	pthread_cond_destroy(&w->wake);
 	pthread_mutex_destroy(&w->lock);
 	free(w);
@@ -435,17 +476,38 @@ int writer_submit_timer(struct writer *w, enum writer_job_kind kind)
 	return 0;
 }
 
+void writer_pause(struct writer *w)
+{
+	pthread_mutex_lock(&w->lock);
+	assert(!w->paused && !w->stopping);
+	w->paused = true;
+	while (!w->parked)
+		pthread_cond_wait(&w->park, &w->lock);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void writer_resume(struct writer *w)
+{
+	pthread_mutex_lock(&w->lock);
+	assert(w->paused);
+	w->paused = false;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+}
+
 void writer_stop(struct writer *w)
 {
 	if (!w)
 		return;
 	pthread_mutex_lock(&w->lock);
+	assert(!w->paused);
 	w->stopping = true;
 	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
 	deliver(-1, 0, w);
 	event_free(w->done_ev);
+	pthread_cond_destroy(&w->park);
 	pthread_cond_destroy(&w->wake);
 	pthread_mutex_destroy(&w->lock);
 	free(w);

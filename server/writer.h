@@ -61,8 +61,22 @@ void writer_submit(struct writer *w, struct writer_job *job);
  * with no owner and no request, handed back like the others once committed. */
 int writer_submit_timer(struct writer *w, enum writer_job_kind kind);
 
+/* Hold the writer between two batches, so that the loop thread may change
+ * what the writer thread reads: the configuration given to writer_start()
+ * and the orgs its jobs point to (a SIGHUP reload's platform memberships).
+ * Waits for the batch being run, if any, to commit (not for the queue);
+ * returns once the thread is parked, holding no transaction and reading no
+ * configuration until writer_resume(). Jobs submitted meanwhile are queued;
+ * nothing is committed while paused. Loop thread only, not while paused;
+ * resume within the same callback (the loop waits on no other thread). */
+void writer_pause(struct writer *w);
+
+/* Let a paused writer take batches again; the changes made while paused are
+ * visible to it (the mutex orders them). Loop thread only. */
+void writer_resume(struct writer *w);
+
 /* Finish every queued job, stop and join the thread, deliver what is left,
- * and free w (loop thread, with the loop not running). NULL is a no-op. */
+ * and free w (loop thread, not while paused). NULL is a no-op. */
 void writer_stop(struct writer *w);
 
 /* Batches committed and commands run so far (monotonic, any thread). */
