@@ -18,11 +18,19 @@
  * directory.
  *
  * Errors: ML_EEXIST (the destination exists and is not an empty directory),
- * ML_ECORRUPT (a fault: a file that does not match the manifest, a log that
- * does not verify, a key file without the epoch; described in err),
- * ML_ECRYPTO (the key file or a data key does not open with the master
- * key), ML_EIO, ML_EDB, ML_ENOMEM. Every failure removes the temporary
- * directory and leaves the destination as it was.
+ * ML_EINVAL (a path too long, or a destination without a usable last
+ * component), ML_ECORRUPT (a fault: a file that does not match the
+ * manifest, a log that does not verify, a key file without the epoch;
+ * described in err), ML_ECRYPTO (the key file or a data key does not open
+ * with the master key), ML_EUNAVAIL (backup: the key rotated during every
+ * attempt), ML_ENOSPACE (the destination's or tmpdir's file system is
+ * full), ML_EIO, ML_EDB, ML_ENOMEM. Every failure removes the temporary
+ * directory and leaves the destination as it was, but one: when the
+ * directory has been renamed into place and syncing its parent directory
+ * fails, ML_EIO (or ML_ENOSPACE) is returned with err saying "is in place":
+ * the destination then holds the complete, verified copy, but its name may
+ * not survive a crash (sync the parent, or run the command again after
+ * removing it).
  *
  * Threads: none of its own beyond LMDB's copy thread; not for the server.
  */
@@ -66,5 +74,26 @@ int backup_create(const char *src, const char *dest, const struct backup_opts *o
  * into place. The backup is only read. */
 int backup_restore(const char *backup, const char *dest, const struct backup_opts *opts,
 		   struct backup_info *info, char *err, size_t errlen);
+
+/* The manifest of a backup (backup_manifest.c), used by backup.c. */
+struct backup_manifest {
+	uint64_t position;      /* last event of the copy */
+	uint64_t kek_epoch;     /* epoch of the key file's slot (0: no key file) */
+	uint64_t data_bytes;    /* size of data.mdb */
+	char created[32];       /* "YYYY-MM-DDTHH:MM:SSZ" */
+	uint8_t data_sha[CRYPTO_SHA256_LEN];    /* SHA-256 of data.mdb */
+	uint8_t kek_sha[CRYPTO_SHA256_LEN];     /* of the key file (with kek_epoch) */
+};
+
+/* Write m as the new file DIR/manifest (it must not exist), synced. 0,
+ * ML_ENOSPACE or ML_EIO with errno set (a partial file may be left). */
+int backup_manifest_write(const char *dir, const struct backup_manifest *m);
+
+/* Read DIR/manifest into m. 0; ML_EIO when it cannot be read, ML_ECORRUPT
+ * when it is not a complete manifest of this format (a bad line, a key
+ * missing); err says which file and line. Keys it does not know are
+ * skipped (a later minor version's). */
+int backup_manifest_read(const char *dir, struct backup_manifest *m, char *err,
+			 size_t errlen);
 
 #endif

@@ -11,7 +11,6 @@
  * of free pages is LMDB's free database (handle 0), read as mdb_stat -f does:
  * key = the freeing transaction's id, value = a count then page numbers.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 
 #include "err.h"
 #include "evlog_int.h"
+#include "fsutil.h"
 #include "log.h"
 
 #define KEY_MAX (WIRE_HASH_LEN + 65)
@@ -165,19 +165,7 @@ static int reader_line(const char *msg, void *arg)
 /* Zero one page of the data file. */
 static int zero_page(int fd, uint64_t pgno, const uint8_t *zeros, size_t psize)
 {
-	off_t off = (off_t)(pgno * psize);
-	size_t done = 0;
-
-	while (done < psize) {
-		ssize_t n = pwrite(fd, zeros + done, psize - done, off + (off_t)done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return errno == ENOSPC ? ML_ENOSPACE : ML_EIO;
-		done += (size_t)n;
-	}
-	return 0;
+	return fs_pwrite_all(fd, zeros, psize, (off_t)(pgno * psize));
 }
 
 /* Zero the pages of one free-database record (a count, then page numbers,

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fsutil.h"
 #include "kek.h"
 #include "wire.h"
 
@@ -63,7 +64,6 @@ static int write_file(struct kek *k, const struct slot *a, const struct slot *b)
 {
 	uint8_t buf[FILE_LEN], aad[sizeof(LABEL) + 8];
 	const struct slot *slots[2] = { a, b };
-	ssize_t n;
 	int rc = 0;
 
 	memset(buf, 0, sizeof(buf));
@@ -77,12 +77,8 @@ static int write_file(struct kek *k, const struct slot *a, const struct slot *b)
 		rc = crypto_seal(k->master, aad, slot_aad(aad, slots[i]->epoch), slots[i]->key,
 				 CRYPTO_KEY_LEN, p + 8);
 	}
-	if (!rc) {
-		do
-			n = pwrite(k->fd, buf, sizeof(buf), 0);
-		while (n < 0 && errno == EINTR);
-		rc = n != (ssize_t)sizeof(buf) ? (errno == ENOSPC ? ML_ENOSPACE : ML_EIO) : 0;
-	}
+	if (!rc)
+		rc = fs_pwrite_all(k->fd, buf, sizeof(buf), 0);
 	if (!rc && fdatasync(k->fd))
 		rc = ML_EIO;
 	explicit_bzero(buf, sizeof(buf));

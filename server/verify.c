@@ -1,10 +1,12 @@
 /* verify.c - walking the whole log and its indexes to prove them intact. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crypto.h"
 #include "err.h"
+#include "fsutil.h"
 #include "models.h"
 #include "verify.h"
 
@@ -92,13 +94,15 @@ int verify_models(struct evlog *log, const char *tmpdir, struct verify_report *r
 {
 	struct evlog_txn *src = NULL, *dst = NULL;
 	struct evlog *scratch = NULL;
-	char dir[512], cmd[600], err[512];
+	char dir[FS_PATH_LEN], err[512];
 	int rc;
 
 	memset(rep, 0, sizeof(*rep));
-	snprintf(dir, sizeof(dir), "%s/maillage-rebuild-XXXXXX", tmpdir);
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/maillage-rebuild-XXXXXX", tmpdir) >=
+	    sizeof(dir))
+		return ML_EINVAL;
 	if (!mkdtemp(dir))
-		return ML_EIO;
+		return fs_err(errno);
 	rc = evlog_open(dir, SCRATCH_MAP_SIZE, false, &scratch, err, sizeof(err));
 	if (rc)
 		goto out_remove;
@@ -113,8 +117,7 @@ int verify_models(struct evlog *log, const char *tmpdir, struct verify_report *r
 	evlog_txn_abort(src);
 	evlog_close(scratch);
 out_remove:
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0 && !rc)
+	if (fs_remove_tree(dir) && !rc)
 		rc = ML_EIO;
 	return rc;
 }

@@ -23,9 +23,13 @@ struct verify_report {
  * cannot be read. */
 int verify_log(struct evlog *log, struct verify_report *report);
 
-/* Rebuild every model from the log into a scratch environment under tmpdir
- * and compare it byte for byte with the live models of log: 0, ML_ECORRUPT
- * with the first difference in report->fault, or another ML_E* code. */
+/* Rebuild every model from the log into a scratch environment in a new
+ * directory under tmpdir (any name: it never reaches a shell; removed
+ * before returning) and compare it byte for byte with the live models of
+ * log: 0, ML_ECORRUPT with the first difference in report->fault, ML_EINVAL
+ * when tmpdir is too long, ML_ENOSPACE when tmpdir's file system is full,
+ * ML_EIO when the scratch directory cannot be made or removed, or another
+ * ML_E* code. */
 int verify_models(struct evlog *log, const char *tmpdir, struct verify_report *report);
 
 #endif

@@ -58,15 +58,18 @@ static void print_checked(const struct backup_info *info, bool keys)
 		       "with the master key)\n", info->kek_epoch);
 }
 
-/* Run fn (backup_create or backup_restore) with the arguments of cmd. */
+/* Run fn (backup_create or backup_restore) with the arguments of cmd; on
+ * success print what was done (done) and what was checked. */
 typedef int (*backup_fn)(const char *from, const char *to, const struct backup_opts *opts,
 			 struct backup_info *info, char *err, size_t errlen);
+typedef void (*done_fn)(char **argv, const struct backup_info *info);
 
-static int run(int argc, char **argv, const char *cmd, backup_fn fn, struct backup_info *info)
+static int run(int argc, char **argv, const char *cmd, backup_fn fn, done_fn done)
 {
 	const char *tmp = getenv("TMPDIR");
 	uint8_t master[CONFIG_SECRET_LEN];
 	struct backup_opts opts = { .tmpdir = tmp && tmp[0] ? tmp : "/tmp" };
+	struct backup_info info;
 	char err[1024];
 	bool have = false;
 	int rc = parse_args(argc, argv, cmd, master, &have);
@@ -74,40 +77,38 @@ static int run(int argc, char **argv, const char *cmd, backup_fn fn, struct back
 	if (rc)
 		return rc;
 	opts.master = have ? master : NULL;
-	rc = fn(argv[0], argv[1], &opts, info, err, sizeof(err));
+	rc = fn(argv[0], argv[1], &opts, &info, err, sizeof(err));
 	explicit_bzero(master, sizeof(master));
 	if (rc) {
 		fprintf(stderr, "maillage-admin: %s failed: %s\n", cmd,
 			err[0] ? err : ml_strerror(rc));
 		return exit_status(rc);
 	}
+	done(argv, &info);
+	print_checked(&info, have);
 	return 0;
+}
+
+static void backup_done(char **argv, const struct backup_info *info)
+{
+	printf("backed up '%s' to '%s': position %" PRIu64 ", kek epoch %" PRIu64 ", taken %s, "
+	       "data.mdb %" PRIu64 " bytes (source %" PRIu64 "), %u attempt%s\n", argv[0],
+	       argv[1], info->position, info->kek_epoch, info->created, info->data_bytes,
+	       info->source_bytes, info->attempts, info->attempts == 1 ? "" : "s");
+}
+
+static void restore_done(char **argv, const struct backup_info *info)
+{
+	printf("restored '%s' into '%s': position %" PRIu64 ", kek epoch %" PRIu64 ", backup "
+	       "taken %s\n", argv[0], argv[1], info->position, info->kek_epoch, info->created);
 }
 
 int admin_backup(int argc, char **argv)
 {
-	struct backup_info info;
-	int rc = run(argc, argv, "backup", backup_create, &info);
-
-	if (rc)
-		return rc;
-	printf("backed up '%s' to '%s': position %" PRIu64 ", kek epoch %" PRIu64 ", taken %s, "
-	       "data.mdb %" PRIu64 " bytes (source %" PRIu64 "), %u attempt%s\n", argv[0],
-	       argv[1], info.position, info.kek_epoch, info.created, info.data_bytes,
-	       info.source_bytes, info.attempts, info.attempts == 1 ? "" : "s");
-	print_checked(&info, argc == 4);
-	return 0;
+	return run(argc, argv, "backup", backup_create, backup_done);
 }
 
 int admin_restore(int argc, char **argv)
 {
-	struct backup_info info;
-	int rc = run(argc, argv, "restore", backup_restore, &info);
-
-	if (rc)
-		return rc;
-	printf("restored '%s' into '%s': position %" PRIu64 ", kek epoch %" PRIu64 ", backup "
-	       "taken %s\n", argv[0], argv[1], info.position, info.kek_epoch, info.created);
-	print_checked(&info, argc == 4);
-	return 0;
+	return run(argc, argv, "restore", backup_restore, restore_done);
 }

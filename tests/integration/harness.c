@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -264,6 +265,50 @@ bool h_log_contains(struct harness *h, const char *needle)
 	if (f)
 		fclose(f);
 	return found;
+}
+
+int h_log_count(struct harness *h, const char *needle)
+{
+	FILE *f = fopen(h->log, "r");
+	char line[4096];
+	int n = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+bool h_log_wait(struct harness *h, const char *needle, int n, int timeout_ms)
+{
+	int64_t end = h_now_us() + (int64_t)timeout_ms * 1000;
+
+	while (h_log_count(h, needle) < n) {
+		if (h_now_us() > end)
+			return false;
+		usleep(50000);
+	}
+	return true;
+}
+
+size_t h_file_count(const char *path, const void *needle, size_t len)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n = 0, got;
+	struct stat st;
+	char *buf;
+
+	assert_non_null(f);
+	assert_int_equal(fstat(fileno(f), &st), 0);
+	buf = malloc((size_t)st.st_size + 1);
+	assert_non_null(buf);
+	got = fread(buf, 1, (size_t)st.st_size, f);
+	fclose(f);
+	for (size_t i = 0; i + len <= got; i++)
+		n += !memcmp(buf + i, needle, len);
+	free(buf);
+	return n;
 }
 
 mlc_request *h_request(struct harness *h)

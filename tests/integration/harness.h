@@ -69,6 +69,19 @@ int h_verify(struct harness *h);
 /* True when the server's log contains needle. */
 bool h_log_contains(struct harness *h, const char *needle);
 
+/* The number of lines of the server's log that contain needle (0 when the
+ * log cannot be read). */
+int h_log_count(struct harness *h, const char *needle);
+
+/* Wait until at least n lines of the server's log contain needle, looking
+ * every 50 ms for timeout_ms at most. True when they do, false on timeout. */
+bool h_log_wait(struct harness *h, const char *needle, int n, int timeout_ms);
+
+/* How many times the len bytes of needle occur in the file at path
+ * (overlapping occurrences counted; the whole file is read into memory).
+ * Fails the current test when the file cannot be read. */
+size_t h_file_count(const char *path, const void *needle, size_t len);
+
 /* Request builders: a Request on the heap with a fresh request_id and (for
  * commands) a fresh command_id; free with h_request_free(). */
 mlc_request *h_request(struct harness *h);

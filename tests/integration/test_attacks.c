@@ -137,33 +137,6 @@ static long mem_sample(struct mem *m)
 	return rss;
 }
 
-/* Lines of the server's log that contain needle. */
-static int log_count(const char *needle)
-{
-	FILE *f = fopen(H.log, "r");
-	char line[4096];
-	int n = 0;
-
-	while (f && fgets(line, sizeof(line), f))
-		n += strstr(line, needle) != NULL;
-	if (f)
-		fclose(f);
-	return n;
-}
-
-/* Wait up to timeout_ms for a line with needle in the server's log. */
-static bool log_wait(const char *needle, int timeout_ms)
-{
-	int64_t end = h_now_us() + (int64_t)timeout_ms * 1000;
-
-	while (!h_log_contains(&H, needle)) {
-		if (h_now_us() > end)
-			return false;
-		usleep(50000);
-	}
-	return true;
-}
-
 /* A plain TCP connection to the server: no TLS. */
 static int tcp_connect(void)
 {
@@ -326,7 +299,7 @@ static void test_unfinished_handshakes(void **state)
 	static struct prober p;
 	struct pollfd fds[N];
 	int64_t t0, closed_us[N], last_byte = 0;
-	int before = log_count("reason=\"handshake timeout\""), left = N;
+	int before = h_log_count(&H, "reason=\"handshake timeout\""), left = N;
 
 	(void)state;
 	prober_start(&p, true);
@@ -369,7 +342,7 @@ static void test_unfinished_handshakes(void **state)
 	print_message("%d unfinished handshakes closed after %.2f s to %.2f s "
 		      "(handshake_timeout_s = %d)\n", N, closed_us[0] / 1e6, closed_us[N - 1] / 1e6,
 		      HANDSHAKE_TIMEOUT_S);
-	assert_int_equal(log_count("reason=\"handshake timeout\"") - before, N);
+	assert_int_equal(h_log_count(&H, "reason=\"handshake timeout\"") - before, N);
 }
 
 /* ------------------------------------------------------------------------
@@ -386,7 +359,8 @@ static void test_byte_a_second(void **state)
 	int64_t t0, closed_us[N_SLOW_FRAMES];
 	uint8_t *frame;
 	size_t len = encode_frame(h_ping(&H), &frame);
-	int before = log_count("org=asso-habitat reason=\"incomplete frame timeout\""), left;
+	const char *logged = "org=asso-habitat reason=\"incomplete frame timeout\"";
+	int before = h_log_count(&H, logged), left;
 
 	(void)state;
 	for (int i = 0; i < N_SLOW_FRAMES; i++) {
@@ -423,8 +397,7 @@ static void test_byte_a_second(void **state)
 	assert_int_equal(left, 0);
 	assert_true(closed_us[0] > FRAME_TIMEOUT_S * 1000000LL - 200000);
 	assert_true(closed_us[N_SLOW_FRAMES - 1] < FRAME_TIMEOUT_S * 1000000LL + 2000000);
-	assert_int_equal(log_count("org=asso-habitat reason=\"incomplete frame timeout\"") -
-			 before, N_SLOW_FRAMES);
+	assert_int_equal(h_log_count(&H, logged) - before, N_SLOW_FRAMES);
 	for (int i = 0; i < N_SLOW_FRAMES; i++)
 		mlc_close(slow[i]);
 	free(frame);
@@ -446,7 +419,7 @@ static void test_idle_connection(void **state)
 	print_message("a silent connection closed after %.2f s (idle_timeout_s = %d)\n",
 		      took / 1e6, IDLE_TIMEOUT_S);
 	assert_true(took > IDLE_TIMEOUT_S * 1000000LL - 200000);
-	assert_true(log_wait("org=siao-rhone reason=\"idle timeout\"", 1000));
+	assert_true(h_log_wait(&H, "org=siao-rhone reason=\"idle timeout\"", 1, 1000));
 	mlc_close(c);
 }
 
@@ -586,7 +559,7 @@ static struct outcome pipeline_attack(const char *org, mlc_request *(*make)(void
 	 * requests go */
 	if (stuck) {
 		snprintf(closed, sizeof(closed), "org=%s reason=\"replies left unread", org);
-		assert_true(log_wait(closed, (IDLE_TIMEOUT_S + 5) * 1000));
+		assert_true(h_log_wait(&H, closed, 1, (IDLE_TIMEOUT_S + 5) * 1000));
 		mem_sample(&m);
 	}
 	mlc_close(f.c);

@@ -104,26 +104,6 @@ static uint64_t slot_epoch(const uint8_t *kek, int slot)
 	return e;
 }
 
-/* How many times needle occurs in the file at path. */
-static size_t count_in_file(const char *path, const void *needle, size_t len)
-{
-	FILE *f = fopen(path, "rb");
-	size_t n = 0, got;
-	struct stat st;
-	char *buf;
-
-	assert_non_null(f);
-	assert_int_equal(fstat(fileno(f), &st), 0);
-	buf = malloc((size_t)st.st_size + 1);
-	assert_non_null(buf);
-	got = fread(buf, 1, (size_t)st.st_size, f);
-	fclose(f);
-	for (size_t i = 0; i + len <= got; i++)
-		n += !memcmp(buf + i, needle, len);
-	free(buf);
-	return n;
-}
-
 /* Refer a household as bailleur-est; its case id (free it). */
 static char *refer(struct harness *h, const char *last, const char *first)
 {
@@ -167,13 +147,19 @@ static void stop_restored(void)
 }
 
 /* Restore backup into a fresh server r, whose data directory is replaced
- * by the restore before it starts again. */
-static void restore_into(struct harness *r, const char *backup)
+ * by the restore; r is left stopped. */
+static void restore_stopped(struct harness *r, const char *backup)
 {
 	assert_int_equal(h_setup(r, NULL), 0);
 	assert_int_equal(h_stop(r, SIGTERM), 0);
 	assert_int_equal(sh("rm -rf '%s'", r->data), 0);
 	assert_int_equal(ADMIN("restore '%s' '%s' -c '%s'", backup, r->data, H.conf), 0);
+}
+
+/* restore_stopped(), then start r on the restored directory. */
+static void restore_into(struct harness *r, const char *backup)
+{
+	restore_stopped(r, backup);
 	assert_int_equal(h_start(r), 0);
 }
 
@@ -303,6 +289,7 @@ static void test_backup_after_erasure(void **state)
 	uint8_t kek_before[8 + 2 * KEK_SLOT], live[8 + 2 * KEK_SLOT], copy[8 + 2 * KEK_SLOT];
 	char backup[700], path[800];
 	uint64_t epoch;
+	FILE *marker;
 
 	(void)state;
 	h_expect(&H, "coord-vaulx-bron", h_decline(&H, erased), ST(OK));
@@ -322,13 +309,34 @@ static void test_backup_after_erasure(void **state)
 	assert_memory_equal(copy + 8, live + 8, KEK_SLOT);
 	assert_memory_equal(copy + 8 + KEK_SLOT, empty, KEK_SLOT);
 	snprintf(path, sizeof(path), "%s/kek", backup);
-	assert_int_equal(count_in_file(path, kek_before + 16, 60), 0);
+	assert_int_equal(h_file_count(path, kek_before + 16, 60), 0);
 	snprintf(path, sizeof(path), "%s/data.mdb", backup);
-	assert_int_equal(count_in_file(path, kek_before + 16, 60), 0);
+	assert_int_equal(h_file_count(path, kek_before + 16, 60), 0);
 
 	restore_into(&R, backup);
 	expect_person(&R, kept, PD(CLEAR), "Gardee");
 	expect_person(&R, erased, PD(ERASED), "erased");
+	assert_int_equal(h_verify(&R), 0);
+	stop_restored();
+
+	/* Had a reader lagged behind the erasure, its scrub would still be
+	 * pending and the copy would carry the marker (meta "scrub_after", here
+	 * 65536), a transaction id of the source: the compacted copy numbers
+	 * its transactions from 1 again. The restored server drops it (mdb_load:
+	 * lmdb-utils) instead of scrubbing at every batch until its own
+	 * numbering catches up. */
+	restore_stopped(&R, backup);
+	snprintf(path, sizeof(path), "%s/marker.txt", R.dir);
+	marker = fopen(path, "w");
+	assert_non_null(marker);
+	fputs("scrub_after\n\\00\\00\\00\\00\\00\\01\\00\\00\n", marker);  /* mdb_load -T */
+	assert_int_equal(fclose(marker), 0);
+	assert_int_equal(sh("mdb_load -T -s meta -f '%s' '%s'", path, R.data), 0);
+	assert_int_equal(h_start(&R), 0);
+	expect_person(&R, kept, PD(CLEAR), "Gardee");
+	free(refer(&R, "Apresrestauration", "Lise"));
+	assert_true(h_log_contains(&R, "event=scrub_marker_dropped scrub_after=65536 "));
+	assert_int_equal(sh("! mdb_dump -p -s meta '%s' | grep -q scrub_after", R.data), 0);
 	assert_int_equal(h_verify(&R), 0);
 	stop_restored();
 	free(kept);
@@ -407,7 +415,7 @@ static void test_backups_during_rotations(void **state)
 	snprintf(target, sizeof(target), "%s/admin.log", H.dir);
 	print_message("8 backups while %u erasures rotated the key-encryption key; "
 		      "backups that had to copy again: %zu\n", e.erased,
-		      count_in_file(target, " attempts\n", 10));
+		      h_file_count(target, " attempts\n", 10));
 	assert_true(e.erased > 0);
 	snprintf(target, sizeof(target), "%s/restored-rotating", H.dir);
 	assert_int_equal(ADMIN("restore '%s' '%s' -c '%s'", backup, target, H.conf), 0);

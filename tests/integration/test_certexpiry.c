@@ -87,31 +87,6 @@ static bool ping_ok(struct mlc *c, const char *org)
 	return ok;
 }
 
-/* Lines of the server's log that contain needle. */
-static int log_count(const char *needle)
-{
-	FILE *f = fopen(H.log, "r");
-	char line[4096];
-	int n = 0;
-
-	while (f && fgets(line, sizeof(line), f))
-		n += strstr(line, needle) != NULL;
-	if (f)
-		fclose(f);
-	return n;
-}
-
-/* Wait until the server's log has n lines with needle (5 s at most). */
-static bool wait_log(const char *needle, int n)
-{
-	for (int i = 0; i < 100; i++) {
-		if (log_count(needle) >= n)
-			return true;
-		usleep(50000);
-	}
-	return false;
-}
-
 /* The default server, on a copy of the development server certificate (so
  * that a test may replace it and reload), and an `openssl ca` database. */
 static int setup(void **state)
@@ -210,8 +185,8 @@ static void test_expires_while_open(void **state)
 	assert_false(mlc_timed_out(c));
 	mlc_close(c);
 	snprintf(needle, sizeof(needle), "org=ccas-vaulx not_after=%s", iso);
-	assert_true(wait_log(needle, 1));
-	assert_int_equal(log_count("event=cert_expired"), 1);
+	assert_true(h_log_wait(&H, needle, 1, 5000));
+	assert_int_equal(h_log_count(&H, "event=cert_expired"), 1);
 
 	/* a new handshake with it is refused, and the log says why */
 	c = connect_issued("short");
@@ -219,7 +194,7 @@ static void test_expires_while_open(void **state)
 	mlc_close(c);
 	snprintf(needle, sizeof(needle), "reason=\"handshake failed: client certificate refused: "
 		 "certificate has expired (subject CN 'ccas-vaulx', depth 0, not after %s)\"", iso);
-	assert_true(wait_log(needle, 1));
+	assert_true(h_log_wait(&H, needle, 1, 5000));
 
 	assert_true(ping_ok(other, "asso-habitat"));
 	mlc_close(other);
@@ -249,7 +224,7 @@ static void serve(const char *dir, const char *name, int reloads)
 	assert_int_equal(h_sh("cp '%s/%s.crt' '%s/server.crt' && cp '%s/%s.key' '%s/server.key'",
 			    dir, name, own_dir, dir, name, own_dir), 0);
 	assert_int_equal(kill(H.pid, SIGHUP), 0);
-	assert_true(wait_log("event=tls_reloaded", reloads));
+	assert_true(h_log_wait(&H, "event=tls_reloaded", reloads, 5000));
 }
 
 /* A new connection as the auditor works. */
@@ -268,8 +243,8 @@ static void test_server_certificate(void **state)
 	char iso[32], needle[1000];
 
 	(void)state;
-	assert_int_equal(log_count("event=tls_cert_expires_soon"), 0);
-	assert_int_equal(log_count("event=tls_cert_expired"), 0);
+	assert_int_equal(h_log_count(&H, "event=tls_cert_expires_soon"), 0);
+	assert_int_equal(h_log_count(&H, "event=tls_cert_expired"), 0);
 
 	/* ten days (and an hour) left: a warning with the days */
 	assert_int_equal(issue("soon", "localhost", "server", now - 60, now + 10 * 86400 + 3600), 0);
@@ -277,7 +252,7 @@ static void test_server_certificate(void **state)
 	fmt_time(now + 10 * 86400 + 3600, true, iso, sizeof(iso));
 	snprintf(needle, sizeof(needle), "level=warn event=tls_cert_expires_soon file=\"%s/server.crt\" "
 		 "not_after=%s days=10", own_dir, iso);
-	assert_int_equal(log_count(needle), 1);
+	assert_int_equal(h_log_count(&H, needle), 1);
 	assert_true(auditor_ok());
 
 	/* expired: an error, and it is still served (clients refuse it) */
@@ -286,15 +261,15 @@ static void test_server_certificate(void **state)
 	fmt_time(now - 86400 - 60, true, iso, sizeof(iso));
 	snprintf(needle, sizeof(needle), "level=error event=tls_cert_expired file=\"%s/server.crt\" "
 		 "not_after=%s days=-1", own_dir, iso);
-	assert_int_equal(log_count(needle), 1);
+	assert_int_equal(h_log_count(&H, needle), 1);
 	assert_int_equal(kill(H.pid, 0), 0);
 	assert_null(h_connect(&H, "auditor", NULL, 0));
 
 	/* renewed (the development certificate, 825 days): nothing more */
 	serve(H.certs, "server", 3);
 	assert_true(auditor_ok());
-	assert_int_equal(log_count("event=tls_cert_expires_soon"), 1);
-	assert_int_equal(log_count("event=tls_cert_expired"), 1);
+	assert_int_equal(h_log_count(&H, "event=tls_cert_expires_soon"), 1);
+	assert_int_equal(h_log_count(&H, "event=tls_cert_expired"), 1);
 }
 
 int main(void)

@@ -5,7 +5,8 @@
  * message saying which room ran out; reads keep working; every acknowledged
  * command is there and nothing of a refused one is (positions, verify, a
  * restart); a refused command retried with its command_id is recorded once
- * there is room. Room comes back by itself on the file system (a file is
+ * there is room, and an acknowledged one retried after the failed commits is
+ * answered as a replay of the same case. Room comes back by itself on the file system (a file is
  * deleted, no restart); the map grows with map_size_mb at a restart.
  *
  * mount(2) needs root (CAP_SYS_ADMIN): without it the tmpfs test is skipped
@@ -36,6 +37,7 @@ struct fill {
 	long full;               /* refused with RESOURCE_EXHAUSTED */
 	char message[512];       /* the first refusal's message */
 	char case_id[64];        /* the first acknowledged referral's case */
+	mlc_request *acked;      /* the first acknowledged referral, kept for a retry */
 	mlc_request *refused;    /* the first refused referral, kept for a retry */
 };
 
@@ -70,8 +72,11 @@ static void fill(struct harness *h, struct mlc *c, struct fill *f)
 		assert_non_null(r);
 		assert_int_equal(r->request_id, (*req)->request_id);
 		if (h_code(r) == ST(OK)) {
-			if (!f->ok++)
+			if (!f->ok++) {
 				snprintf(f->case_id, sizeof(f->case_id), "%s", r->command->case_id);
+				f->acked = *req;
+				*req = NULL;
+			}
 		} else {
 			assert_int_equal(h_code(r), ST(RESOURCE_EXHAUSTED));
 			if (!f->full++) {
@@ -123,22 +128,45 @@ static void reads_work(struct harness *h, uint64_t last, const char *case_id)
 	mlc_response_free(r);
 }
 
-/* The refused referral, sent again with its command_id once there is room:
- * recorded now, as a first time (nothing of it was recorded before). */
-static void retry_is_recorded(struct harness *h, struct fill *f)
+/* Send *req again (same command_id, a new request_id) on a new connection
+ * and free it; it must be answered OK, as a replay or not. Returns the
+ * response (free with mlc_response_free). */
+static mlc_response *resend(struct harness *h, mlc_request **req, bool replayed)
 {
 	struct mlc *c = h_connect(h, "bailleur-est", NULL, 0);
 	mlc_response *r;
 
 	assert_non_null(c);
-	f->refused->request_id = h->next_id++;
-	r = h_call(c, f->refused);
+	assert_non_null(*req);
+	(*req)->request_id = ++h->next_id;
+	r = h_call(c, *req);
 	assert_int_equal(h_code(r), ST(OK));
-	assert_false(r->command->replayed);
-	mlc_response_free(r);
-	h_request_free(f->refused);
-	f->refused = NULL;
+	assert_non_null(r->command);
+	assert_int_equal(r->command->replayed, replayed);
+	h_request_free(*req);
+	*req = NULL;
 	mlc_close(c);
+	return r;
+}
+
+/* The refused referral, sent again with its command_id once there is room:
+ * recorded now, as a first time (nothing of it was recorded before). */
+static void retry_is_recorded(struct harness *h, struct fill *f)
+{
+	mlc_response_free(resend(h, &f->refused, false));
+}
+
+/* The first acknowledged referral, sent again with its command_id after the
+ * failed commits: its record survived them, so it is answered as a replay
+ * with the same case and nothing new is appended. */
+static void retry_is_replayed(struct harness *h, struct fill *f)
+{
+	uint64_t last = h_last_position(h);
+	mlc_response *r = resend(h, &f->acked, true);
+
+	assert_string_equal(r->command->case_id, f->case_id);
+	mlc_response_free(r);
+	assert_int_equal(h_last_position(h), last);
 }
 
 /* Stop cleanly, verify the directory, start again: still at last. */
@@ -190,6 +218,7 @@ static void test_file_system_full(void **state)
 
 	/* Room is made: writing resumes without a restart. */
 	assert_int_equal(h_sh("rm '%s/ballast'", h.data), 0);
+	retry_is_replayed(&h, &f);
 	retry_is_recorded(&h, &f);
 	last++;
 	h_expect(&h, "bailleur-est", referral(&h, FILL_MAX + 1), ST(OK));
@@ -226,6 +255,7 @@ static void test_map_full(void **state)
 	assert_int_equal(h_sh("sed -i 's/^map_size_mb = 16$/map_size_mb = 64/' '%s'", h.conf), 0);
 	assert_int_equal(h_start(&h), 0);
 	assert_int_equal(h_last_position(&h), last);
+	retry_is_replayed(&h, &f);
 	retry_is_recorded(&h, &f);
 	last++;
 	restart_intact(&h, last);

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -30,27 +29,6 @@ static const char *const secrets[] = {
 	"TENANCY-QX-77", "visite-note-tres-privee",
 };
 
-/* How many times needle occurs in the file at path. */
-static size_t count_in_file(const char *path, const void *needle, size_t len)
-{
-	FILE *f = fopen(path, "rb");
-	size_t n = 0, got;
-	char *buf;
-	struct stat st;
-
-	if (!f || fstat(fileno(f), &st) || !(buf = malloc((size_t)st.st_size + 1))) {
-		if (f)
-			fclose(f);
-		return 0;
-	}
-	got = fread(buf, 1, (size_t)st.st_size, f);
-	fclose(f);
-	for (size_t i = 0; i + len <= got; i++)
-		n += !memcmp(buf + i, needle, len);
-	free(buf);
-	return n;
-}
-
 /* Occurrences of needle in every file of the data directory. */
 static size_t count_in_data(const void *needle, size_t len)
 {
@@ -63,7 +41,7 @@ static size_t count_in_data(const void *needle, size_t len)
 	while ((e = readdir(d)))
 		if (e->d_name[0] != '.') {
 			snprintf(path, sizeof(path), "%s/%s", H.data, e->d_name);
-			n += count_in_file(path, needle, len);
+			n += h_file_count(path, needle, len);
 		}
 	closedir(d);
 	return n;

@@ -20,30 +20,15 @@
 
 #define ST(x) MAILLAGE__V1__STATUS_CODE__##x
 
-/* Occurrences of needle in the server's log. */
-static int log_count(const char *needle)
-{
-	FILE *f = fopen(H.log, "r");
-	char line[4096];
-	int n = 0;
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		n += strstr(line, needle) != NULL;
-	fclose(f);
-	return n;
-}
-
 /* Send SIGHUP and wait (10 s at most) for one more line holding needle. */
 static void reload_until(const char *needle)
 {
-	int before = log_count(needle);
+	int before = h_log_count(&H, needle);
 
 	assert_int_equal(kill(H.pid, SIGHUP), 0);
-	for (int i = 0; i < 200 && log_count(needle) == before; i++)
+	for (int i = 0; i < 200 && h_log_count(&H, needle) == before; i++)
 		usleep(50000);
-	assert_int_equal(log_count(needle), before + 1);
+	assert_int_equal(h_log_count(&H, needle), before + 1);
 }
 
 /* SIGHUP, then wait for the reload's last line. */
@@ -104,11 +89,11 @@ static void test_membership(void **state)
 	conf_replace("platforms = vaulx-bron\n\n[org asso-relais]",
 		     "platforms = vaulx-bron, venissieux\n\n[org asso-relais]");
 	reload();
-	assert_int_equal(log_count("event=members_reloaded organisations=1\n"), 1);
-	assert_int_equal(log_count("event=reload_change key=platforms section=\"org asso-habitat\""),
+	assert_int_equal(h_log_count(&H, "event=members_reloaded organisations=1\n"), 1);
+	assert_int_equal(h_log_count(&H, "event=reload_change key=platforms section=\"org asso-habitat\""),
 			 1);
 	assert_int_equal(refer_venissieux(c, "Reloadun"), ST(OK));
-	assert_int_equal(log_count("org=asso-habitat reason="), 0);   /* never closed */
+	assert_int_equal(h_log_count(&H, "org=asso-habitat reason="), 0);   /* never closed */
 
 	/* ...and leaves it again. */
 	conf_replace("platforms = vaulx-bron, venissieux\n\n[org asso-relais]",
@@ -116,6 +101,62 @@ static void test_membership(void **state)
 	reload();
 	assert_int_equal(refer_venissieux(c, "Reloaddeux"), ST(PERMISSION_DENIED));
 	mlc_close(c);
+	assert_int_equal(h_verify(&H), 0);
+}
+
+/* A membership change while commands are in flight: the writer pauses
+ * between two batches for it, and the commands read meanwhile wait in its
+ * queue. The referrals go in one write (one TLS record), so the server
+ * holds them all read; with max_inflight = 2 (setup()) the connection
+ * takes the next ones as each answer leaves. Every one is answered, in
+ * order, and the change applies. */
+static void test_members_while_busy(void **state)
+{
+	enum { N = 50 };
+	struct mlc *c = h_connect(&H, "asso-habitat", NULL, 0);
+	uint64_t ids[N];
+	uint8_t frames[N * 256];
+	size_t len = 0, n;
+	mlc_request *req;
+	mlc_response *r;
+	char name[32];
+	int answered = 0;
+
+	(void)state;
+	assert_non_null(c);
+	mlc_set_timeout(c, 5000);
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "Enchaine%c%c", 'a' + i / 26, 'a' + i % 26);
+		req = h_refer(&H, "vaulx-bron", name, "Paul", "1990-02-02");
+		ids[i] = req->request_id;
+		n = maillage__v1__request__get_packed_size(req);
+		assert_true(len + 4 + n <= sizeof(frames));
+		frames[len] = (uint8_t)(n >> 24);
+		frames[len + 1] = (uint8_t)(n >> 16);
+		frames[len + 2] = (uint8_t)(n >> 8);
+		frames[len + 3] = (uint8_t)n;
+		len += 4 + maillage__v1__request__pack(req, frames + len + 4);
+		h_request_free(req);
+	}
+	conf_replace("platforms = vaulx-bron\n\n[org asso-relais]",
+		     "platforms = vaulx-bron, venissieux\n\n[org asso-relais]");
+	assert_int_equal(mlc_send_raw(c, frames, len), 0);
+	for (int i = 0; i < N; i++) {
+		r = mlc_recv(c);
+		if (!r)
+			break;       /* lost: do not wait for each of the others */
+		answered += r->request_id == ids[i] && h_code(r) == ST(OK);
+		mlc_response_free(r);
+		if (!i)
+			reload();    /* the first is answered, the others in flight */
+	}
+	assert_int_equal(answered, N);
+	assert_int_equal(refer_venissieux(c, "Enchainefin"), ST(OK));
+	mlc_close(c);
+
+	conf_replace("platforms = vaulx-bron, venissieux\n\n[org asso-relais]",
+		     "platforms = vaulx-bron\n\n[org asso-relais]");
+	reload();
 	assert_int_equal(h_verify(&H), 0);
 }
 
@@ -129,10 +170,10 @@ static void test_log_level(void **state)
 	(void)state;
 	assert_non_null(c);
 	/* (the log holds the harness's first start, with -v) */
-	debug = log_count("level=debug");
+	debug = h_log_count(&H, "level=debug");
 	h_expect(&H, "bailleur-est", h_refer(&H, "vaulx-bron", "Niveauun", "Ana", "1980-01-01"),
 		 ST(OK));
-	assert_int_equal(log_count("level=debug"), debug);
+	assert_int_equal(h_log_count(&H, "level=debug"), debug);
 
 	conf_add_global("log_level = debug");
 	reload();
@@ -141,8 +182,8 @@ static void test_log_level(void **state)
 	assert_int_equal(h_code(r), ST(OK));
 	mlc_response_free(r);
 	h_request_free(req);
-	assert_true(log_count("level=debug event=command ") > 0);
-	assert_true(log_count("level=debug") > debug);
+	assert_true(h_log_count(&H, "level=debug event=command ") > 0);
+	assert_true(h_log_count(&H, "level=debug") > debug);
 
 	/* reload_done is info: wait for the change itself, logged before. */
 	conf_replace("log_level = debug", "log_level = warn");
@@ -152,7 +193,7 @@ static void test_log_level(void **state)
 	assert_int_equal(h_code(r), ST(OK));
 	mlc_response_free(r);
 	h_request_free(req);
-	opened = log_count("level=info event=conn_open");
+	opened = h_log_count(&H, "level=info event=conn_open");
 	mlc_close(c);
 	c = h_connect(&H, "bailleur-est", NULL, 0);   /* conn_open is info: dropped */
 	req = h_ping(&H);
@@ -161,7 +202,7 @@ static void test_log_level(void **state)
 	mlc_response_free(r);
 	h_request_free(req);
 	mlc_close(c);
-	assert_int_equal(log_count("level=info event=conn_open"), opened);
+	assert_int_equal(h_log_count(&H, "level=info event=conn_open"), opened);
 
 	conf_replace("log_level = warn", "log_level = info");
 	reload();                            /* reload_done is info: back again */
@@ -172,19 +213,19 @@ static void test_needs_restart(void **state)
 	char line[64];
 
 	(void)state;
-	conf_add_global("max_inflight = 7");
+	conf_replace("\nmax_inflight = 2\n", "\nmax_inflight = 7\n");
 	snprintf(line, sizeof(line), "listen = 127.0.0.1:%d", H.port);
 	conf_replace(line, "listen = 127.0.0.1:1");
 	conf_replace("[org auditor]", "[org newcomer]\nkind = CCAS\nplatforms = vaulx-bron\n\n"
 		     "[org auditor]");
 	reload();
-	assert_int_equal(log_count("event=reload_needs_restart key=max_inflight kept=running"), 1);
-	assert_int_equal(log_count("event=reload_needs_restart key=listen kept=running"), 1);
-	assert_int_equal(log_count("event=reload_needs_restart section=\"org newcomer\""), 1);
+	assert_int_equal(h_log_count(&H, "event=reload_needs_restart key=max_inflight kept=running"), 1);
+	assert_int_equal(h_log_count(&H, "event=reload_needs_restart key=listen kept=running"), 1);
+	assert_int_equal(h_log_count(&H, "event=reload_needs_restart section=\"org newcomer\""), 1);
 	/* Still on its port, with its organisations. */
 	h_expect(&H, "auditor", h_ping(&H), ST(OK));
 	conf_replace("listen = 127.0.0.1:1", line);
-	conf_replace("max_inflight = 7\n", "");
+	conf_replace("\nmax_inflight = 7\n", "\nmax_inflight = 2\n");
 	conf_replace("[org newcomer]\nkind = CCAS\nplatforms = vaulx-bron\n\n", "");
 }
 
@@ -203,8 +244,8 @@ static void test_bad_file_refused(void **state)
 	conf_add_global("max_batch = lots");
 	reload();
 	snprintf(expect, sizeof(expect), "event=config_reload_failed error=\"%s:", H.conf);
-	assert_int_equal(log_count(expect), 1);
-	assert_int_equal(log_count("'max_batch' must be a whole number"), 1);
+	assert_int_equal(h_log_count(&H, expect), 1);
+	assert_int_equal(h_log_count(&H, "'max_batch' must be a whole number"), 1);
 	assert_int_equal(refer_venissieux(c, "Refusun"), ST(PERMISSION_DENIED));
 	req = h_ping(&H);
 	r = h_call(c, req);
@@ -219,7 +260,7 @@ static void test_bad_file_refused(void **state)
 	reload();
 	snprintf(expect, sizeof(expect), "event=config_reload_failed error=\"cannot open '%s'",
 		 H.conf);
-	assert_int_equal(log_count(expect), 1);
+	assert_int_equal(h_log_count(&H, expect), 1);
 	assert_int_equal(rename(away, H.conf), 0);
 	h_expect(&H, "asso-habitat", h_ping(&H), ST(OK));
 
@@ -230,7 +271,9 @@ static void test_bad_file_refused(void **state)
 
 /* The harness's server, restarted without -v (h_start passes it, and -v
  * holds the level at debug whatever log_level says): through a wrapper
- * script in the test's directory that drops it. */
+ * script in the test's directory that drops it. With max_inflight = 2, a
+ * connection's reads pause and resume at every answer
+ * (test_members_while_busy). */
 static int setup(void **state)
 {
 	char real[sizeof(H.bin)], path[sizeof(H.bin) + 32], target[sizeof(H.bin) + 32];
@@ -253,6 +296,7 @@ static int setup(void **state)
 	snprintf(target, sizeof(target), "%s/maillage-admin", real);
 	if (symlink(target, path))
 		return -1;
+	conf_add_global("max_inflight = 2");
 	return h_start(&H);
 }
 
@@ -260,6 +304,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_membership),
+		cmocka_unit_test(test_members_while_busy),
 		cmocka_unit_test(test_log_level),
 		cmocka_unit_test(test_needs_restart),
 		cmocka_unit_test(test_bad_file_refused),

@@ -28,17 +28,6 @@ static int revoke_cert(const char *cert)
 	return system(cmd);
 }
 
-/* Wait until the server's log has needle (5 s at most). */
-static bool wait_log(const char *needle)
-{
-	for (int i = 0; i < 100; i++) {
-		if (h_log_contains(&H, needle))
-			return true;
-		usleep(50000);
-	}
-	return false;
-}
-
 /* A server started with an empty list in tls_crl. */
 static int setup(void **state)
 {
@@ -93,7 +82,8 @@ static void test_revoked_on_reload(void **state)
 	snprintf(cert, sizeof(cert), "%s/asso-relais.crt", H.certs);
 	assert_int_equal(revoke_cert(cert), 0);
 	assert_int_equal(kill(H.pid, SIGHUP), 0);
-	assert_true(wait_log("event=tls_reloaded revoked_certificates=1 connections_closed=1"));
+	assert_true(h_log_wait(&H, "event=tls_reloaded revoked_certificates=1 connections_closed=1",
+			       1, 5000));
 	assert_true(h_log_contains(&H, "org=asso-relais reason=\"certificate revoked\""));
 
 	/* the open connection is gone, a new one is refused, others go on */
@@ -116,14 +106,14 @@ static void test_bad_list_keeps_the_previous(void **state)
 	fputs("not a revocation list\n", f);
 	fclose(f);
 	assert_int_equal(kill(H.pid, SIGHUP), 0);
-	assert_true(wait_log("event=tls_reload_failed"));
+	assert_true(h_log_wait(&H, "event=tls_reload_failed", 1, 5000));
 	assert_true(h_log_contains(&H, "kept=previous"));
 	assert_false(can_ping("asso-relais"));
 	assert_true(can_ping("asso-habitat"));
 	/* and a good one again reloads */
 	assert_int_equal(revoke_cert(NULL), 0);
 	assert_int_equal(kill(H.pid, SIGHUP), 0);
-	assert_true(wait_log("connections_closed=0"));
+	assert_true(h_log_wait(&H, "connections_closed=0", 1, 5000));
 	assert_false(can_ping("asso-relais"));
 }
 
