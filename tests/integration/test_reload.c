@@ -20,6 +20,17 @@
 
 #define ST(x) MAILLAGE__V1__STATUS_CODE__##x
 
+/* A ping on c answers OK. */
+static void ping_ok(struct mlc *c)
+{
+	mlc_request *req = h_ping(&H);
+	mlc_response *r = h_call(c, req);
+
+	assert_int_equal(h_code(r), ST(OK));
+	mlc_response_free(r);
+	h_request_free(req);
+}
+
 /* Send SIGHUP and wait (10 s at most) for one more line holding needle. */
 static void reload_until(const char *needle)
 {
@@ -188,19 +199,11 @@ static void test_log_level(void **state)
 	/* reload_done is info: wait for the change itself, logged before. */
 	conf_replace("log_level = debug", "log_level = warn");
 	reload_until("event=reload_change key=log_level");
-	req = h_ping(&H);
-	r = h_call(c, req);                 /* the same connection, still open */
-	assert_int_equal(h_code(r), ST(OK));
-	mlc_response_free(r);
-	h_request_free(req);
+	ping_ok(c); /* the same connection, still open */
 	opened = h_log_count(&H, "level=info event=conn_open");
 	mlc_close(c);
 	c = h_connect(&H, "bailleur-est", NULL, 0);   /* conn_open is info: dropped */
-	req = h_ping(&H);
-	r = h_call(c, req);
-	assert_int_equal(h_code(r), ST(OK));
-	mlc_response_free(r);
-	h_request_free(req);
+	ping_ok(c);
 	mlc_close(c);
 	assert_int_equal(h_log_count(&H, "level=info event=conn_open"), opened);
 
@@ -233,8 +236,6 @@ static void test_bad_file_refused(void **state)
 {
 	struct mlc *c = h_connect(&H, "asso-habitat", NULL, 0);
 	char expect[700], away[700];
-	mlc_request *req;
-	mlc_response *r;
 
 	(void)state;
 	assert_non_null(c);
@@ -247,11 +248,7 @@ static void test_bad_file_refused(void **state)
 	assert_int_equal(h_log_count(&H, expect), 1);
 	assert_int_equal(h_log_count(&H, "'max_batch' must be a whole number"), 1);
 	assert_int_equal(refer_venissieux(c, "Refusun"), ST(PERMISSION_DENIED));
-	req = h_ping(&H);
-	r = h_call(c, req);
-	assert_int_equal(h_code(r), ST(OK));
-	mlc_response_free(r);
-	h_request_free(req);
+	ping_ok(c);
 	mlc_close(c);
 
 	/* A file that cannot be read at all, the same. */
