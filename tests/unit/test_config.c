@@ -944,6 +944,73 @@ static void test_devsetup_config(void **state)
 	config_free(cfg);
 }
 
+/* config_diff names every change by section and key; config_adopt swaps
+ * one value of each type in, leaving the old one in next; key files and
+ * unknown keys are refused. */
+struct changes {
+	char seen[8][64];
+	size_t n;
+};
+
+static void note_change(void *arg, const char *section, const char *key)
+{
+	struct changes *c = arg;
+
+	if (c->n < 8)
+		snprintf(c->seen[c->n++], sizeof(c->seen[0]), "%s/%s", section ? section : "",
+			 key ? key : "");
+}
+
+static bool changed(const struct changes *c, const char *what)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (!strcmp(c->seen[i], what))
+			return true;
+	return false;
+}
+
+static void test_diff_and_adopt(void **state)
+{
+	struct config *cfg, *next;
+	struct changes c = { .n = 0 };
+	const struct org *o;
+
+	(void)state;
+	cfg = load_ok(GLOBALS "max_inflight = 8\n" PLATFORM
+		      "[platform venissieux]\ncode = VEN\n" ORG);
+	next = load_ok(GLOBALS "max_inflight = 9\nlog_level = warn\ntls_crl = crl.pem\n"
+		       PLATFORM "[platform venissieux]\ncode = VEN\n"
+		       "[org asso]\nkind = ASSOCIATION\nplatforms = vaulx-bron, venissieux\n"
+		       "[org other]\nkind = CCAS\nplatforms = venissieux\n");
+	assert_int_equal(config_diff(cfg, next, note_change, &c), 5);
+	assert_true(changed(&c, "/max_inflight"));
+	assert_true(changed(&c, "/log_level"));
+	assert_true(changed(&c, "/tls_crl"));
+	assert_true(changed(&c, "org asso/platforms"));
+	assert_true(changed(&c, "org other/"));
+
+	assert_int_equal(config_adopt(cfg, next, NULL, "log_level"), 0);
+	assert_int_equal(cfg->log_level, 2);
+	assert_int_equal(next->log_level, 1);
+	assert_int_equal(config_adopt(cfg, next, NULL, "max_inflight"), 0);
+	assert_int_equal(cfg->max_inflight, 9);
+	assert_int_equal(config_adopt(cfg, next, NULL, "tls_crl"), 0);
+	assert_non_null(strstr(cfg->tls_crl, "/crl.pem"));
+	assert_null(next->tls_crl);
+	assert_int_equal(config_adopt(cfg, next, "org asso", "platforms"), 0);
+	o = config_find_org(cfg, "asso");
+	assert_int_equal(o->n_platforms, 2);
+	assert_string_equal(o->platforms[1], "venissieux");
+	assert_int_equal(config_find_org(next, "asso")->n_platforms, 1);
+	assert_int_equal(config_adopt(cfg, next, NULL, "master_key_file"), ML_EINVAL);
+	assert_int_equal(config_adopt(cfg, next, NULL, "no_such_key"), ML_EINVAL);
+	assert_int_equal(config_adopt(cfg, next, "org other", "platforms"), ML_EINVAL);
+	c.n = 0;
+	assert_int_equal(config_diff(cfg, next, note_change, &c), 5);  /* swapped, not copied */
+	config_free(next);
+	config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -966,6 +1033,7 @@ int main(void)
 		cmocka_unit_test_setup(test_lookups, reset_secret),
 		cmocka_unit_test_setup(test_example_file, reset_secret),
 		cmocka_unit_test_setup(test_devsetup_config, reset_secret),
+		cmocka_unit_test_setup(test_diff_and_adopt, reset_secret),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, setup, teardown);
