@@ -111,6 +111,8 @@ MAP_MB=$((1024 + SECONDS_RUN * 100))
 {
 	echo "# tools/bench.sh"
 	echo "map_size_mb = $MAP_MB"
+	# --idle: every connection is one of the development organisations'.
+	[ "$IDLE" -eq 0 ] || echo "max_connections_per_org = $IDLE"
 	# BENCH_SERVER_CONF: more global keys, one per line (e.g. max_batch = 4096)
 	printf '%s\n' "${BENCH_SERVER_CONF:-}"
 	echo
