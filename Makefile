@@ -190,7 +190,7 @@ bench-postgres: ## PostgreSQL 15 doing maillage's durable appends: pgbench over 
 	@BUILD=$(BUILD) tools/bench-postgres.sh $(BENCH_PG_ARGS)
 
 # Both in one run on this machine, then the table and the ratio (last line).
-bench-replay: $(BIN)/maillage-replaybench ## rebuild every model from a log of a million events; read a case's history of 1000 (about two minutes)
+bench-replay: $(BIN)/maillage-replaybench ## rebuild every model from a log of a million events; read a case's history of 1000 (about a minute)
 	tools/bench-replay.sh $(BENCH_REPLAY_ARGS)
 
 bench: SHELL := /bin/bash
