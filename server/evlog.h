@@ -178,7 +178,8 @@ int evlog_datakey_del(struct evlog_txn *txn, const uint8_t *hk, const char *plat
 typedef int (*evlog_datakey_fn)(void *arg, const uint8_t *hk, const char *platform);
 int evlog_datakey_scan(struct evlog_txn *txn, evlog_datakey_fn fn, void *arg);
 
-/* The id of a write transaction (LMDB's txnid), before it commits. */
+/* LMDB's txnid of txn: for a write transaction the id it will commit as;
+ * for a read transaction the id of the last commit its snapshot holds. */
 uint64_t evlog_txn_id(const struct evlog_txn *txn);
 
 /* Overwrite with zeros, and sync, every page of the data file that LMDB
