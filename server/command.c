@@ -575,17 +575,20 @@ static int record(struct run *r, const uint8_t *hash)
 	return rc;
 }
 
-int command_run(struct evlog_txn *batch, const struct command_ctx *ctx,
-		struct command_out *out)
+/* command_run(), nested in batch or directly in it. */
+static int run_command(struct evlog_txn *batch, const struct command_ctx *ctx,
+		       struct command_out *out, bool direct)
 {
-	struct run r = { .ctx = ctx, .out = out, .case_id = wire_case_id(ctx->req) };
+	struct run r = { .ctx = ctx, .out = out, .case_id = wire_case_id(ctx->req),
+			 .txn = batch };
+	uint64_t writes = evlog_txn_writes(batch);
 	uint8_t hash[CRYPTO_SHA256_LEN];
 	ml_command_record *seen = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	rc = request_hash(ctx->req, hash);
-	if (!rc)
+	if (!rc && !direct)
 		rc = evlog_txn_nest(batch, &r.txn);
 	if (rc)
 		return status_fail(&out->st, rc, NULL, "cannot start the command: %s",
@@ -600,6 +603,10 @@ int command_run(struct evlog_txn *batch, const struct command_ctx *ctx,
 			    ml_strerror(rc));
 	wire_free(seen);
 	wire_free(r.c);
+	if (direct) {
+		out->spoiled = rc && evlog_txn_writes(batch) != writes;
+		return rc;
+	}
 	if (rc || out->replayed) {
 		evlog_txn_abort(r.txn);
 		return rc;
@@ -609,6 +616,18 @@ int command_run(struct evlog_txn *batch, const struct command_ctx *ctx,
 		return status_fail(&out->st, rc, NULL, "cannot commit the command: %s",
 				   ml_strerror(rc));
 	return 0;
+}
+
+int command_run(struct evlog_txn *batch, const struct command_ctx *ctx,
+		struct command_out *out)
+{
+	return run_command(batch, ctx, out, false);
+}
+
+int command_run_direct(struct evlog_txn *batch, const struct command_ctx *ctx,
+		       struct command_out *out)
+{
+	return run_command(batch, ctx, out, true);
 }
 
 struct expiry {

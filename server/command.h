@@ -1,6 +1,7 @@
 /* command.h - running one command on the write side: idempotency, the case's
  * relation and state checks, the events it appends and the models it updates,
- * all inside one nested transaction of the writer's batch.
+ * inside one nested transaction of the writer's batch, or in the batch itself
+ * (direct): every check that can refuse a command runs before its first write.
  *
  * Called on the writer thread only, after validate_request() and
  * auth_request_kind() accepted the request on the loop thread.
@@ -33,6 +34,8 @@ struct command_out {
 	bool replayed;              /* the stored answer to a retried command_id */
 	int64_t recorded_at;
 	bool destroyed_key;         /* a data key was destroyed (erasure) */
+	bool spoiled;               /* command_run_direct(): failed after writing
+				     * to the batch */
 };
 
 /* Run ctx->req inside a transaction nested in batch. Accepted: its events and
@@ -43,6 +46,15 @@ struct command_out {
  * Always fills out; returns 0, or the ML_E* code of a refusal. */
 int command_run(struct evlog_txn *batch, const struct command_ctx *ctx,
 		struct command_out *out);
+
+/* command_run() in batch itself, without the nested transaction (and its
+ * copies of every page the command touches). A refusal still leaves no
+ * trace when it comes before the command's first write, as every check of
+ * a command does. A failure after a write (storage full, a corrupt model)
+ * leaves a part of the command in batch: out->spoiled is then set, and the
+ * caller must abort batch (and may run its commands again, nested). */
+int command_run_direct(struct evlog_txn *batch, const struct command_ctx *ctx,
+		       struct command_out *out);
 
 /* Append ev (writer thread, inside txn), its personal fields sealed with the
  * data key of household hk (32 bytes) on ev's platform, made when *c is NULL

@@ -6,6 +6,8 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +15,44 @@
 #include "crypto.h"
 #include "err.h"
 
+/* The algorithms, fetched from the provider once: an implicit fetch by name
+ * (EVP_aes_256_gcm(), SHA256()) takes a lock and a lookup on every call, a
+ * tenth of the writer's time per command. Never freed: they live as long as
+ * the process. */
+static pthread_once_t fetched = PTHREAD_ONCE_INIT;
+static EVP_CIPHER *aes_gcm;
+static EVP_MD *sha256;
+
+/* Nonces come from a per-thread pool of random bytes that RAND_bytes refills
+ * (one call per NONCE_POOL_LEN / CRYPTO_NONCE_LEN nonces instead of one per
+ * seal: each call takes the DRBG's lock and a getpid()). A fork counts a new
+ * generation, which empties the child's pool: parent and child never draw the
+ * same nonce. Bytes handed out are wiped from the pool. */
+#define NONCE_POOL_LEN (CRYPTO_NONCE_LEN * 64)
+static atomic_uint fork_generation;
+static _Thread_local struct nonce_pool {
+	uint8_t bytes[NONCE_POOL_LEN];
+	size_t left;                        /* unused bytes at the end of bytes */
+	unsigned generation;
+} pool;
+
+static void count_fork(void)
+{
+	atomic_fetch_add(&fork_generation, 1);
+}
+
+static void fetch(void)
+{
+	aes_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+	sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+	pthread_atfork(NULL, NULL, count_fork);
+}
+
 void crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_LEN])
 {
-	SHA256(data, len, out);
+	pthread_once(&fetched, fetch);
+	if (!sha256 || !EVP_Digest(data, len, out, NULL, sha256, NULL))
+		SHA256(data, len, out);
 }
 
 int crypto_hmac_sha256(const uint8_t *key, size_t keylen, const void *data,
@@ -34,17 +71,37 @@ int crypto_random(void *buf, size_t len)
 	return RAND_bytes(buf, (int)len) == 1 ? 0 : ML_ECRYPTO;
 }
 
+/* A fresh random nonce from this thread's pool. 0 or ML_ECRYPTO. */
+static int nonce(uint8_t out[CRYPTO_NONCE_LEN])
+{
+	unsigned generation = atomic_load(&fork_generation);
+	uint8_t *p;
+
+	if (pool.generation != generation || pool.left < CRYPTO_NONCE_LEN) {
+		if (crypto_random(pool.bytes, sizeof(pool.bytes)))
+			return ML_ECRYPTO;
+		pool.left = sizeof(pool.bytes);
+		pool.generation = generation;
+	}
+	p = pool.bytes + sizeof(pool.bytes) - pool.left;
+	memcpy(out, p, CRYPTO_NONCE_LEN);
+	explicit_bzero(p, CRYPTO_NONCE_LEN);
+	pool.left -= CRYPTO_NONCE_LEN;
+	return 0;
+}
+
 /* One AES-256-GCM pass over in (len bytes) into out; tag is written when
  * sealing and checked when opening. */
 static int gcm(bool seal, const uint8_t *key, const uint8_t *nonce, const void *aad,
 	       size_t aadlen, const uint8_t *in, size_t len, uint8_t *out, uint8_t *tag)
 {
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	EVP_CIPHER_CTX *ctx;
 	int n = 0, ok;
 
-	if (!ctx)
+	pthread_once(&fetched, fetch);
+	if (!aes_gcm || !(ctx = EVP_CIPHER_CTX_new()))
 		return ML_ECRYPTO;
-	ok = EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce, seal) == 1 &&
+	ok = EVP_CipherInit_ex2(ctx, aes_gcm, key, nonce, seal, NULL) == 1 &&
 	     (!aadlen || EVP_CipherUpdate(ctx, NULL, &n, aad, (int)aadlen) == 1) &&
 	     (!len || EVP_CipherUpdate(ctx, out, &n, in, (int)len) == 1) &&
 	     (seal || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, CRYPTO_TAG_LEN, tag) == 1) &&
@@ -57,7 +114,7 @@ static int gcm(bool seal, const uint8_t *key, const uint8_t *nonce, const void *
 int crypto_seal(const uint8_t key[CRYPTO_KEY_LEN], const void *aad, size_t aadlen,
 		const void *plain, size_t len, uint8_t *box)
 {
-	if (len > INT_MAX / 2 || crypto_random(box, CRYPTO_NONCE_LEN))
+	if (len > INT_MAX / 2 || nonce(box))
 		return ML_ECRYPTO;
 	return gcm(true, key, box, aad, aadlen, plain, len, box + CRYPTO_NONCE_LEN,
 		   box + CRYPTO_NONCE_LEN + len);

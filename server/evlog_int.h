@@ -53,7 +53,17 @@ struct evlog_txn {
 	uint64_t last_pos;                 /* head as seen by this transaction */
 	uint8_t head_hash[WIRE_HASH_LEN];
 	uint64_t cmd_seq;                  /* write: the command log's last sequence */
+	uint64_t writes;                   /* writes attempted, with those of the
+					    * children committed into it */
 };
+
+/* txn's LMDB handle for a put, a del or a drop: every write goes through it,
+ * so that evlog_txn_writes() counts them all. */
+static inline MDB_txn *evlog_wtxn(struct evlog_txn *txn)
+{
+	txn->writes++;
+	return txn->txn;
+}
 
 /* The command log (evlog_commands.c). evlog_commands_open(): at open, read
  * its last sequence into txn (0, ML_EDB); the index is built at the first

@@ -2,8 +2,11 @@
  *
  * Invariants (DESIGN.md section 3), enforced here and nowhere else:
  *  1. One thread owns every LMDB write transaction: this one.
- *  2. Every queued command runs in its own nested transaction: a refused
- *     command leaves no trace and does not spoil the batch.
+ *  2. A refused command leaves no trace and does not spoil the batch. A
+ *     batch first runs its commands directly in its transaction (command.h:
+ *     a command's checks come before its first write). When a command fails
+ *     after it has written, that transaction is aborted and the batch runs
+ *     again with every command in its own nested transaction.
  *  3. The events of a command, the models derived from them and its
  *     idempotency record are written in the same outer transaction, so no
  *     read ever sees one without the others.
@@ -99,6 +102,8 @@ static void reply(struct writer_job *job, const struct command_out *out)
 	Maillage__V1__Status status = MAILLAGE__V1__STATUS__INIT;
 	ml_command_result res = MAILLAGE__V1__COMMAND_RESULT__INIT;
 
+	free(job->reply);
+	job->reply = NULL;
 	resp.request_id = job->req->request_id;
 	wire_status_fill(&status, &out->st);
 	resp.status = &status;
@@ -127,10 +132,12 @@ static void fail_batch(struct writer_job *jobs, int err, const char *what)
 		    "%s: %s; nothing was recorded, retry with the same command_id",
 		    what, ml_strerror(err));
 	for (struct writer_job *job = jobs; job; job = job->next) {
-		free(job->reply);
-		job->reply = NULL;
-		if (job->req)
+		if (job->req) {
 			reply(job, &out);
+		} else {
+			free(job->reply);
+			job->reply = NULL;
+		}
 	}
 }
 
@@ -148,7 +155,6 @@ static void journal(struct writer *w, struct evlog_txn *txn, struct writer_job *
 	status_fail(&out.st, ml_err_no_room(rc) ? rc : ML_EUNAVAIL, NULL,
 		    "cannot record this read in the access journal: %s; nothing was sent",
 		    ml_strerror(rc));
-	free(job->reply);
 	reply(job, &out);
 }
 
@@ -281,46 +287,86 @@ static void count_commands(struct writer *w, const struct writer_job *jobs)
 }
 
 /* Run one batch in one write transaction; replies are set on every job. */
-static void run_batch(struct writer *w, struct writer_job *jobs, size_t n)
-{
-	struct command_ctx ctx = { .cfg = w->cfg, .now_us = clock_now_us() };
-	struct command_out out;
-	struct evlog_txn *txn;
-	struct timespec t0, t1;
-	bool destroyed = false;
-	uint64_t txn_id, next = 0, events = 0;
-	long us;
-	int rc;
+/* What the jobs of a batch did. */
+struct tally {
+	uint64_t events;          /* appended */
+	bool destroyed;           /* data keys destroyed */
+};
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = evlog_txn_begin(w->log, true, &txn);
-	if (rc) {
-		fail_batch(jobs, rc, "cannot begin a write transaction");
-		return;
-	}
+/* Run the jobs in txn, commands directly in it or each nested (invariant 2);
+ * false when a command run directly failed after writing: txn must then be
+ * abandoned. */
+static bool run_jobs(struct writer *w, struct evlog_txn *txn, struct command_ctx *ctx,
+		     bool direct, struct writer_job *jobs, struct tally *t)
+{
+	struct command_out out;
+
+	memset(t, 0, sizeof(*t));
 	for (struct writer_job *job = jobs; job; job = job->next) {
 		switch (job->kind) {
 		case WRITER_EXPIRY:
-			events += expire(w, txn, ctx.now_us);
+			t->events += expire(w, txn, ctx->now_us);
 			break;
 		case WRITER_RETENTION:
-			destroyed |= retain(w, txn, ctx.now_us);
+			t->destroyed |= retain(w, txn, ctx->now_us);
 			break;
 		case WRITER_JOURNAL:
 			journal(w, txn, job);
 			break;
 		case WRITER_COMMAND:
-			ctx.org = job->org;
-			ctx.req = job->req;
-			command_run(txn, &ctx, &out);
+			ctx->org = job->org;
+			ctx->req = job->req;
+			if (direct)
+				command_run_direct(txn, ctx, &out);
+			else
+				command_run(txn, ctx, &out);
+			if (out.spoiled)
+				return false;
 			reply(job, &out);
-			destroyed |= out.destroyed_key;
-			events += out.st.code || out.replayed ? 0 : out.event_count;
+			t->destroyed |= out.destroyed_key;
+			t->events += out.st.code || out.replayed ? 0 : out.event_count;
 			break;
 		}
 	}
+	return true;
+}
+
+/* Begin the batch's transaction and run its jobs in it: directly, and again
+ * nested if a command spoils the direct run. 0 or the ML_E* code of begin. */
+static int begin_and_run(struct writer *w, struct writer_job *jobs, size_t n,
+			 struct command_ctx *ctx, struct evlog_txn **txn, struct tally *t)
+{
+	for (bool direct = true;; direct = false) {
+		int rc = evlog_txn_begin(w->log, true, txn);
+
+		if (rc)
+			return rc;
+		if (run_jobs(w, *txn, ctx, direct, jobs, t) || !direct)
+			return 0;
+		evlog_txn_abort(*txn);
+		log_info("batch_rerun", "commands=%zu detail=\"a command failed after writing; "
+			 "the batch runs again, each command nested\"", n);
+	}
+}
+
+static void run_batch(struct writer *w, struct writer_job *jobs, size_t n)
+{
+	struct command_ctx ctx = { .cfg = w->cfg, .now_us = clock_now_us() };
+	struct evlog_txn *txn;
+	struct timespec t0, t1;
+	struct tally t;
+	uint64_t txn_id, next = 0;
+	long us;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = begin_and_run(w, jobs, n, &ctx, &txn, &t);
+	if (rc) {
+		fail_batch(jobs, rc, "cannot begin a write transaction");
+		return;
+	}
 	txn_id = evlog_txn_id(txn);
-	if (destroyed && (rc = rotate_begin(txn, &next))) {
+	if (t.destroyed && (rc = rotate_begin(txn, &next))) {
 		evlog_txn_abort(txn);
 		kek_rotate_end(evlog_kek(w->log), false);
 		log_error("kek_rotation_failed", "commands=%zu error=\"%s\"", n, ml_strerror(rc));
@@ -343,7 +389,7 @@ static void run_batch(struct writer *w, struct writer_job *jobs, size_t n)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	us = (t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000;
-	counters_batch(w->counters, n, events, (uint64_t)us);
+	counters_batch(w->counters, n, t.events, (uint64_t)us);
 	if (w->scrub_after)
 		scrub(w);
 	atomic_fetch_add(&w->commits, 1);

@@ -1,7 +1,9 @@
 /* test_command.c - the write path without the network: commands run in a
  * batch transaction on a temporary data directory; refusals leave no trace,
  * retries replay, the hash chain and the case summary follow the events, an
- * aborted batch gives its positions back.
+ * aborted batch gives its positions back. The tests run twice: each command
+ * nested in the batch (command_run), then directly in it
+ * (command_run_direct), on a fresh directory each time.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "command.h"
@@ -20,6 +23,7 @@
 #include "verify.h"
 
 static char dir[64];
+static bool direct;            /* the group being run: command_run_direct() */
 static struct evlog *elog;
 static struct kek *kek;
 static struct config cfg;
@@ -45,6 +49,12 @@ static int setup(void **state)
 	cfg.platforms = &platform;
 	cfg.n_platforms = 1;
 	return 0;
+}
+
+static int setup_direct(void **state)
+{
+	direct = true;
+	return setup(state);
 }
 
 static int teardown(void **state)
@@ -78,7 +88,11 @@ static void run_batch(ml_request **reqs, const struct org **who, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		struct command_ctx ctx = { &cfg, who[i], reqs[i], 1795000000000000LL };
 
-		command_run(txn, &ctx, &outs[i]);
+		if (direct)
+			command_run_direct(txn, &ctx, &outs[i]);
+		else
+			command_run(txn, &ctx, &outs[i]);
+		assert_false(outs[i].spoiled);
 	}
 	if (commit)
 		assert_int_equal(evlog_txn_commit(txn), 0);
@@ -239,6 +253,44 @@ static void test_log_verifies(void **state)
 	assert_int_equal(rep.cases, 4);
 }
 
+/* Run directly, a command that fails after a write says so: here the map
+ * fills up under a batch of referrals, each of which writes before it can
+ * fail. Nested, the same failure leaves the batch usable. */
+static void test_failure_after_write_spoils(void **state)
+{
+	char small[sizeof(dir) + 8], err[256], name[32];
+	struct evlog *log;
+	struct kek *k;
+	struct evlog_txn *txn;
+	struct command_out out;
+	int rc = 0, n;
+
+	(void)state;
+	snprintf(small, sizeof(small), "%s/small", dir);
+	assert_int_equal(mkdir(small, 0700), 0);
+	assert_int_equal(evlog_open(small, 1 << 20, false, &log, err, sizeof(err)), 0);
+	assert_int_equal(kek_open(small, cfg.master_key, 0, &k, err, sizeof(err)), 0);
+	evlog_attach_kek(log, k);
+	assert_int_equal(evlog_txn_begin(log, true, &txn), 0);
+	for (n = 0; n < 10000 && !rc; n++) {
+		struct refer r;
+		struct command_ctx ctx = { &cfg, &orgs[0], &r.req, 1795000000000000LL };
+
+		snprintf(name, sizeof(name), "Full%d", n);
+		make_refer(&r, name);
+		r.id[0] = 0xee;                   /* a command_id of its own */
+		r.id[1] = (uint8_t)n;
+		r.id[2] = (uint8_t)(n >> 8);
+		rc = direct ? command_run_direct(txn, &ctx, &out) : command_run(txn, &ctx, &out);
+	}
+	assert_int_equal(rc, ML_EMAPFULL);
+	assert_true(n > 1);
+	assert_int_equal(out.spoiled, direct);
+	evlog_txn_abort(txn);
+	evlog_close(log);
+	kek_close(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -246,7 +298,9 @@ int main(void)
 		cmocka_unit_test(test_aborted_batch),
 		cmocka_unit_test(test_retry),
 		cmocka_unit_test(test_log_verifies),
+		cmocka_unit_test(test_failure_after_write_spoils),
 	};
 
-	return cmocka_run_group_tests_name("command", tests, setup, teardown);
+	return cmocka_run_group_tests_name("command, nested", tests, setup, teardown) |
+	       cmocka_run_group_tests_name("command, direct", tests, setup_direct, teardown);
 }
