@@ -1,7 +1,7 @@
 /* wire.c - protobuf-c glue: decoding, encoding, framing and enum names.
- * The only file that calls protobuf-c; everything it unpacks uses the default
+ * The only file that calls protobuf-c. Messages it unpacks use the default
  * (malloc) allocator, so strings set with wire_set_string() can be freed by
- * wire_free().
+ * wire_free(), except those unpacked into a struct wire_arena.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +52,96 @@ Maillage__V1__PersonalValues *wire_personal_values_unpack(const uint8_t *data, s
 	return UNPACK(personal_values, Maillage__V1__PersonalValues, data, len);
 }
 
+/* A malloc'ed block of an arena; data follows the header. */
+struct wire_block {
+	struct wire_block *next;
+	size_t cap, used;             /* used: once a newer block is in use */
+	_Alignas(WIRE_ARENA_ALIGN) uint8_t data[];
+};
+
+#define ARENA_BLOCK_MIN (16u << 10)
+
+static void *arena_pa_alloc(void *arg, size_t n)
+{
+	return wire_arena_alloc(arg, n);
+}
+
+static void arena_pa_free(void *arg, void *p)
+{
+	(void)arg;
+	(void)p;                      /* released with the arena */
+}
+
+void wire_arena_init(struct wire_arena *a, void *buf, size_t cap, bool wipe)
+{
+	memset(a, 0, sizeof(*a));
+	a->pa.alloc = arena_pa_alloc;
+	a->pa.free = arena_pa_free;
+	a->pa.allocator_data = a;
+	a->base = a->first = buf;
+	a->cap = a->first_cap = cap;
+	a->wipe = wipe;
+}
+
+void *wire_arena_alloc(struct wire_arena *a, size_t n)
+{
+	struct wire_block *b;
+	size_t size;
+
+	n = (n + WIRE_ARENA_ALIGN - 1) & ~(size_t)(WIRE_ARENA_ALIGN - 1);
+	if (n <= a->cap - a->used) {
+		a->used += n;
+		return a->base + a->used - n;
+	}
+	size = n > ARENA_BLOCK_MIN ? n : ARENA_BLOCK_MIN;
+	if (size > SIZE_MAX - sizeof(*b) || !(b = malloc(sizeof(*b) + size)))
+		return NULL;
+	if (a->base == a->first)
+		a->first_used = a->used;
+	else
+		a->blocks->used = a->used;
+	b->next = a->blocks;
+	b->cap = size;
+	a->blocks = b;
+	a->base = b->data;
+	a->cap = size;
+	a->used = n;
+	return b->data;
+}
+
+void wire_arena_release(struct wire_arena *a)
+{
+	struct wire_block *b, *next;
+
+	if (a->base != a->first) {
+		a->blocks->used = a->used;
+		a->used = a->first_used;
+	}
+	for (b = a->blocks; b; b = next) {
+		next = b->next;
+		if (a->wipe)
+			explicit_bzero(b->data, b->used);
+		free(b);
+	}
+	if (a->wipe && a->used)
+		explicit_bzero(a->first, a->used);
+	a->blocks = NULL;
+	a->base = a->first;
+	a->cap = a->first_cap;
+	a->used = a->first_used = 0;
+}
+
+ml_event *wire_event_unpack_in(struct wire_arena *a, const uint8_t *data, size_t len)
+{
+	return maillage__v1__event__unpack(&a->pa, len, data);
+}
+
+Maillage__V1__PersonalValues *wire_personal_values_unpack_in(struct wire_arena *a,
+							      const uint8_t *data, size_t len)
+{
+	return maillage__v1__personal_values__unpack(&a->pa, len, data);
+}
+
 /* The fields of one message that are present: oneof members only when set. */
 static bool field_present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
 {
@@ -87,6 +177,38 @@ int wire_walk_strings(void *msg, wire_string_fn fn, void *arg)
 		}
 	}
 	return rc;
+}
+
+void *wire_copy_in(struct wire_arena *a, const void *msg)
+{
+	const ProtobufCMessageDescriptor *md = ((const ProtobufCMessage *)msg)->descriptor;
+	char *m = wire_arena_alloc(a, md->sizeof_message);
+
+	if (!m)
+		return NULL;
+	memcpy(m, msg, md->sizeof_message);
+	for (unsigned i = 0; i < md->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &md->fields[i];
+		void **member = (void **)(m + f->offset);
+
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE || !field_present((void *)m, f) || !*member)
+			continue;
+		if (f->label != PROTOBUF_C_LABEL_REPEATED) {
+			if (!(*member = wire_copy_in(a, *member)))
+				return NULL;
+		} else {
+			size_t n = *(size_t *)(m + f->quantifier_offset);
+			void **items = n ? wire_arena_alloc(a, n * sizeof(*items)) : NULL;
+
+			if (n && !items)
+				return NULL;
+			for (size_t j = 0; j < n; j++)
+				if (!(items[j] = wire_copy_in(a, ((void **)*member)[j])))
+					return NULL;
+			*member = items;
+		}
+	}
+	return m;
 }
 
 void wire_free(void *msg)
@@ -126,6 +248,111 @@ int wire_pack_frame(const void *msg, uint8_t **out, size_t *len)
 		return ML_ENOMEM;
 	wire_put_be32(buf, (uint32_t)n);
 	wire_pack_to(msg, buf + WIRE_FRAME_HEADER);
+	*out = buf;
+	*len = WIRE_FRAME_HEADER + n;
+	return 0;
+}
+
+/* Varints (the protobuf base-128 encoding). */
+static size_t varint_size(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static size_t put_varint(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		p[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+/* A length-delimited field's tag (wire type 2); all ours take one byte. */
+#define TAG_LEN(field) ((uint8_t)((field) << 3 | 2))
+#define CASE_HISTORY_EVENTS 2         /* maillage.proto: CaseHistory.events */
+_Static_assert(MAILLAGE__V1__RESPONSE__RESULT_HISTORY < 16, "one-byte tag");
+
+int wire_list_add_event(struct wire_list *l, const ml_event *msg)
+{
+	size_t n = wire_packed_size(msg), need = 1 + varint_size(n) + n;
+
+	if (need > l->cap - l->len) {
+		size_t cap = l->cap ? l->cap : 64u << 10;
+		uint8_t *grown;
+
+		while (cap - l->len < need)
+			cap *= 2;
+		/* Not realloc(): the old buffer is wiped before it is freed. */
+		grown = malloc(cap);
+		if (!grown)
+			return ML_ENOMEM;
+		if (l->len)
+			memcpy(grown, l->buf, l->len);
+		if (l->buf) {
+			explicit_bzero(l->buf, l->len);
+			free(l->buf);
+		}
+		l->buf = grown;
+		l->cap = cap;
+	}
+	l->buf[l->len] = TAG_LEN(CASE_HISTORY_EVENTS);
+	l->len += 1 + put_varint(l->buf + l->len + 1, n);
+	l->len += wire_pack_to(msg, l->buf + l->len);
+	return 0;
+}
+
+void wire_list_release(struct wire_list *l)
+{
+	if (l->buf) {
+		explicit_bzero(l->buf, l->len);
+		free(l->buf);
+	}
+	memset(l, 0, sizeof(*l));
+}
+
+static char no_case_id[] = "";         /* proto3: an empty string is not packed */
+
+int wire_pack_frame_history(const ml_response *resp, const struct wire_list *l,
+			    uint8_t **out, size_t *len)
+{
+	/* protobuf-c packs a message's fields in number order: the Response
+	 * before its result (request_id, status), then the history's case_id,
+	 * its events, next_version and as_of. */
+	ml_response rest = *resp;
+	Maillage__V1__CaseHistory head = *resp->history, tail = *resp->history;
+	size_t n_rest, n_hist, n;
+	uint8_t *buf, *p;
+
+	rest.result_case = MAILLAGE__V1__RESPONSE__RESULT__NOT_SET;
+	rest.history = NULL;
+	head.next_version = 0;
+	head.as_of = NULL;
+	tail.case_id = no_case_id;
+	n_rest = wire_packed_size(&rest);
+	n_hist = wire_packed_size(&head) + l->len + wire_packed_size(&tail);
+	n = n_rest + 1 + varint_size(n_hist) + n_hist;
+	if (n > UINT32_MAX || !(buf = malloc(WIRE_FRAME_HEADER + n)))
+		return ML_ENOMEM;
+	wire_put_be32(buf, (uint32_t)n);
+	p = buf + WIRE_FRAME_HEADER;
+	p += wire_pack_to(&rest, p);
+	*p++ = TAG_LEN(MAILLAGE__V1__RESPONSE__RESULT_HISTORY);
+	p += put_varint(p, n_hist);
+	p += wire_pack_to(&head, p);
+	if (l->len)
+		memcpy(p, l->buf, l->len);
+	p += l->len;
+	wire_pack_to(&tail, p);
 	*out = buf;
 	*len = WIRE_FRAME_HEADER + n;
 	return 0;
