@@ -434,12 +434,15 @@ static int call_event_fn(evlog_event_fn fn, void *arg, const MDB_val *val)
 	return rc;
 }
 
+/* Two cursors: one walks the case's streams entries, the other finds each
+ * event; its positions ascend, so most are found on the page of the one
+ * before (MDB_SET starts from the cursor's page). */
 int evlog_stream_scan(struct evlog_txn *txn, const char *case_id,
 		      uint32_t from_version, evlog_event_fn fn, void *arg)
 {
 	uint8_t skey[STREAM_KEY_MAX];
-	MDB_val key, val, ev;
-	MDB_cursor *cur;
+	MDB_val key, val, evkey, ev;
+	MDB_cursor *cur, *evcur;
 	size_t prefix;
 	int rc = stream_key(skey, case_id, from_version, &key);
 
@@ -449,24 +452,32 @@ int evlog_stream_scan(struct evlog_txn *txn, const char *case_id,
 	rc = mdb_cursor_open(txn->txn, txn->log->dbi[DB_STREAMS], &cur);
 	if (rc)
 		return evlog_map_err(rc, "cursor");
+	rc = mdb_cursor_open(txn->txn, txn->log->dbi[DB_EVENTS], &evcur);
+	if (rc) {
+		rc = evlog_map_err(rc, "cursor");
+		goto out_close;
+	}
 	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
 	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
 		if (key.mv_size != prefix + 4 || memcmp(key.mv_data, skey, prefix))
 			break;
 		if (val.mv_size != 8) {
 			rc = ML_ECORRUPT;
-			goto out_close;
+			goto out_close_events;
 		}
-		rc = evlog_get_raw(txn, DB_EVENTS, val.mv_data, 8, &ev);
+		evkey = val;
+		rc = mdb_cursor_get(evcur, &evkey, &ev, MDB_SET);
 		if (rc) {
-			rc = rc == ML_ENOTFOUND ? ML_ECORRUPT : rc;
-			goto out_close;
+			rc = rc == MDB_NOTFOUND ? ML_ECORRUPT : evlog_map_err(rc, "events");
+			goto out_close_events;
 		}
 		rc = call_event_fn(fn, arg, &ev);
 		if (rc)
-			goto out_close;
+			goto out_close_events;
 	}
 	rc = rc == MDB_NOTFOUND || rc == 0 ? 0 : evlog_map_err(rc, "stream scan");
+out_close_events:
+	mdb_cursor_close(evcur);
 out_close:
 	mdb_cursor_close(cur);
 	return rc > 0 ? 0 : rc;

@@ -222,6 +222,7 @@ static int get_history(struct query *q, Maillage__V1__CaseHistory *h, struct wir
 		.as_of_version = g->as_of_version,
 	};
 	ml_case *c = NULL;
+	uint32_t last;
 	int rc = readable_case(q, &c);
 
 	if (rc)
@@ -230,6 +231,12 @@ static int get_history(struct query *q, Maillage__V1__CaseHistory *h, struct wir
 		hs.as_of_us += 86400LL * 1000000;     /* up to the end of that day */
 	h->case_id = q->req->get_case_history->case_id;
 	hs.case_now = c;
+	/* What the page may take, for the buffer's size. */
+	events->expect_bytes = max_bytes;
+	last = hs.as_of_version && hs.as_of_version < c->version ? hs.as_of_version : c->version;
+	events->expect_n = last >= hs.from_version ? last - hs.from_version + 1 : 0;
+	if (events->expect_n > hs.max_events)
+		events->expect_n = hs.max_events;
 	rc = evlog_stream_scan(q->txn, c->case_id, 1, add_event, &hs);
 	if (rc) {
 		status_fail(&q->st, rc, NULL, "cannot read the history of case '%s': %s",

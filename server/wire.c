@@ -282,32 +282,66 @@ static size_t put_varint(uint8_t *p, uint64_t v)
 #define CASE_HISTORY_EVENTS 2         /* maillage.proto: CaseHistory.events */
 _Static_assert(MAILLAGE__V1__RESPONSE__RESULT_HISTORY < 16, "one-byte tag");
 
+/* Room kept in front of a list's events for the frame header, the
+ * Response's fields before its result and the history's case id: enough
+ * for any successful history (see wire_pack_frame_history()). */
+#define LIST_ROOM 128u
+#define LIST_FIRST_CAP (16u << 10)
+
+/* Make room for need more bytes in l: a new buffer, the old one wiped.
+ * Growing means copying, and fresh pages to fault in (and, with glibc, two
+ * large buffers per answer make the heap shrink and grow again at each):
+ * a list is made for the events the caller expects, at the size of the
+ * first one, and grows for the rest at the average size so far. */
+static int list_grow(struct wire_list *l, size_t need)
+{
+	size_t n = l->n ? l->n : 1, held = l->buf ? l->len - LIST_ROOM : need;
+	size_t cap = l->buf ? l->cap : LIST_ROOM + LIST_FIRST_CAP;
+	uint8_t *grown;
+
+	if (!l->buf)
+		l->len = LIST_ROOM;
+	if (l->expect_n > l->n && held / n < SIZE_MAX / 2 / l->expect_n) {
+		size_t all = held / n * l->expect_n;
+
+		all += all / 16;
+		if (l->expect_bytes && all > l->expect_bytes)
+			all = l->expect_bytes;
+		if (all > cap - LIST_ROOM)
+			cap = LIST_ROOM + all;
+	}
+	while (cap - l->len < need) {
+		if (cap > SIZE_MAX / 2)
+			return ML_ENOMEM;
+		cap *= 2;
+	}
+	if (cap == l->cap)
+		return 0;
+	/* Not realloc(): the old buffer is wiped before it is freed. */
+	grown = malloc(cap);
+	if (!grown)
+		return ML_ENOMEM;
+	if (l->buf) {
+		memcpy(grown, l->buf, l->len);
+		explicit_bzero(l->buf, l->len);
+		free(l->buf);
+	}
+	l->buf = grown;
+	l->cap = cap;
+	return 0;
+}
+
 int wire_list_add_event(struct wire_list *l, const ml_event *msg)
 {
 	size_t n = wire_packed_size(msg), need = 1 + varint_size(n) + n;
+	int rc;
 
-	if (need > l->cap - l->len) {
-		size_t cap = l->cap ? l->cap : 64u << 10;
-		uint8_t *grown;
-
-		while (cap - l->len < need)
-			cap *= 2;
-		/* Not realloc(): the old buffer is wiped before it is freed. */
-		grown = malloc(cap);
-		if (!grown)
-			return ML_ENOMEM;
-		if (l->len)
-			memcpy(grown, l->buf, l->len);
-		if (l->buf) {
-			explicit_bzero(l->buf, l->len);
-			free(l->buf);
-		}
-		l->buf = grown;
-		l->cap = cap;
-	}
+	if ((!l->buf || need > l->cap - l->len) && (rc = list_grow(l, need)))
+		return rc;
 	l->buf[l->len] = TAG_LEN(CASE_HISTORY_EVENTS);
 	l->len += 1 + put_varint(l->buf + l->len + 1, n);
 	l->len += wire_pack_to(msg, l->buf + l->len);
+	l->n++;
 	return 0;
 }
 
@@ -322,7 +356,7 @@ void wire_list_release(struct wire_list *l)
 
 static char no_case_id[] = "";         /* proto3: an empty string is not packed */
 
-int wire_pack_frame_history(const ml_response *resp, const struct wire_list *l,
+int wire_pack_frame_history(const ml_response *resp, struct wire_list *l,
 			    uint8_t **out, size_t *len)
 {
 	/* protobuf-c packs a message's fields in number order: the Response
@@ -330,7 +364,8 @@ int wire_pack_frame_history(const ml_response *resp, const struct wire_list *l,
 	 * its events, next_version and as_of. */
 	ml_response rest = *resp;
 	Maillage__V1__CaseHistory head = *resp->history, tail = *resp->history;
-	size_t n_rest, n_hist, n;
+	size_t events = l->buf ? l->len - LIST_ROOM : 0;
+	size_t n_rest, n_head, n_tail, n_hist, front, n;
 	uint8_t *buf, *p;
 
 	rest.result_case = MAILLAGE__V1__RESPONSE__RESULT__NOT_SET;
@@ -339,20 +374,36 @@ int wire_pack_frame_history(const ml_response *resp, const struct wire_list *l,
 	head.as_of = NULL;
 	tail.case_id = no_case_id;
 	n_rest = wire_packed_size(&rest);
-	n_hist = wire_packed_size(&head) + l->len + wire_packed_size(&tail);
-	n = n_rest + 1 + varint_size(n_hist) + n_hist;
-	if (n > UINT32_MAX || !(buf = malloc(WIRE_FRAME_HEADER + n)))
+	n_head = wire_packed_size(&head);
+	n_tail = wire_packed_size(&tail);
+	n_hist = n_head + events + n_tail;
+	front = WIRE_FRAME_HEADER + n_rest + 1 + varint_size(n_hist) + n_head;
+	n = front - WIRE_FRAME_HEADER + events + n_tail;
+	if (n > UINT32_MAX)
 		return ML_ENOMEM;
+	if (l->buf && front <= LIST_ROOM && front + events + n_tail <= l->cap) {
+		size_t end = front + events + n_tail;
+
+		buf = l->buf;
+		memmove(buf + front, buf + LIST_ROOM, events);
+		if (end < l->len)             /* the old copy of the last bytes */
+			explicit_bzero(buf + end, l->len - end);
+		memset(l, 0, sizeof(*l));     /* the frame carries the events out */
+	} else {
+		buf = malloc(front + events + n_tail);
+		if (!buf)
+			return ML_ENOMEM;
+		if (l->buf)
+			memcpy(buf + front, l->buf + LIST_ROOM, events);
+		wire_list_release(l);
+	}
 	wire_put_be32(buf, (uint32_t)n);
 	p = buf + WIRE_FRAME_HEADER;
 	p += wire_pack_to(&rest, p);
 	*p++ = TAG_LEN(MAILLAGE__V1__RESPONSE__RESULT_HISTORY);
 	p += put_varint(p, n_hist);
-	p += wire_pack_to(&head, p);
-	if (l->len)
-		memcpy(p, l->buf, l->len);
-	p += l->len;
-	wire_pack_to(&tail, p);
+	wire_pack_to(&head, p);
+	wire_pack_to(&tail, buf + front + events);
 	*out = buf;
 	*len = WIRE_FRAME_HEADER + n;
 	return 0;

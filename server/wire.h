@@ -113,11 +113,18 @@ size_t wire_pack_to(const void *msg, uint8_t *buf);
 
 /* The events of a CaseHistory packed one by one as they are read, so that
  * none has to stay unpacked until the whole answer is packed: each element
- * is the field's encoding (tag, length, message). The buffer holds personal
- * data: it is wiped before it is freed, and when it grows. */
+ * is the field's encoding (tag, length, message), after room kept for what
+ * precedes them in the frame. The buffer holds personal data: it is wiped
+ * before it is freed, and when it grows. */
 struct wire_list {
 	uint8_t *buf;
-	size_t len, cap;
+	size_t len, cap;              /* len counts the room kept in front */
+	size_t n;                     /* events in it */
+	size_t expect_n;              /* events the caller expects at most (0:
+				       * unknown): the buffer grows once to
+				       * what they would take at the average
+				       * size so far */
+	size_t expect_bytes;          /* and bytes (0: unknown) */
 };
 
 /* Append msg (an Event) to l. Returns 0, or ML_ENOMEM (l unchanged). */
@@ -129,8 +136,9 @@ void wire_list_release(struct wire_list *l);
 /* Like wire_pack_frame(resp) for a Response whose result is a history
  * without events (n_events 0), the events of l being sent as its events:
  * the same bytes as packing the history with those events unpacked in it.
- * Returns 0, or ML_ENOMEM. */
-int wire_pack_frame_history(const ml_response *resp, const struct wire_list *l,
+ * The frame is built in l's buffer (l is empty afterwards) unless there is
+ * no room for it. Returns 0, or ML_ENOMEM (l unchanged). */
+int wire_pack_frame_history(const ml_response *resp, struct wire_list *l,
 			    uint8_t **out, size_t *len);
 
 /* A whole Response for request_id carrying st (no result), framed. */

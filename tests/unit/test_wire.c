@@ -204,9 +204,9 @@ static void test_open_in_arena_as_with_malloc(void **state)
 	free(raw);
 }
 
-/* A history of n visits (notes of 1 to 300 bytes) framed whole and framed
- * from a wire_list: the same bytes. */
-static void check_history(size_t n, uint32_t next_version, bool as_of)
+/* A history of n visits (notes of 1 to 300 bytes) of case id framed whole
+ * and framed from a wire_list: the same bytes. */
+static void check_history(size_t n, uint32_t next_version, bool as_of, char *id)
 {
 	ml_response resp = MAILLAGE__V1__RESPONSE__INIT;
 	Maillage__V1__Status status = MAILLAGE__V1__STATUS__INIT;
@@ -221,11 +221,11 @@ static void check_history(size_t n, uint32_t next_version, bool as_of)
 	size_t wantlen, gotlen;
 
 	assert_true(evs && ptrs && vrs && vs && notes);
-	summary.case_id = case_id;
+	summary.case_id = id;
 	summary.version = (uint32_t)n;
 	resp.request_id = 300;
 	resp.status = &status;
-	h.case_id = case_id;
+	h.case_id = id;
 	h.next_version = next_version;
 	h.as_of = as_of ? &summary : NULL;
 	for (size_t i = 0; i < n; i++) {
@@ -255,12 +255,18 @@ static void check_history(size_t n, uint32_t next_version, bool as_of)
 static void test_history_frame_as_packed_whole(void **state)
 {
 	(void)state;
-	check_history(0, 0, false);
-	check_history(0, 0, true);
-	check_history(1, 0, true);
-	check_history(3, 4, true);
-	check_history(1000, 0, true);   /* the list grows; lengths of 3 bytes */
-	check_history(20, 21, false);
+	char long_id[300];
+
+	memset(long_id, 'L', sizeof(long_id) - 1);
+	long_id[sizeof(long_id) - 1] = 0;
+	check_history(0, 0, false, case_id);
+	check_history(0, 0, true, case_id);
+	check_history(1, 0, true, case_id);
+	check_history(3, 4, true, case_id);
+	check_history(1000, 0, true, case_id);   /* the list grows; lengths of 3 bytes */
+	check_history(20, 21, false, case_id);
+	check_history(5, 0, true, long_id);      /* no room in front: a new buffer */
+	check_history(0, 0, true, long_id);
 }
 
 int main(void)
