@@ -178,7 +178,7 @@ static int send_event(struct history *hs, const ml_event *ev, const uint8_t *raw
 	if (!rc)
 		rc = auth_minimise_event(hs->q->org, hs->case_now, copy);
 	if (!rc)
-		rc = wire_list_add_event(hs->events, copy);
+		rc = wire_list_add_stored_event(hs->events, copy, raw, rawlen);
 	if (referral)
 		wire_free(copy);
 	wire_arena_release(&a);

@@ -345,6 +345,114 @@ int wire_list_add_event(struct wire_list *l, const ml_event *msg)
 	return 0;
 }
 
+/* Read a varint of at most 10 bytes at p (n bytes left) into *v; its
+ * length, 0 when it does not end there. */
+static size_t get_varint(const uint8_t *p, size_t n, uint64_t *v)
+{
+	*v = 0;
+	for (size_t i = 0; i < n && i < 10; i++) {
+		*v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+		if (!(p[i] & 0x80))
+			return i + 1;
+	}
+	return 0;
+}
+
+/* The field at p (n bytes left): its number in *number and its length,
+ * 0 when it is not one (or of a wire type protobuf-c does not write). */
+static size_t field_at(const uint8_t *p, size_t n, uint64_t *number)
+{
+	uint64_t tag, v;
+	size_t k = get_varint(p, n, &tag), m;
+
+	if (!k)
+		return 0;
+	*number = tag >> 3;
+	switch (tag & 7) {
+	case 0:
+		m = get_varint(p + k, n - k, &v);
+		return m ? k + m : 0;
+	case 1:
+		return n - k >= 8 ? k + 8 : 0;
+	case 2:
+		m = get_varint(p + k, n - k, &v);
+		return m && v <= n - k - m ? k + m + v : 0;
+	case 5:
+		return n - k >= 4 ? k + 4 : 0;
+	}
+	return 0;
+}
+
+#define EVENT_SEALED 12               /* maillage.proto: Event.sealed */
+#define EVENT_PERSONAL_DATA 13        /* Event.personal_data */
+
+/* Where the fields of the stored event raw numbered below sealed end, in
+ * *front, when raw is laid out as protobuf-c packs an Event: fields in
+ * number order, and after those only sealed, personal_data and the body
+ * (field number body). */
+static bool stored_front(const uint8_t *raw, size_t len, uint32_t body, size_t *front)
+{
+	uint64_t number, last = 0;
+	size_t pos = 0, k;
+
+	*front = len;
+	for (; pos < len; pos += k, last = number) {
+		if (!(k = field_at(raw + pos, len - pos, &number)) || number < last)
+			return false;
+		if (number >= EVENT_SEALED && *front == len)
+			*front = pos;
+		if (number >= EVENT_SEALED && number != EVENT_SEALED &&
+		    number != EVENT_PERSONAL_DATA && number != body)
+			return false;
+	}
+	return true;
+}
+
+int wire_list_add_stored_event(struct wire_list *l, const ml_event *ev, const uint8_t *raw,
+			       size_t rawlen)
+{
+	const ProtobufCFieldDescriptor *f = NULL;
+	const void *body = NULL;
+	uint64_t pd = (uint64_t)(int64_t)ev->personal_data;   /* an enum: an int32 varint */
+	size_t front, n, n_body = 0, need;
+	uint8_t *p;
+	int rc;
+
+	if (ev->body_case != MAILLAGE__V1__EVENT__BODY__NOT_SET) {
+		f = protobuf_c_message_descriptor_get_field(&maillage__v1__event__descriptor,
+							    ev->body_case);
+		body = f ? *(const void *const *)((const char *)ev + f->offset) : NULL;
+	}
+	/* Only the fields from sealed on may differ from raw's. */
+	if (ev->sealed || ev->base.n_unknown_fields || (ev->body_case && !body) ||
+	    !stored_front(raw, rawlen, ev->body_case, &front))
+		return wire_list_add_event(l, ev);
+	if (body)
+		n_body = wire_packed_size(body);
+	n = front + (pd ? 1 + varint_size(pd) : 0) +
+	    (body ? varint_size((uint64_t)f->id << 3 | 2) + varint_size(n_body) + n_body : 0);
+	need = 1 + varint_size(n) + n;
+	if ((!l->buf || need > l->cap - l->len) && (rc = list_grow(l, need)))
+		return rc;
+	p = l->buf + l->len;
+	*p++ = TAG_LEN(CASE_HISTORY_EVENTS);
+	p += put_varint(p, n);
+	memcpy(p, raw, front);
+	p += front;
+	if (pd) {
+		*p++ = EVENT_PERSONAL_DATA << 3;
+		p += put_varint(p, pd);
+	}
+	if (body) {
+		p += put_varint(p, (uint64_t)f->id << 3 | 2);
+		p += put_varint(p, n_body);
+		p += wire_pack_to(body, p);
+	}
+	l->len = (size_t)(p - l->buf);
+	l->n++;
+	return 0;
+}
+
 void wire_list_release(struct wire_list *l)
 {
 	if (l->buf) {

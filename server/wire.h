@@ -130,6 +130,12 @@ struct wire_list {
 /* Append msg (an Event) to l. Returns 0, or ML_ENOMEM (l unchanged). */
 int wire_list_add_event(struct wire_list *l, const ml_event *msg);
 
+/* The same for ev, a copy of the event stored as raw (rawlen bytes) whose
+ * fields numbered below `sealed` are raw's: those are copied from raw, not
+ * packed again (the same bytes: protobuf-c wrote raw). */
+int wire_list_add_stored_event(struct wire_list *l, const ml_event *ev, const uint8_t *raw,
+			       size_t rawlen);
+
 /* Wipe and free l's buffer; l is empty afterwards. */
 void wire_list_release(struct wire_list *l);
 

@@ -269,6 +269,114 @@ static void test_history_frame_as_packed_whole(void **state)
 	check_history(0, 0, true, long_id);
 }
 
+/* The frame of a history holding ev, packed whole or, from raw, by
+ * wire_list_add_stored_event(): the same bytes. */
+static void check_stored(const ml_event *ev, const uint8_t *raw, size_t rawlen)
+{
+	ml_response resp = MAILLAGE__V1__RESPONSE__INIT;
+	Maillage__V1__Status status = MAILLAGE__V1__STATUS__INIT;
+	Maillage__V1__CaseHistory h = MAILLAGE__V1__CASE_HISTORY__INIT;
+	struct wire_list whole = { 0 }, stored = { 0 };
+	uint8_t *want, *got;
+	size_t wantlen, gotlen;
+
+	resp.status = &status;
+	resp.result_case = MAILLAGE__V1__RESPONSE__RESULT_HISTORY;
+	resp.history = &h;
+	h.case_id = case_id;
+	assert_int_equal(wire_list_add_event(&whole, ev), 0);
+	assert_int_equal(wire_list_add_stored_event(&stored, ev, raw, rawlen), 0);
+	assert_int_equal(wire_pack_frame_history(&resp, &whole, &want, &wantlen), 0);
+	assert_int_equal(wire_pack_frame_history(&resp, &stored, &got, &gotlen), 0);
+	assert_int_equal(gotlen, wantlen);
+	assert_memory_equal(got, want, wantlen);
+	free(want);
+	free(got);
+}
+
+static void test_stored_event_as_packed_whole(void **state)
+{
+	Maillage__V1__VisitRecorded vr;
+	Maillage__V1__Visit v;
+	Maillage__V1__ReferralAcknowledged ack = MAILLAGE__V1__REFERRAL_ACKNOWLEDGED__INIT;
+	struct vault_key k = { .id = { 1 } };
+	ml_event ev, *copy;
+	char notes[200];
+	uint8_t *raw, *odd;
+	size_t rawlen;
+
+	(void)state;
+	memset(k.key, 3, sizeof(k.key));
+	make_visit(&ev, &vr, &v, 2, notes, 150);
+
+	/* Sealed, then opened or erased. */
+	seal_and_pack(&ev, &k, &raw, &rawlen);
+	for (int erased = 0; erased < 2; erased++) {
+		copy = wire_event_unpack(raw, rawlen);
+		assert_int_equal(personal_open(copy, erased ? NULL : &k), 0);
+		check_stored(copy, raw, rawlen);
+		wire_free(copy);
+	}
+	/* Not opened: the box goes out as stored. */
+	copy = wire_event_unpack(raw, rawlen);
+	check_stored(copy, raw, rawlen);
+	/* A body changed (the household key minimised, say). */
+	copy->visit_recorded->visit->household_present = 0;
+	check_stored(copy, raw, rawlen);
+	wire_free(copy);
+
+	/* Laid out otherwise than protobuf-c packs it: a field out of order,
+	 * an unknown field (of a later schema), a field after the body. */
+	odd = malloc(rawlen + 8);
+	assert_non_null(odd);
+	memcpy(odd, raw, rawlen);
+	odd[rawlen] = 0x90;                   /* field 50, varint: 1 */
+	odd[rawlen + 1] = 0x03;
+	odd[rawlen + 2] = 1;
+	copy = wire_event_unpack(odd, rawlen + 3);
+	assert_non_null(copy);
+	assert_int_equal(copy->base.n_unknown_fields, 1);
+	check_stored(copy, odd, rawlen + 3);
+	wire_free(copy);
+	odd[rawlen] = 1 << 3;                 /* position again, after the body */
+	odd[rawlen + 1] = 9;
+	copy = wire_event_unpack(odd, rawlen + 2);
+	assert_non_null(copy);
+	assert_int_equal(copy->position, 9);
+	check_stored(copy, odd, rawlen + 2);
+	wire_free(copy);
+	odd[0] = 13 << 3;                     /* personal_data first: CLEAR */
+	odd[1] = 1;
+	memcpy(odd + 2, raw, rawlen);
+	copy = wire_event_unpack(odd, rawlen + 2);
+	assert_non_null(copy);
+	check_stored(copy, odd, rawlen + 2);
+	wire_free(copy);
+	free(odd);
+	free(raw);
+
+	/* Without personal data, without a body, with an empty one. */
+	ev.visit_recorded->visit->notes = (char *)"";
+	assert_int_equal(wire_pack(&ev, &raw, &rawlen), 0);
+	copy = wire_event_unpack(raw, rawlen);
+	check_stored(copy, raw, rawlen);
+	wire_free(copy);
+	free(raw);
+	ev.body_case = MAILLAGE__V1__EVENT__BODY__NOT_SET;
+	assert_int_equal(wire_pack(&ev, &raw, &rawlen), 0);
+	copy = wire_event_unpack(raw, rawlen);
+	check_stored(copy, raw, rawlen);
+	wire_free(copy);
+	free(raw);
+	ev.body_case = MAILLAGE__V1__EVENT__BODY_REFERRAL_ACKNOWLEDGED;
+	ev.referral_acknowledged = &ack;
+	assert_int_equal(wire_pack(&ev, &raw, &rawlen), 0);
+	copy = wire_event_unpack(raw, rawlen);
+	check_stored(copy, raw, rawlen);
+	wire_free(copy);
+	free(raw);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -277,6 +385,7 @@ int main(void)
 		cmocka_unit_test(test_copy_in_is_independent),
 		cmocka_unit_test(test_open_in_arena_as_with_malloc),
 		cmocka_unit_test(test_history_frame_as_packed_whole),
+		cmocka_unit_test(test_stored_event_as_packed_whole),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
