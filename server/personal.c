@@ -8,8 +8,10 @@
 #define D(m) &maillage__v1__##m##__descriptor
 #define SEAL_LABEL "maillage personal v1"
 
-/* The personal fields, by message and field number. Stored format: append
- * only, never reorder or remove (see personal.h). */
+/* The personal fields, by message and field number: fields of the messages
+ * of an event's body, never of the Event itself (collect() walks the body
+ * only). Stored format: append only, never reorder or remove (see
+ * personal.h). */
 static const struct field {
 	const ProtobufCMessageDescriptor *msg;
 	unsigned number;
@@ -74,10 +76,14 @@ static int find_slot(void *arg, const ProtobufCMessageDescriptor *md, unsigned n
 	return 0;
 }
 
+/* Every personal field is in the event's body (none is the Event's own):
+ * only the body is walked. */
 static int collect(ml_event *ev, struct slots *s)
 {
+	ProtobufCMessage *body = wire_event_body(ev);
+
 	memset(s, 0, sizeof(*s));
-	return wire_walk_strings(ev, find_slot, s);
+	return body ? wire_walk_strings(body, find_slot, s) : 0;
 }
 
 /* What a box is bound to: the label, the event's case, version and kind,

@@ -347,8 +347,12 @@ int wire_list_add_event(struct wire_list *l, const ml_event *msg)
 
 /* Read a varint of at most 10 bytes at p (n bytes left) into *v; its
  * length, 0 when it does not end there. */
-static size_t get_varint(const uint8_t *p, size_t n, uint64_t *v)
+static inline size_t get_varint(const uint8_t *p, size_t n, uint64_t *v)
 {
+	if (n && p[0] < 0x80) {               /* most tags and lengths */
+		*v = p[0];
+		return 1;
+	}
 	*v = 0;
 	for (size_t i = 0; i < n && i < 10; i++) {
 		*v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
@@ -369,9 +373,11 @@ static size_t field_at(const uint8_t *p, size_t n, uint64_t *number)
 		return 0;
 	*number = tag >> 3;
 	switch (tag & 7) {
-	case 0:
-		m = get_varint(p + k, n - k, &v);
-		return m ? k + m : 0;
+	case 0:                               /* a varint: skipped, not read */
+		for (m = k; m < n && m - k < 10; m++)
+			if (!(p[m] & 0x80))
+				return m + 1;
+		return 0;
 	case 1:
 		return n - k >= 8 ? k + 8 : 0;
 	case 2:
@@ -690,6 +696,19 @@ const ProtobufCMessage *wire_body(const ml_request *req)
 	if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE)
 		return NULL;
 	return *(const ProtobufCMessage *const *)((const char *)req + f->offset);
+}
+
+ProtobufCMessage *wire_event_body(ml_event *ev)
+{
+	const ProtobufCFieldDescriptor *f;
+
+	if (ev->body_case == MAILLAGE__V1__EVENT__BODY__NOT_SET)
+		return NULL;
+	f = protobuf_c_message_descriptor_get_field(&maillage__v1__event__descriptor,
+						    ev->body_case);
+	if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE)
+		return NULL;
+	return *(ProtobufCMessage **)((char *)ev + f->offset);
 }
 
 const char *wire_case_id(const ml_request *req)

@@ -186,6 +186,9 @@ const char *wire_body_case_name(int body_case);
 /* The message in the request's oneof body, NULL when none is set. */
 const ProtobufCMessage *wire_body(const ml_request *req);
 
+/* The message in the event's oneof body, NULL when none is set. */
+ProtobufCMessage *wire_event_body(ml_event *ev);
+
 /* The case_id field of the request's body, NULL when the body has none
  * (ping, refer_household). */
 const char *wire_case_id(const ml_request *req);
