@@ -208,9 +208,9 @@ static int add_event(void *arg, const ml_event *ev, const uint8_t *raw, size_t r
 	return hs->rc;
 }
 
-/* The history asked for in h, its events packed into events (a history
- * has no room to hold a thousand events unpacked: wire_pack_frame_history()
- * sends them). */
+/* The history asked for, in h but for its events: those are packed into
+ * events as they are read (none stays unpacked), and framed with h by
+ * wire_pack_frame_history(). */
 static int get_history(struct query *q, Maillage__V1__CaseHistory *h, struct wire_list *events,
 		       size_t max_bytes)
 {
