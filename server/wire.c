@@ -88,6 +88,8 @@ void *wire_arena_alloc(struct wire_arena *a, size_t n)
 	struct wire_block *b;
 	size_t size;
 
+	if (n > SIZE_MAX - WIRE_ARENA_ALIGN)
+		return NULL;
 	n = (n + WIRE_ARENA_ALIGN - 1) & ~(size_t)(WIRE_ARENA_ALIGN - 1);
 	if (n <= a->cap - a->used) {
 		a->used += n;
