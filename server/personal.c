@@ -8,8 +8,10 @@
 #define D(m) &maillage__v1__##m##__descriptor
 #define SEAL_LABEL "maillage personal v1"
 
-/* The personal fields, by message and field number. Stored format: append
- * only, never reorder or remove (see personal.h). */
+/* The personal fields, by message and field number: fields of the messages
+ * of an event's body, never of the Event itself (collect() walks the body
+ * only). Stored format: append only, never reorder or remove (see
+ * personal.h). */
 static const struct field {
 	const ProtobufCMessageDescriptor *msg;
 	unsigned number;
@@ -43,6 +45,7 @@ static const struct field {
 _Static_assert(N_FIELDS <= PERSONAL_MAX, "present is a 64-bit mask");
 
 static char empty[] = "";
+static char erased[] = PERSONAL_ERASED;
 
 /* The entry of a field, or -1 when it is not personal. */
 static int entry(const ProtobufCMessageDescriptor *md, unsigned number)
@@ -73,10 +76,14 @@ static int find_slot(void *arg, const ProtobufCMessageDescriptor *md, unsigned n
 	return 0;
 }
 
+/* Every personal field is in the event's body (none is the Event's own):
+ * only the body is walked. */
 static int collect(ml_event *ev, struct slots *s)
 {
+	ProtobufCMessage *body = wire_event_body(ev);
+
 	memset(s, 0, sizeof(*s));
-	return wire_walk_strings(ev, find_slot, s);
+	return body ? wire_walk_strings(body, find_slot, s) : 0;
 }
 
 /* What a box is bound to: the label, the event's case, version and kind,
@@ -173,10 +180,11 @@ void personal_restore(ml_event *ev, struct personal_taken *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* The values of ev's box in *pv; NULL when k is not its key (none: the
- * household's data key was destroyed). ML_ECORRUPT when the key is the right
- * one but the box does not open (altered), ML_ENOMEM. */
-static int open_box(const ml_event *ev, const struct vault_key *k,
+/* The values of ev's box in *pv, unpacked into a (malloc'ed when a is
+ * NULL); NULL when k is not its key (none: the household's data key was
+ * destroyed). ML_ECORRUPT when the key is the right one but the box does not
+ * open (altered), ML_ENOMEM. */
+static int open_box(const ml_event *ev, const struct vault_key *k, struct wire_arena *a,
 		    Maillage__V1__PersonalValues **pv)
 {
 	const Maillage__V1__SealedPersonalData *sp = ev->sealed;
@@ -192,18 +200,22 @@ static int open_box(const ml_event *ev, const struct vault_key *k,
 	if (!aadlen || sp->box.len < CRYPTO_BOX_OVERHEAD)
 		return ML_ECORRUPT;
 	len = sp->box.len - CRYPTO_BOX_OVERHEAD;
-	plain = malloc(len ? len : 1);
+	plain = a ? wire_arena_alloc(a, len ? len : 1) : malloc(len ? len : 1);
 	if (!plain)
 		return ML_ENOMEM;
 	rc = crypto_open(k->key, aad, aadlen, sp->box.data, sp->box.len, plain) ? ML_ECORRUPT : 0;
-	if (!rc && !(*pv = wire_personal_values_unpack(plain, len)))
+	if (!rc && !(*pv = a ? wire_personal_values_unpack_in(a, plain, len) :
+			       wire_personal_values_unpack(plain, len)))
 		rc = ML_ECORRUPT;
 	explicit_bzero(plain, len);
-	free(plain);
+	if (!a)
+		free(plain);
 	return rc;
 }
 
-int personal_open(ml_event *ev, const struct vault_key *k)
+/* personal_open() and personal_open_in(): a is the arena ev lives in, or
+ * NULL when wire_free() owns it. */
+static int open_fields(ml_event *ev, const struct vault_key *k, struct wire_arena *a)
 {
 	Maillage__V1__PersonalValues *pv;
 	struct slots s;
@@ -215,7 +227,7 @@ int personal_open(ml_event *ev, const struct vault_key *k)
 	rc = collect(ev, &s);
 	if (rc)
 		return rc == ML_EINTERNAL ? ML_ECORRUPT : rc;
-	rc = open_box(ev, k, &pv);
+	rc = open_box(ev, k, a, &pv);
 	if (rc)
 		return rc;
 	ev->personal_data = pv ? MAILLAGE__V1__PERSONAL_DATA_STATE__PERSONAL_DATA_CLEAR :
@@ -225,16 +237,30 @@ int personal_open(ml_event *ev, const struct vault_key *k)
 			continue;
 		if (!s.slot[i] || (pv && j >= pv->n_values))
 			rc = ML_ECORRUPT;
+		else if (a)
+			*s.slot[i] = pv ? pv->values[j++] : erased;  /* all in a */
 		else
 			rc = wire_set_string(s.slot[i], pv ? pv->values[j++] : PERSONAL_ERASED);
 	}
-	if (pv)
-		for (size_t i = 0; i < pv->n_values; i++)
-			explicit_bzero(pv->values[i], strlen(pv->values[i]));
-	wire_free(pv);
-	wire_free(ev->sealed);
+	if (!a) {
+		if (pv)
+			for (size_t i = 0; i < pv->n_values; i++)
+				explicit_bzero(pv->values[i], strlen(pv->values[i]));
+		wire_free(pv);
+		wire_free(ev->sealed);
+	}
 	ev->sealed = NULL;
 	return rc;
+}
+
+int personal_open(ml_event *ev, const struct vault_key *k)
+{
+	return open_fields(ev, k, NULL);
+}
+
+int personal_open_in(ml_event *ev, const struct vault_key *k, struct wire_arena *a)
+{
+	return open_fields(ev, k, a);
 }
 
 void personal_withhold(const ml_event *ev, struct personal_withheld *out)

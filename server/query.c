@@ -29,9 +29,10 @@ struct query {
 	int key_state;                /* 0: not looked up, 1: key, -1: erased */
 };
 
-/* Put back the personal fields of ev (a copy of a stored event of case c),
- * or "erased" when the household's data key is gone. */
-static int open_personal(struct query *q, const ml_case *c, ml_event *ev)
+/* Put back the personal fields of ev (a copy of a stored event of case c,
+ * unpacked into arena a, or with malloc when a is NULL), or "erased" when
+ * the household's data key is gone. */
+static int open_personal(struct query *q, const ml_case *c, ml_event *ev, struct wire_arena *a)
 {
 	int rc;
 
@@ -44,7 +45,8 @@ static int open_personal(struct query *q, const ml_case *c, ml_event *ev)
 			return rc;
 		q->key_state = rc ? -1 : 1;
 	}
-	return personal_open(ev, q->key_state > 0 ? &q->key : NULL);
+	return a ? personal_open_in(ev, q->key_state > 0 ? &q->key : NULL, a) :
+		   personal_open(ev, q->key_state > 0 ? &q->key : NULL);
 }
 
 static int ping(struct query *q, Maillage__V1__Pong *pong)
@@ -96,7 +98,7 @@ static int get_case(struct query *q, Maillage__V1__CaseView *view, ml_event **fi
 	if (!rc)
 		rc = evlog_stream_scan(q->txn, c->case_id, 1, keep_first, first);
 	if (!rc && *first)
-		rc = open_personal(q, c, *first);
+		rc = open_personal(q, c, *first, NULL);
 	if (!rc)
 		rc = auth_minimise_case(q->org, c);
 	if (rc) {
@@ -117,9 +119,10 @@ static int get_case(struct query *q, Maillage__V1__CaseView *view, ml_event **fi
 struct history {
 	struct query *q;
 	const ml_case *case_now;      /* the case as stored: its household key */
-	Maillage__V1__CaseHistory *h;
-	size_t cap, bytes, max_bytes, max_events;
+	struct wire_list *events;     /* the events sent, packed as they are read */
+	size_t n_events, bytes, max_bytes, max_events;
 	uint32_t from_version, as_of_version;
+	uint32_t *next_version;       /* where the page stops, when it does */
 	int64_t as_of_us;             /* events recorded before this instant */
 	ml_case *c;                   /* the case folded up to the last event sent */
 	int rc;                       /* a failure of the fold */
@@ -151,43 +154,75 @@ static bool page_full(size_t n, size_t bytes, size_t len, size_t max_bytes, size
 	return n && (bytes + len + 16 > max_bytes || n >= max_events);
 }
 
+/* Room for one event's messages and its opened personal fields: most fit. */
+#define EVENT_ARENA (4u << 10)
+
+/* Pack the stored event ev (raw, rawlen) as the reader gets it (personal
+ * fields opened, household key minimised) after the events already sent.
+ * The fields are opened in a copy of ev's messages that shares the rest of
+ * ev (wire_copy_in()), in an arena on the stack wiped afterwards: it holds
+ * personal data. Not the referral: auth_minimise_event() may replace its
+ * household key with wire_set_bytes(), which frees the one it replaces, so
+ * it is unpacked again with malloc. */
+static int send_event(struct history *hs, const ml_event *ev, const uint8_t *raw, size_t rawlen)
+{
+	_Alignas(WIRE_ARENA_ALIGN) uint8_t mem[EVENT_ARENA];
+	bool referral = ev->body_case == MAILLAGE__V1__EVENT__BODY_HOUSEHOLD_REFERRED;
+	struct wire_arena a;
+	ml_event *copy;
+	int rc;
+
+	wire_arena_init(&a, mem, sizeof(mem), true);
+	copy = referral ? wire_event_unpack(raw, rawlen) : wire_copy_in(&a, ev);
+	rc = copy ? open_personal(hs->q, hs->case_now, copy, referral ? NULL : &a) : ML_ENOMEM;
+	if (!rc)
+		rc = auth_minimise_event(hs->q->org, hs->case_now, copy);
+	if (!rc)
+		rc = wire_list_add_stored_event(hs->events, copy, raw, rawlen);
+	if (referral)
+		wire_free(copy);
+	wire_arena_release(&a);
+	return rc;
+}
+
 static int add_event(void *arg, const ml_event *ev, const uint8_t *raw, size_t rawlen)
 {
 	struct history *hs = arg;
-	Maillage__V1__CaseHistory *h = hs->h;
 	int rc;
 
 	if ((hs->as_of_version && ev->case_version > hs->as_of_version) ||
 	    (hs->as_of_us && ev->recorded_at >= hs->as_of_us))
 		return 1;
 	if (ev->case_version >= hs->from_version) {
-		if (page_full(h->n_events, hs->bytes, rawlen, hs->max_bytes, hs->max_events)) {
-			h->next_version = ev->case_version;
+		if (page_full(hs->n_events, hs->bytes, rawlen, hs->max_bytes, hs->max_events)) {
+			*hs->next_version = ev->case_version;
 			return 1;
 		}
-		rc = push_event(&h->events, &h->n_events, &hs->cap, raw, rawlen);
-		if (!rc)
-			rc = open_personal(hs->q, hs->case_now, h->events[h->n_events - 1]);
-		if (!rc)
-			rc = auth_minimise_event(hs->q->org, hs->case_now, h->events[h->n_events - 1]);
+		rc = send_event(hs, ev, raw, rawlen);
 		if (rc)
 			return rc;
+		hs->n_events++;
 		hs->bytes += rawlen + 16;
 	}
 	hs->rc = project_case_apply(&hs->c, ev);
 	return hs->rc;
 }
 
-static int get_history(struct query *q, Maillage__V1__CaseHistory *h, size_t max_bytes)
+/* The history asked for, in h but for its events: those are packed into
+ * events as they are read (none stays unpacked), and framed with h by
+ * wire_pack_frame_history(). */
+static int get_history(struct query *q, Maillage__V1__CaseHistory *h, struct wire_list *events,
+		       size_t max_bytes)
 {
 	const Maillage__V1__GetCaseHistory *g = q->req->get_case_history;
 	struct history hs = {
-		.q = q, .h = h, .max_bytes = max_bytes,
+		.q = q, .events = events, .next_version = &h->next_version, .max_bytes = max_bytes,
 		.max_events = g->max_events ? g->max_events : SIZE_MAX,
 		.from_version = g->from_version ? g->from_version : 1,
 		.as_of_version = g->as_of_version,
 	};
 	ml_case *c = NULL;
+	uint32_t last;
 	int rc = readable_case(q, &c);
 
 	if (rc)
@@ -196,6 +231,12 @@ static int get_history(struct query *q, Maillage__V1__CaseHistory *h, size_t max
 		hs.as_of_us += 86400LL * 1000000;     /* up to the end of that day */
 	h->case_id = q->req->get_case_history->case_id;
 	hs.case_now = c;
+	/* What the page may take, for the buffer's size. */
+	events->expect_bytes = max_bytes;
+	last = hs.as_of_version && hs.as_of_version < c->version ? hs.as_of_version : c->version;
+	events->expect_n = last >= hs.from_version ? last - hs.from_version + 1 : 0;
+	if (events->expect_n > hs.max_events)
+		events->expect_n = hs.max_events;
 	rc = evlog_stream_scan(q->txn, c->case_id, 1, add_event, &hs);
 	if (rc) {
 		status_fail(&q->st, rc, NULL, "cannot read the history of case '%s': %s",
@@ -293,6 +334,7 @@ int query_run(const struct query_in *in, uint8_t **frame, size_t *len,
 	Maillage__V1__Pong pong = MAILLAGE__V1__PONG__INIT;
 	Maillage__V1__CaseView view = MAILLAGE__V1__CASE_VIEW__INIT;
 	Maillage__V1__CaseHistory hist = MAILLAGE__V1__CASE_HISTORY__INIT;
+	struct wire_list events = { 0 };
 	Maillage__V1__EventPage page = MAILLAGE__V1__EVENT_PAGE__INIT;
 	Maillage__V1__Caseload board = MAILLAGE__V1__CASELOAD__INIT;
 	Maillage__V1__PendingReferrals pending = MAILLAGE__V1__PENDING_REFERRALS__INIT;
@@ -319,7 +361,7 @@ int query_run(const struct query_in *in, uint8_t **frame, size_t *len,
 		get_case(&q, &view, &first);
 		break;
 	case MAILLAGE__V1__REQUEST__BODY_GET_CASE_HISTORY:
-		get_history(&q, &hist, max_bytes);
+		get_history(&q, &hist, &events, max_bytes);
 		break;
 	case MAILLAGE__V1__REQUEST__BODY_LIST_ACCESS_JOURNAL:
 		list_journal(&q, &access);
@@ -389,7 +431,10 @@ out_reply:
 	resp.request_id = req->request_id;
 	wire_status_fill(&status, &q.st);
 	resp.status = &status;
-	rc = wire_pack_frame(&resp, frame, len);
+	if (resp.result_case == MAILLAGE__V1__RESPONSE__RESULT_HISTORY)
+		rc = wire_pack_frame_history(&resp, &events, frame, len);
+	else
+		rc = wire_pack_frame(&resp, frame, len);
 	if (rc) {
 		wire_free(*journal);
 		*journal = NULL;
@@ -398,7 +443,7 @@ out_reply:
 	counters_release(&counters);
 	wire_free(view.summary);
 	wire_free(first);
-	free_events(hist.events, hist.n_events);
+	wire_list_release(&events);
 	wire_free(hist.as_of);
 	free_events(page.events, page.n_events);
 	board_caseload_release(&board);

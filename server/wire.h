@@ -32,6 +32,48 @@ typedef Maillage__V1__AccessRecord ml_access_record;
 #define WIRE_COMMAND_ID_LEN 16
 #define WIRE_HASH_LEN 32
 
+/* A bump allocator to unpack into: nothing unpacked into it is freed on
+ * its own; wire_arena_release() releases everything at once (wire_free()
+ * must never be called on it, nor the wire_set_*() setters, which free the
+ * value they replace). The first block is the caller's (typically on the
+ * stack, WIRE_ARENA_ALIGN-aligned); further blocks are malloc'ed as needed.
+ * With wipe set, every byte handed out is wiped before it is released or
+ * reused: for arenas that held personal data. One thread at a time. */
+#define WIRE_ARENA_ALIGN 16
+struct wire_block;
+struct wire_arena {
+	ProtobufCAllocator pa;        /* what protobuf-c calls; allocator_data: the arena */
+	uint8_t *base;                /* the block being filled */
+	size_t cap, used;
+	uint8_t *first;               /* the caller's block */
+	size_t first_cap, first_used; /* first_used: once another block is in use */
+	struct wire_block *blocks;    /* malloc'ed blocks, newest first */
+	bool wipe;
+};
+
+/* Start an arena on the caller's block buf of cap bytes (aligned to
+ * WIRE_ARENA_ALIGN; cap may be 0). */
+void wire_arena_init(struct wire_arena *a, void *buf, size_t cap, bool wipe);
+
+/* n bytes aligned to WIRE_ARENA_ALIGN, valid until wire_arena_release();
+ * NULL when out of memory. */
+void *wire_arena_alloc(struct wire_arena *a, size_t n);
+
+/* Release (and wipe, when asked) everything allocated; a stays usable. */
+void wire_arena_release(struct wire_arena *a);
+
+/* Decode one message into arena a; NULL when the bytes are not a valid
+ * message of that type or a ran out of memory. Released with the arena. */
+ml_event *wire_event_unpack_in(struct wire_arena *a, const uint8_t *data, size_t len);
+Maillage__V1__PersonalValues *wire_personal_values_unpack_in(struct wire_arena *a,
+							      const uint8_t *data, size_t len);
+
+/* A copy of msg in arena a whose messages are new (down to the leaves, so
+ * that its string fields may be pointed elsewhere without touching msg) but
+ * whose strings, bytes and repeated scalars are msg's: valid while msg is
+ * and a is, read-only but for those pointers. NULL when a runs out. */
+void *wire_copy_in(struct wire_arena *a, const void *msg);
+
 /* Decode one message; NULL when the bytes are not a valid message of that
  * type (or on allocation failure). Free with wire_free(). */
 ml_request *wire_request_unpack(const uint8_t *data, size_t len);
@@ -68,6 +110,42 @@ size_t wire_packed_size(const void *msg);
 
 /* Pack msg into buf, which must hold wire_packed_size(msg) bytes. */
 size_t wire_pack_to(const void *msg, uint8_t *buf);
+
+/* The events of a CaseHistory packed one by one as they are read, so that
+ * none has to stay unpacked until the whole answer is packed: each element
+ * is the field's encoding (tag, length, message), after room kept for what
+ * precedes them in the frame. The buffer holds personal data: it is wiped
+ * before it is freed, and when it grows. */
+struct wire_list {
+	uint8_t *buf;
+	size_t len, cap;              /* len counts the room kept in front */
+	size_t n;                     /* events in it */
+	size_t expect_n;              /* events the caller expects at most (0:
+				       * unknown): the buffer grows once to
+				       * what they would take at the average
+				       * size so far */
+	size_t expect_bytes;          /* and bytes (0: unknown) */
+};
+
+/* Append msg (an Event) to l. Returns 0, or ML_ENOMEM (l unchanged). */
+int wire_list_add_event(struct wire_list *l, const ml_event *msg);
+
+/* The same for ev, a copy of the event stored as raw (rawlen bytes) whose
+ * fields numbered below `sealed` are raw's: those are copied from raw, not
+ * packed again (the same bytes: protobuf-c wrote raw). */
+int wire_list_add_stored_event(struct wire_list *l, const ml_event *ev, const uint8_t *raw,
+			       size_t rawlen);
+
+/* Wipe and free l's buffer; l is empty afterwards. */
+void wire_list_release(struct wire_list *l);
+
+/* Like wire_pack_frame(resp) for a Response whose result is a history
+ * without events (n_events 0), the events of l being sent as its events:
+ * the same bytes as packing the history with those events unpacked in it.
+ * The frame is built in l's buffer (l is empty afterwards) unless there is
+ * no room for it. Returns 0, or ML_ENOMEM (l unchanged). */
+int wire_pack_frame_history(const ml_response *resp, struct wire_list *l,
+			    uint8_t **out, size_t *len);
 
 /* A whole Response for request_id carrying st (no result), framed. */
 int wire_status_frame(uint64_t request_id, const struct status *st,
@@ -107,6 +185,9 @@ const char *wire_body_case_name(int body_case);
 
 /* The message in the request's oneof body, NULL when none is set. */
 const ProtobufCMessage *wire_body(const ml_request *req);
+
+/* The message in the event's oneof body, NULL when none is set. */
+ProtobufCMessage *wire_event_body(ml_event *ev);
 
 /* The case_id field of the request's body, NULL when the body has none
  * (ping, refer_household). */
