@@ -1,4 +1,5 @@
 /* models.c - the stored models, as a function of the events. */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,7 +155,7 @@ static int index_grow(struct replay *r)
 /* A new entry for the case c creates, at *e (an empty index slot). */
 static int case_add(struct replay *r, size_t *e, const ml_case *c)
 {
-	struct rb_case *rc;
+	struct rb_case *cs;
 
 	if (c->household_key.len != WIRE_HASH_LEN)
 		return ML_ECORRUPT;
@@ -167,18 +168,18 @@ static int case_add(struct replay *r, size_t *e, const ml_case *c)
 		r->cases = cases;
 		r->cap = cap;
 	}
-	rc = &r->cases[r->n];
-	memset(rc, 0, sizeof(*rc));
-	rc->case_id = strdup(c->case_id);
-	rc->platform = strdup(c->platform);
-	if (!rc->case_id || !rc->platform) {
-		free(rc->case_id);
-		free(rc->platform);
+	cs = &r->cases[r->n];
+	memset(cs, 0, sizeof(*cs));
+	cs->case_id = strdup(c->case_id);
+	cs->platform = strdup(c->platform);
+	if (!cs->case_id || !cs->platform) {
+		free(cs->case_id);
+		free(cs->platform);
 		return ML_ENOMEM;
 	}
-	memcpy(rc->household, c->household_key.data, WIRE_HASH_LEN);
-	rc->referred_at = c->referred_at;
-	rc->pending = true;
+	memcpy(cs->household, c->household_key.data, WIRE_HASH_LEN);
+	cs->referred_at = c->referred_at;
+	cs->pending = true;
 	*e = ++r->n;
 	return 2 * r->n > r->index_cap ? index_grow(r) : 0;
 }
@@ -186,15 +187,15 @@ static int case_add(struct replay *r, size_t *e, const ml_case *c)
 /* Pack the case of slot s into its entry and empty the slot. */
 static int flush(struct replay *r, struct rb_slot *s)
 {
-	struct rb_case *rc = &r->cases[s->at];
+	struct rb_case *cs = &r->cases[s->at];
 	size_t len = wire_packed_size(s->c);
-	uint8_t *p = len > rc->len || !rc->summary ? realloc(rc->summary, len ? len : 1) :
-						     rc->summary;
+	uint8_t *p = len > cs->len || !cs->summary ? realloc(cs->summary, len ? len : 1) :
+						     cs->summary;
 
 	if (!p)
 		return ML_ENOMEM;
-	rc->summary = p;
-	rc->len = wire_pack_to(s->c, p);
+	cs->summary = p;
+	cs->len = wire_pack_to(s->c, p);
 	wire_free(s->c);
 	s->c = NULL;
 	return 0;
@@ -203,7 +204,7 @@ static int flush(struct replay *r, struct rb_slot *s)
 static int replay_event(void *arg, const ml_event *ev, const uint8_t *raw, size_t len)
 {
 	struct replay *r = arg;
-	size_t h = hash_id(ev->case_id), *e;
+	size_t h = hash_id(ev->case_id), *e = NULL;
 	struct rb_slot *s = &r->slots[h % REPLAY_SLOTS];
 	int rc = 0, before;
 
@@ -212,6 +213,7 @@ static int replay_event(void *arg, const ml_event *ev, const uint8_t *raw, size_
 	if (s->c && strcmp(s->c->case_id, ev->case_id) && (rc = flush(r, s)))
 		return rc;
 	if (!s->c) {
+		/* Not in the cache: a case met before, or a new one. */
 		e = index_find(r, ev->case_id, h);
 		if (*e) {
 			struct rb_case *known = &r->cases[*e - 1];
@@ -227,9 +229,8 @@ static int replay_event(void *arg, const ml_event *ev, const uint8_t *raw, size_
 	if (rc)
 		return rc;
 	if (!before) {
-		e = index_find(r, ev->case_id, h);
-		if (*e)
-			return ML_ECORRUPT;
+		/* Created: e is the empty index slot found above. */
+		assert(e && !*e);
 		s->at = r->n;
 		return case_add(r, e, s->c);
 	}
