@@ -812,3 +812,53 @@ int evlog_copy(struct evlog *log, int fd)
 {
 	return evlog_map_err(mdb_env_copyfd2(log->env, fd, MDB_CP_COMPACT), "copy");
 }
+
+/* Loading the models of a rebuild: each row goes at the end of its database
+ * (MDB_APPEND), so pages are filled instead of split in half, and a row
+ * that does not sort after the last one is refused. */
+static int append_row(struct evlog_txn *txn, int db, MDB_val *key, MDB_val *val,
+		      unsigned flags)
+{
+	int rc = mdb_put(txn->txn, txn->log->dbi[db], key, val, flags | MDB_APPEND);
+
+	return rc == MDB_KEYEXIST ? ML_EINVAL : evlog_map_err(rc, evlog_db_names[db]);
+}
+
+int evlog_case_append(struct evlog_txn *txn, const char *case_id, const void *summary,
+		      size_t len)
+{
+	MDB_val key = { .mv_size = strlen(case_id), .mv_data = (void *)case_id };
+	MDB_val val = { .mv_size = len, .mv_data = (void *)summary };
+
+	return append_row(txn, DB_CASES, &key, &val, 0);
+}
+
+int evlog_household_append(struct evlog_txn *txn, const uint8_t *key,
+			   const ml_household_cases *hc)
+{
+	MDB_val k = { .mv_size = WIRE_HASH_LEN, .mv_data = (void *)key };
+	MDB_val val = { .mv_size = wire_packed_size(hc), .mv_data = NULL };
+	int rc = append_row(txn, DB_HOUSEHOLDS, &k, &val, MDB_RESERVE);
+
+	if (!rc)
+		wire_pack_to(hc, val.mv_data);
+	return rc;
+}
+
+int evlog_pending_append(struct evlog_txn *txn, int64_t referred_at, const char *case_id)
+{
+	uint8_t buf[STREAM_KEY_MAX];
+	MDB_val key, val = { .mv_size = 0, .mv_data = NULL };
+	int rc = pending_key(buf, referred_at, case_id, &key);
+
+	return rc ? rc : append_row(txn, DB_PENDING, &key, &val, 0);
+}
+
+int evlog_caseload_append(struct evlog_txn *txn, const char *platform, const char *case_id)
+{
+	uint8_t buf[STREAM_KEY_MAX];
+	MDB_val key, val = { .mv_size = 0, .mv_data = NULL };
+	int rc = caseload_key(buf, platform, case_id, &key);
+
+	return rc ? rc : append_row(txn, DB_CASELOAD, &key, &val, 0);
+}

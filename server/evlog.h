@@ -162,6 +162,21 @@ int evlog_caseload_scan(struct evlog_txn *txn, const char *platform, const char 
  * proj_caseload) before a rebuild. Write transaction. */
 int evlog_models_clear(struct evlog_txn *txn);
 
+/* Loading emptied models (a rebuild, after evlog_models_clear()): each
+ * call stores one row at the end of its database, so the rows of a database
+ * must come in its key order (above): case id for proj_cases, household key
+ * for households, (referred_at as u64 BE, case id) for proj_pending,
+ * (platform, case id) for proj_caseload; all compared as bytes (memcmp, a
+ * shorter key before a longer one it begins). A row not above the previous
+ * one: ML_EINVAL, nothing stored. summary is a packed CaseSummary, stored as
+ * given. Write transaction. */
+int evlog_case_append(struct evlog_txn *txn, const char *case_id, const void *summary,
+		      size_t len);
+int evlog_household_append(struct evlog_txn *txn, const uint8_t *key,
+			   const ml_household_cases *hc);
+int evlog_pending_append(struct evlog_txn *txn, int64_t referred_at, const char *case_id);
+int evlog_caseload_append(struct evlog_txn *txn, const char *platform, const char *case_id);
+
 /* Named values of meta (e.g. "master_key_check"): at most len bytes copied
  * into buf, *got the stored length. ML_ENOTFOUND when absent. */
 int evlog_meta_get(struct evlog_txn *txn, const char *name, void *buf, size_t len,

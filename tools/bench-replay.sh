@@ -5,7 +5,7 @@ set -euo pipefail
 
 usage() {
 	cat <<'USAGE'
-usage: tools/bench-replay.sh [--events N] [--history N] [--reads N]
+usage: tools/bench-replay.sh [--events N] [--history N] [--reads N] [--verify]
 
 Makes a data directory in BUILD/bench/replay/ (wiped first; BUILD defaults
 to build) with the development configuration, fills it in process with
@@ -13,6 +13,8 @@ about N events (default 1000000; about a minute), then runs
 maillage-replaybench's timings: the rebuild of every model from the log (what
 maillage-admin rebuild does) and --reads reads of one case's history of
 --history events (default 1000). Prints the figures; stops by itself.
+--verify first checks that a rebuild gives the models the writer stored,
+byte for byte (what maillage-admin verify does; fails when they differ).
 USAGE
 }
 
@@ -23,6 +25,10 @@ while [ $# -gt 0 ]; do
 	-h | --help)
 		usage
 		exit 0
+		;;
+	--verify)
+		ARGS+=("$1")
+		shift
 		;;
 	--events | --history | --reads)
 		if [ $# -lt 2 ] || [ -z "$2" ] || [ -n "${2//[0-9]/}" ]; then

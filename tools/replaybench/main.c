@@ -8,7 +8,9 @@
  * `maillage-admin rebuild` does (every model dropped and rebuilt from the
  * log, one write transaction) and the query the server answers for
  * GetCaseHistory of the long case (read transaction, personal fields
- * unsealed, the framed Response built), --reads times.
+ * unsealed, the framed Response built), --reads times. With --verify, first
+ * checks that a rebuild gives byte for byte the models the writer stored
+ * (what `maillage-admin verify` does for the models).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -24,18 +26,22 @@
 #include "models.h"
 #include "query.h"
 #include "vault.h"
+#include "verify.h"
 
 #define BATCH 4096               /* commands per write transaction, as max_batch */
 #define VISITS_PER_CASE 7        /* a case: referral, acknowledgement, acceptance, visits */
 
 static const char usage[] =
 	"usage: maillage-replaybench -c CONFIG [--events N] [--history N] [--reads N]\n"
+	"                            [--verify]\n"
 	"\n"
 	"Fills CONFIG's data_dir (which must not exist yet) with about N events\n"
 	"(default 1000000) in cases of 10 events, plus one case of --history events\n"
 	"(default 1000); then times the rebuild of every model from the log and\n"
 	"--reads (default 200) reads of the long case's history. Prints the\n"
-	"figures. The organisations used: landlord bailleur-est, coordination\n"
+	"figures. --verify: before the timed rebuild, rebuild the models into a\n"
+	"scratch directory next to data_dir and compare them with the ones the\n"
+	"writer stored (exit status 1 when they differ). The organisations used: landlord bailleur-est, coordination\n"
 	"coord-vaulx-bron, partner ccas-vaulx, platform vaulx-bron (tools/devsetup.sh).\n";
 
 struct bench {
@@ -195,6 +201,34 @@ static double rebuild(struct evlog *log)
 	return now_s() - t0;
 }
 
+/* Compare the models the writer stored with a rebuild of them, in a scratch
+ * directory next to data_dir (removed afterwards). */
+static void verify(struct bench *b)
+{
+	struct verify_report rep;
+	char tmpdir[4096];
+	char *slash;
+	double t0 = now_s();
+	int rc;
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s", b->cfg->data_dir);
+	slash = strrchr(tmpdir, '/');
+	if (slash && slash != tmpdir)
+		*slash = 0;
+	else
+		snprintf(tmpdir, sizeof(tmpdir), "%s", slash ? "/" : ".");
+	rc = verify_models(b->log, tmpdir, &rep);
+	if (rc == ML_ECORRUPT) {
+		fprintf(stderr, "maillage-replaybench: the rebuilt models differ from the "
+			"stored ones: %s\n", rep.fault);
+		exit(1);
+	}
+	if (rc)
+		die("verify", rc);
+	printf("verify                 the models the writer stored are the rebuilt ones, "
+	       "byte for byte (%.2f s)\n", now_s() - t0);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -235,12 +269,14 @@ int main(int argc, char **argv)
 		{ "events", required_argument, NULL, 'e' },
 		{ "history", required_argument, NULL, 'H' },
 		{ "reads", required_argument, NULL, 'r' },
+		{ "verify", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bench b = { .next_id = 1 };
 	uint64_t events = 1000000, history = 1000, total;
 	int reads = 200, opt, rc;
+	bool check = false;
 	const char *conf = NULL;
 	char err[1024], case_id[64], long_case[64];
 	struct kek *kek;
@@ -254,6 +290,7 @@ int main(int argc, char **argv)
 		case 'e': events = strtoull(optarg, NULL, 10); break;
 		case 'H': history = strtoull(optarg, NULL, 10); break;
 		case 'r': reads = atoi(optarg); break;
+		case 'v': check = true; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
@@ -295,6 +332,8 @@ int main(int argc, char **argv)
 	       "in-process, %d commands per commit\n", (unsigned long long)total,
 	       (unsigned long long)b.refused, fill_s, (double)total / fill_s, BATCH);
 
+	if (check)
+		verify(&b);
 	rebuild_s = rebuild(b.log);
 	printf("rebuild                every model from %llu events in %.2f s: %.0f events/s "
 	       "(target: 1 000 000 in under 5 s)\n", (unsigned long long)total, rebuild_s,

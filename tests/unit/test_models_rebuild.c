@@ -1,0 +1,335 @@
+/* test_models_rebuild.c - models_rebuild() against the models the write path
+ * stores event by event: two platforms, households with cases on both and a
+ * second case after a decline, referrals left pending, acknowledged,
+ * accepted and declined, in an order that makes cases leave the rebuild's
+ * cache and come back; and the in-order loading it relies on.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "command.h"
+#include "err.h"
+#include "evlog.h"
+#include "kek.h"
+#include "models.h"
+#include "verify.h"
+
+/* Cases per platform: 7 000 in all, of which several hundred share a slot
+ * of the rebuild's cache with another, met in between. */
+#define PER_PLATFORM 3000
+#define BATCH 500
+#define ID_LEN 64
+
+static char dir[64];
+static struct evlog *elog;
+static struct kek *kek;
+static struct config cfg;
+static struct org orgs[3];
+static struct platform plats[2] = {
+	{ .id = "vaulx-bron", .code = "VNX", .name = "V" },
+	{ .id = "lyon-7-8", .code = "LYS", .name = "L" },
+};
+static char *platform_ids[] = { "vaulx-bron", "lyon-7-8" };
+/* The write transaction a test has open: aborted after a failed test, so
+ * that the next one does not wait for LMDB's writer lock. */
+static struct evlog_txn *txn;
+
+struct writer {
+	struct evlog_txn *txn;
+	size_t in_batch;
+	uint32_t next_id;
+	int64_t now;
+};
+
+/* Run req as org in w's batch; the case id it named or made into case_id
+ * (when not NULL). */
+static void run(struct writer *w, const struct org *org, ml_request *req, char *case_id)
+{
+	uint8_t id[16] = { 0 };
+	struct command_ctx ctx = { &cfg, org, req, w->now };
+	struct command_out out;
+
+	if (!w->txn)
+		assert_int_equal(evlog_txn_begin(elog, true, &w->txn), 0);
+	w->next_id++;
+	memcpy(id, &w->next_id, sizeof(w->next_id));
+	req->command_id.data = id;
+	req->command_id.len = sizeof(id);
+	assert_int_equal(command_run(w->txn, &ctx, &out), 0);
+	assert_int_equal(out.st.code, 0);
+	if (case_id)
+		snprintf(case_id, ID_LEN, "%s", out.case_id);
+	req->command_id.data = NULL;
+	if (++w->in_batch == BATCH) {
+		assert_int_equal(evlog_txn_commit(w->txn), 0);
+		w->txn = NULL;
+		w->in_batch = 0;
+	}
+}
+
+/* Refer person n on platform p (the same n, the same household). */
+static void refer(struct writer *w, int p, int n, char *case_id)
+{
+	ml_request req = MAILLAGE__V1__REQUEST__INIT;
+	Maillage__V1__ReferHousehold body = MAILLAGE__V1__REFER_HOUSEHOLD__INIT;
+	Maillage__V1__Referral ref = MAILLAGE__V1__REFERRAL__INIT;
+	Maillage__V1__Household hh = MAILLAGE__V1__HOUSEHOLD__INIT;
+	Maillage__V1__Person person = MAILLAGE__V1__PERSON__INIT;
+	char first[16];
+
+	snprintf(first, sizeof(first), "P%d", n);
+	person.last_name = "Rebuild";
+	person.first_name = first;
+	person.birth_date = "1980-01-01";
+	hh.reference_person = &person;
+	hh.adults = 1;
+	ref.platform = platform_ids[p];
+	ref.reason = MAILLAGE__V1__REFERRAL_REASON__REASON_UNPAID_RENT;
+	ref.household = &hh;
+	body.referral = &ref;
+	req.body_case = MAILLAGE__V1__REQUEST__BODY_REFER_HOUSEHOLD;
+	req.refer_household = &body;
+	run(w, &orgs[0], &req, case_id);
+}
+
+static void acknowledge(struct writer *w, const char *case_id)
+{
+	ml_request req = MAILLAGE__V1__REQUEST__INIT;
+	Maillage__V1__AcknowledgeReferral body = MAILLAGE__V1__ACKNOWLEDGE_REFERRAL__INIT;
+
+	body.case_id = (char *)case_id;
+	req.body_case = MAILLAGE__V1__REQUEST__BODY_ACKNOWLEDGE_REFERRAL;
+	req.acknowledge_referral = &body;
+	run(w, &orgs[1], &req, NULL);
+}
+
+static void accept_case(struct writer *w, const char *case_id)
+{
+	ml_request req = MAILLAGE__V1__REQUEST__INIT;
+	Maillage__V1__AcceptCase body = MAILLAGE__V1__ACCEPT_CASE__INIT;
+	Maillage__V1__Acceptance a = MAILLAGE__V1__ACCEPTANCE__INIT;
+
+	a.lead_partner = orgs[2].id;
+	a.support_level = MAILLAGE__V1__SUPPORT_LEVEL__SUPPORT_COORDINATION;
+	body.case_id = (char *)case_id;
+	body.acceptance = &a;
+	req.body_case = MAILLAGE__V1__REQUEST__BODY_ACCEPT_CASE;
+	req.accept_case = &body;
+	run(w, &orgs[1], &req, NULL);
+}
+
+static void decline(struct writer *w, const char *case_id)
+{
+	ml_request req = MAILLAGE__V1__REQUEST__INIT;
+	Maillage__V1__DeclineReferral body = MAILLAGE__V1__DECLINE_REFERRAL__INIT;
+	Maillage__V1__Decline d = MAILLAGE__V1__DECLINE__INIT;
+
+	d.reason = MAILLAGE__V1__DECLINE_REASON__DECLINE_NOT_ELIGIBLE;
+	body.case_id = (char *)case_id;
+	body.decline = &d;
+	req.body_case = MAILLAGE__V1__REQUEST__BODY_DECLINE_REFERRAL;
+	req.decline_referral = &body;
+	run(w, &orgs[1], &req, NULL);
+}
+
+/* Person n is referred on both platforms at the same instant (two pending
+ * entries with one date); then, a platform at a time, the referrals are
+ * acknowledged and decided: on vaulx-bron a third stays acknowledged, a
+ * third is accepted, a third declined and referred again; on lyon-7-8 a
+ * quarter is declined, the rest stays referred. */
+static int setup(void **state)
+{
+	static char ids[2][PER_PLATFORM][ID_LEN];
+	struct writer w = { .now = 1795000000000000LL };
+	char err[256], again[ID_LEN];
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/maillage-rebuild-XXXXXX");
+	if (!mkdtemp(dir) || evlog_open(dir, 256 << 20, false, &elog, err, sizeof(err)) ||
+	    kek_open(dir, cfg.master_key, 0, &kek, err, sizeof(err)))
+		return -1;
+	evlog_attach_kek(elog, kek);
+	orgs[0] = (struct org){ "landlord", "L", MAILLAGE__V1__ORG_KIND__LANDLORD, platform_ids, 2, false };
+	orgs[1] = (struct org){ "coord", "C", MAILLAGE__V1__ORG_KIND__COORDINATION, platform_ids, 2, false };
+	orgs[2] = (struct org){ "asso", "A", MAILLAGE__V1__ORG_KIND__ASSOCIATION, platform_ids, 2, false };
+	cfg.orgs = orgs;
+	cfg.n_orgs = 3;
+	cfg.platforms = plats;
+	cfg.n_platforms = 2;
+
+	for (int n = 0; n < PER_PLATFORM; n++, w.now++) {
+		refer(&w, 0, n, ids[0][n]);
+		refer(&w, 1, n, ids[1][n]);
+	}
+	for (int n = 0; n < PER_PLATFORM; n++, w.now++)
+		acknowledge(&w, ids[0][n]);
+	for (int n = 0; n < PER_PLATFORM; n++, w.now++) {
+		if (n % 3 == 1)
+			accept_case(&w, ids[0][n]);
+		else if (n % 3 == 2)
+			decline(&w, ids[0][n]);
+		if (n % 4 == 0)
+			decline(&w, ids[1][n]);
+	}
+	for (int n = 2; n < PER_PLATFORM; n += 3, w.now++)
+		refer(&w, 0, n, again);
+	if (w.txn)
+		assert_int_equal(evlog_txn_commit(w.txn), 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	evlog_close(elog);
+	kek_close(kek);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static int count_one(void *arg, const char *case_id)
+{
+	(void)case_id;
+	++*(size_t *)arg;
+	return 0;
+}
+
+static int count_pending(void *arg, int64_t at, const char *case_id)
+{
+	(void)at;
+	return count_one(arg, case_id);
+}
+
+/* What the models hold: each platform's caseload, the pending referrals,
+ * and the cases of person 2's household, in the order of their referral. */
+static void check_models(void)
+{
+	struct evlog_txn *rtxn;
+	ml_household_cases *hc;
+	ml_case *c;
+	size_t vnx = 0, lys = 0, pending = 0;
+
+	assert_int_equal(evlog_txn_begin(elog, false, &rtxn), 0);
+	assert_int_equal(evlog_caseload_scan(rtxn, "vaulx-bron", NULL, count_one, &vnx), 0);
+	assert_int_equal(evlog_caseload_scan(rtxn, "lyon-7-8", NULL, count_one, &lys), 0);
+	assert_int_equal(evlog_pending_scan(rtxn, INT64_MAX, count_pending, &pending), 0);
+	assert_int_equal(vnx, PER_PLATFORM + PER_PLATFORM / 3);
+	assert_int_equal(lys, PER_PLATFORM);
+	/* vaulx-bron: a third acknowledged, the second referrals; lyon-7-8:
+	 * three quarters. */
+	assert_int_equal(pending, PER_PLATFORM / 3 + PER_PLATFORM / 3 + PER_PLATFORM * 3 / 4);
+
+	assert_int_equal(evlog_case_get(rtxn, "VNX-2026-000003", &c), 0);
+	assert_int_equal(evlog_household_get(rtxn, c->household_key.data, &hc), 0);
+	assert_int_equal(hc->n_case_ids, 3);
+	assert_string_equal(hc->case_ids[0], "VNX-2026-000003");
+	assert_string_equal(hc->case_ids[1], "LYS-2026-000003");
+	assert_string_equal(hc->case_ids[2], "VNX-2026-003001");
+	wire_free(hc);
+	wire_free(c);
+	evlog_txn_abort(rtxn);
+}
+
+/* A rebuild gives the models the write path stored, byte for byte; so does
+ * one in place (what maillage-admin rebuild does). */
+static void test_rebuild_gives_the_stored_models(void **state)
+{
+	struct verify_report rep;
+
+	(void)state;
+	check_models();
+	assert_int_equal(verify_models(elog, "/tmp", &rep), 0);
+
+	assert_int_equal(evlog_txn_begin(elog, true, &txn), 0);
+	assert_int_equal(evlog_models_clear(txn), 0);
+	assert_int_equal(models_rebuild(txn, txn), 0);
+	assert_int_equal(evlog_txn_commit(txn), 0);
+	txn = NULL;
+	check_models();
+	assert_int_equal(verify_models(elog, "/tmp", &rep), 0);
+}
+
+/* Until its transaction commits, a rebuild is not seen: a reader meanwhile
+ * sees the old models, and one that fails (here: a second pass, into models
+ * that are no longer empty) leaves them as they were once aborted. */
+static void test_failed_rebuild_leaves_nothing(void **state)
+{
+	struct verify_report rep;
+	struct evlog_txn *reader;
+	ml_case *c = NULL;
+
+	(void)state;
+	assert_int_equal(evlog_txn_begin(elog, true, &txn), 0);
+	assert_int_equal(evlog_models_clear(txn), 0);
+	check_models();
+	assert_int_equal(models_rebuild(txn, txn), 0);
+	assert_int_equal(evlog_case_append(txn, "ZZZ-2026-000001", "", 0), 0);
+	assert_int_equal(models_rebuild(txn, txn), ML_EINVAL);
+	assert_int_equal(evlog_txn_begin(elog, false, &reader), 0);
+	assert_int_equal(evlog_case_get(reader, "ZZZ-2026-000001", &c), ML_ENOTFOUND);
+	evlog_txn_abort(reader);
+	check_models();
+	evlog_txn_abort(txn);
+	txn = NULL;
+	check_models();
+	assert_int_equal(verify_models(elog, "/tmp", &rep), 0);
+}
+
+/* Loading is in key order only: a row at or below the last is refused. */
+static void test_append_in_key_order(void **state)
+{
+	ml_household_cases hc = MAILLAGE__V1__HOUSEHOLD_CASES__INIT;
+	uint8_t low[WIRE_HASH_LEN] = { 1 }, high[WIRE_HASH_LEN] = { 2 };
+	char *one[] = { "VNX-2026-000001" };
+
+	(void)state;
+	hc.case_ids = one;
+	hc.n_case_ids = 1;
+	assert_int_equal(evlog_txn_begin(elog, true, &txn), 0);
+	assert_int_equal(evlog_models_clear(txn), 0);
+	assert_int_equal(evlog_caseload_append(txn, "lyon-7-8", "LYS-2026-000002"), 0);
+	assert_int_equal(evlog_caseload_append(txn, "lyon-7-8", "LYS-2026-000002"), ML_EINVAL);
+	assert_int_equal(evlog_caseload_append(txn, "lyon-7-8", "LYS-2026-000001"), ML_EINVAL);
+	/* "lyon-7-8", 0 sorts before "lyon-7-80". */
+	assert_int_equal(evlog_caseload_append(txn, "lyon-7-80", "A"), 0);
+	assert_int_equal(evlog_caseload_append(txn, "vaulx-bron", "VNX-2026-000001"), 0);
+	assert_int_equal(evlog_pending_append(txn, 5, "B"), 0);
+	assert_int_equal(evlog_pending_append(txn, 5, "A"), ML_EINVAL);
+	assert_int_equal(evlog_pending_append(txn, 5, "BA"), 0);
+	assert_int_equal(evlog_pending_append(txn, 4, "C"), ML_EINVAL);
+	assert_int_equal(evlog_pending_append(txn, 6, "A"), 0);
+	assert_int_equal(evlog_household_append(txn, high, &hc), 0);
+	assert_int_equal(evlog_household_append(txn, low, &hc), ML_EINVAL);
+	assert_int_equal(evlog_case_append(txn, "VNX-2026-000002", "\x0a\x01x", 3), 0);
+	assert_int_equal(evlog_case_append(txn, "VNX-2026-000001", "\x0a\x01x", 3), ML_EINVAL);
+	evlog_txn_abort(txn);
+	txn = NULL;
+	check_models();
+}
+
+static int abort_open(void **state)
+{
+	(void)state;
+	evlog_txn_abort(txn);
+	txn = NULL;
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_rebuild_gives_the_stored_models, abort_open),
+		cmocka_unit_test_teardown(test_failed_rebuild_leaves_nothing, abort_open),
+		cmocka_unit_test_teardown(test_append_in_key_order, abort_open),
+	};
+
+	return cmocka_run_group_tests_name("models_rebuild", tests, setup, teardown);
+}
