@@ -819,7 +819,7 @@ int evlog_copy(struct evlog *log, int fd)
 static int append_row(struct evlog_txn *txn, int db, MDB_val *key, MDB_val *val,
 		      unsigned flags)
 {
-	int rc = mdb_put(txn->txn, txn->log->dbi[db], key, val, flags | MDB_APPEND);
+	int rc = mdb_put(evlog_wtxn(txn), txn->log->dbi[db], key, val, flags | MDB_APPEND);
 
 	return rc == MDB_KEYEXIST ? ML_EINVAL : evlog_map_err(rc, evlog_db_names[db]);
 }

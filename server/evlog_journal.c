@@ -157,7 +157,7 @@ int evlog_journal_prune(struct evlog_txn *txn, int64_t before, size_t max, size_
 		journal_key(buf, case_id, (int64_t)evlog_get_be64(k), wire_get_be32(k + 8), &jkey);
 		mrc = mdb_del(evlog_wtxn(txn), txn->log->dbi[DB_JOURNAL], &jkey, NULL);
 		if (!mrc || mrc == MDB_NOTFOUND)
-			mrc = mdb_cursor_del(cur, 0);
+			mrc = mdb_cursor_del(cur, 0);   /* counted with the del above */
 		if (mrc)
 			break;
 		(*deleted)++;
