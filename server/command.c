@@ -26,7 +26,7 @@
 /* One command in flight on the writer thread. */
 struct run {
 	const struct command_ctx *ctx;  /* NULL for the server's own events */
-	struct evlog_txn *txn;          /* the nested transaction */
+	struct evlog_txn *txn;          /* nested in the batch, or the batch itself */
 	struct command_out *out;
 	const char *case_id;
 	ml_case *c;                     /* the case as stored, then as updated */
@@ -575,6 +575,25 @@ static int record(struct run *r, const uint8_t *hash)
 	return rc;
 }
 
+/* A refusal decided from what the command read: it leaves the transaction
+ * as it was. Any other failure (storage, a corrupt record, memory) may have
+ * left it unusable, even without a write: LMDB marks a transaction failed
+ * on some read errors too. */
+static bool is_decision(int rc)
+{
+	switch (rc) {
+	case ML_EINVAL:
+	case ML_ENOTFOUND:
+	case ML_EEXIST:
+	case ML_EPERM:
+	case ML_ESTATE:
+	case ML_ECONFLICT:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* command_run(), nested in batch or directly in it. */
 static int run_command(struct evlog_txn *batch, const struct command_ctx *ctx,
 		       struct command_out *out, bool direct)
@@ -604,7 +623,7 @@ static int run_command(struct evlog_txn *batch, const struct command_ctx *ctx,
 	wire_free(seen);
 	wire_free(r.c);
 	if (direct) {
-		out->spoiled = rc && evlog_txn_writes(batch) != writes;
+		out->spoiled = rc && (evlog_txn_writes(batch) != writes || !is_decision(rc));
 		return rc;
 	}
 	if (rc || out->replayed) {

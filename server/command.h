@@ -48,11 +48,13 @@ int command_run(struct evlog_txn *batch, const struct command_ctx *ctx,
 		struct command_out *out);
 
 /* command_run() in batch itself, without the nested transaction (and its
- * copies of every page the command touches). A refusal still leaves no
- * trace when it comes before the command's first write, as every check of
- * a command does. A failure after a write (storage full, a corrupt model)
- * leaves a part of the command in batch: out->spoiled is then set, and the
- * caller must abort batch (and may run its commands again, nested). */
+ * copies of every page the command touches). A refusal (INVALID_ARGUMENT,
+ * NOT_FOUND, ALREADY_EXISTS, PERMISSION_DENIED, FAILED_PRECONDITION,
+ * ABORTED) that wrote nothing leaves no trace, and the checks of every
+ * command come before its first write. Any other outcome that is not a
+ * success (a refusal after a write, a storage or decoding failure, which
+ * may leave batch unusable) sets out->spoiled: the caller must then abort
+ * batch, and may run its commands again, nested. */
 int command_run_direct(struct evlog_txn *batch, const struct command_ctx *ctx,
 		       struct command_out *out);
 

@@ -30,6 +30,8 @@ static EVP_MD *sha256;
  * same nonce. Bytes handed out are wiped from the pool. */
 #define NONCE_POOL_LEN (CRYPTO_NONCE_LEN * 64)
 static atomic_uint fork_generation;
+static bool pool_off;                       /* fork handler not registered:
+					     * one RAND_bytes per nonce */
 static _Thread_local struct nonce_pool {
 	uint8_t bytes[NONCE_POOL_LEN];
 	size_t left;                        /* unused bytes at the end of bytes */
@@ -45,7 +47,7 @@ static void fetch(void)
 {
 	aes_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
 	sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
-	pthread_atfork(NULL, NULL, count_fork);
+	pool_off = pthread_atfork(NULL, NULL, count_fork) != 0;
 }
 
 void crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_LEN])
@@ -74,9 +76,13 @@ int crypto_random(void *buf, size_t len)
 /* A fresh random nonce from this thread's pool. 0 or ML_ECRYPTO. */
 static int nonce(uint8_t out[CRYPTO_NONCE_LEN])
 {
-	unsigned generation = atomic_load(&fork_generation);
+	unsigned generation;
 	uint8_t *p;
 
+	pthread_once(&fetched, fetch);      /* the fork handler, before any draw */
+	if (pool_off)
+		return crypto_random(out, CRYPTO_NONCE_LEN);
+	generation = atomic_load(&fork_generation);
 	if (pool.generation != generation || pool.left < CRYPTO_NONCE_LEN) {
 		if (crypto_random(pool.bytes, sizeof(pool.bytes)))
 			return ML_ECRYPTO;

@@ -88,7 +88,7 @@ int evlog_put_msg(struct evlog_txn *txn, int db, const void *k, size_t klen,
 {
 	MDB_val key = { .mv_size = klen, .mv_data = (void *)k };
 	MDB_val val = { .mv_size = wire_packed_size(msg), .mv_data = NULL };
-	int rc = mdb_put(evlog_wtxn(txn), txn->log->dbi[db], &key, &val, flags | MDB_RESERVE);
+	int rc = evlog_wrote(txn, mdb_put(txn->txn, txn->log->dbi[db], &key, &val, flags | MDB_RESERVE));
 
 	if (rc)
 		return evlog_map_err(rc, evlog_db_names[db]);
@@ -132,7 +132,8 @@ static int put_schema(struct evlog_txn *txn)
 	MDB_val nv = { .mv_size = 4, .mv_data = v };
 
 	wire_put_be32(v, EVLOG_SCHEMA_VERSION);
-	return evlog_map_err(mdb_put(evlog_wtxn(txn), txn->log->dbi[DB_META], &k, &nv, 0), "meta");
+	return evlog_map_err(evlog_wrote(txn, mdb_put(txn->txn, txn->log->dbi[DB_META], &k, &nv,
+						      0)), "meta");
 }
 
 /* A new directory gets the schema version, one of EVLOG_SCHEMA_UPGRADE is
@@ -397,12 +398,12 @@ int evlog_append(struct evlog_txn *txn, ml_event *ev)
 	if (rc)
 		return rc;
 	val.mv_size = wire_packed_size(ev);
-	rc = mdb_put(evlog_wtxn(txn), txn->log->dbi[DB_EVENTS], &key, &val,
-		     MDB_APPEND | MDB_RESERVE);
+	rc = evlog_wrote(txn, mdb_put(txn->txn, txn->log->dbi[DB_EVENTS], &key, &val,
+		     MDB_APPEND | MDB_RESERVE));
 	if (rc)
 		return evlog_map_err(rc, "append event");
 	wire_pack_to(ev, val.mv_data);
-	rc = mdb_put(evlog_wtxn(txn), txn->log->dbi[DB_STREAMS], &sk, &sv, MDB_NOOVERWRITE);
+	rc = evlog_wrote(txn, mdb_put(txn->txn, txn->log->dbi[DB_STREAMS], &sk, &sv, MDB_NOOVERWRITE));
 	if (rc)
 		return rc == MDB_KEYEXIST ? ML_ECORRUPT : evlog_map_err(rc, "append stream");
 	/* The event now holds the old head; the new head is its own hash. */
@@ -577,7 +578,7 @@ int evlog_next_case_number(struct evlog_txn *txn, const char *code, int year, ui
 	else if (rc != ML_ENOTFOUND)
 		return rc ? rc : ML_ECORRUPT;
 	wire_put_be32(v, ++n);
-	rc = mdb_put(evlog_wtxn(txn), txn->log->dbi[DB_META], &key, &nv, 0);
+	rc = evlog_wrote(txn, mdb_put(txn->txn, txn->log->dbi[DB_META], &key, &nv, 0));
 	if (rc)
 		return evlog_map_err(rc, "meta");
 	*out = n;
@@ -604,8 +605,10 @@ int evlog_pending_put(struct evlog_txn *txn, int64_t referred_at, const char *ca
 	MDB_val key, val = { .mv_size = 0, .mv_data = NULL };
 	int rc = pending_key(buf, referred_at, case_id, &key);
 
-	return rc ? rc : evlog_map_err(mdb_put(evlog_wtxn(txn), txn->log->dbi[DB_PENDING], &key, &val, 0),
-				 "pending");
+	if (rc)
+		return rc;
+	rc = evlog_wrote(txn, mdb_put(txn->txn, txn->log->dbi[DB_PENDING], &key, &val, 0));
+	return evlog_map_err(rc, "pending");
 }
 
 int evlog_pending_del(struct evlog_txn *txn, int64_t referred_at, const char *case_id)
@@ -616,7 +619,7 @@ int evlog_pending_del(struct evlog_txn *txn, int64_t referred_at, const char *ca
 
 	if (rc)
 		return rc;
-	rc = mdb_del(evlog_wtxn(txn), txn->log->dbi[DB_PENDING], &key, NULL);
+	rc = evlog_wrote(txn, mdb_del(txn->txn, txn->log->dbi[DB_PENDING], &key, NULL));
 	return rc == MDB_NOTFOUND ? 0 : evlog_map_err(rc, "pending");
 }
 
@@ -672,8 +675,10 @@ int evlog_caseload_put(struct evlog_txn *txn, const char *platform, const char *
 	MDB_val key, val = { .mv_size = 0, .mv_data = NULL };
 	int rc = caseload_key(buf, platform, case_id, &key);
 
-	return rc ? rc : evlog_map_err(mdb_put(evlog_wtxn(txn), txn->log->dbi[DB_CASELOAD], &key, &val, 0),
-				 "caseload");
+	if (rc)
+		return rc;
+	rc = evlog_wrote(txn, mdb_put(txn->txn, txn->log->dbi[DB_CASELOAD], &key, &val, 0));
+	return evlog_map_err(rc, "caseload");
 }
 
 int evlog_caseload_scan(struct evlog_txn *txn, const char *platform, const char *after,
@@ -718,7 +723,7 @@ static const int model_dbs[] = { DB_CASES, DB_HOUSEHOLDS, DB_PENDING, DB_CASELOA
 int evlog_models_clear(struct evlog_txn *txn)
 {
 	for (size_t i = 0; i < sizeof(model_dbs) / sizeof(model_dbs[0]); i++) {
-		int rc = mdb_drop(evlog_wtxn(txn), txn->log->dbi[model_dbs[i]], 0);
+		int rc = evlog_wrote(txn, mdb_drop(txn->txn, txn->log->dbi[model_dbs[i]], 0));
 
 		if (rc)
 			return evlog_map_err(rc, "clear");
@@ -819,7 +824,7 @@ int evlog_copy(struct evlog *log, int fd)
 static int append_row(struct evlog_txn *txn, int db, MDB_val *key, MDB_val *val,
 		      unsigned flags)
 {
-	int rc = mdb_put(evlog_wtxn(txn), txn->log->dbi[db], key, val, flags | MDB_APPEND);
+	int rc = evlog_wrote(txn, mdb_put(txn->txn, txn->log->dbi[db], key, val, flags | MDB_APPEND));
 
 	return rc == MDB_KEYEXIST ? ML_EINVAL : evlog_map_err(rc, evlog_db_names[db]);
 }

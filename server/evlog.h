@@ -80,10 +80,11 @@ int evlog_txn_nest(struct evlog_txn *parent, struct evlog_txn **out);
 int evlog_txn_commit(struct evlog_txn *txn);
 void evlog_txn_abort(struct evlog_txn *txn);
 
-/* How many writes (puts, deletes, drops) were attempted in txn, those of the
- * nested transactions committed into it included. A caller that compares it
- * before and after an operation learns whether the operation may have
- * changed txn: one that failed without writing left no trace. */
+/* How many writes (puts, deletes, drops) may have changed txn, those of the
+ * nested transactions committed into it included: every write but a delete
+ * that found nothing and a put refused for its key. A caller that compares
+ * it before and after an operation learns whether the operation may have
+ * changed txn: one that failed without such a write left no trace. */
 uint64_t evlog_txn_writes(const struct evlog_txn *txn);
 
 /* The position of the last event visible in txn (0 for an empty log). */

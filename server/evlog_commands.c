@@ -223,8 +223,8 @@ int evlog_command_put(struct evlog_txn *txn, const uint8_t *id, const ml_command
 	if (!ix)
 		return ML_ENOMEM;
 	evlog_put_be64(k, txn->cmd_seq + 1);
-	rc = mdb_put(evlog_wtxn(txn), txn->log->dbi[DB_COMMANDS], &key, &val,
-		     MDB_APPEND | MDB_RESERVE);
+	rc = evlog_wrote(txn, mdb_put(txn->txn, txn->log->dbi[DB_COMMANDS], &key, &val,
+		     MDB_APPEND | MDB_RESERVE));
 	if (rc)
 		return evlog_map_err(rc, "command_log");
 	memcpy(val.mv_data, id, WIRE_COMMAND_ID_LEN);
@@ -291,8 +291,8 @@ int evlog_commands_migrate(struct evlog_txn *txn)
 		evlog_put_be64(k, ++n);
 		nk = (MDB_val){ .mv_size = sizeof(k), .mv_data = k };
 		nv = (MDB_val){ .mv_size = WIRE_COMMAND_ID_LEN + val.mv_size };
-		mrc = mdb_put(evlog_wtxn(txn), txn->log->dbi[DB_COMMANDS], &nk, &nv,
-			      MDB_APPEND | MDB_RESERVE);
+		mrc = evlog_wrote(txn, mdb_put(txn->txn, txn->log->dbi[DB_COMMANDS], &nk, &nv,
+			      MDB_APPEND | MDB_RESERVE));
 		if (mrc)
 			break;
 		memcpy(nv.mv_data, key.mv_data, WIRE_COMMAND_ID_LEN);
@@ -300,7 +300,7 @@ int evlog_commands_migrate(struct evlog_txn *txn)
 	}
 	mdb_cursor_close(cur);
 	if (mrc == MDB_NOTFOUND)
-		mrc = mdb_drop(evlog_wtxn(txn), old, 1);
+		mrc = evlog_wrote(txn, mdb_drop(txn->txn, old, 1));
 	if (mrc)
 		return evlog_map_err(mrc, "commands");
 	log_info("schema_upgraded", "from=2 commands=%llu", (unsigned long long)n);

@@ -57,12 +57,16 @@ struct evlog_txn {
 					    * children committed into it */
 };
 
-/* txn's LMDB handle for a put, a del or a drop: every write goes through it,
- * so that evlog_txn_writes() counts them all. */
-static inline MDB_txn *evlog_wtxn(struct evlog_txn *txn)
+/* Count the write to txn that returned rc (a put, a del or a drop), for
+ * evlog_txn_writes(); returns rc. A del that found nothing (MDB_NOTFOUND)
+ * and a put refused for its key (MDB_KEYEXIST) changed nothing and do not
+ * count; any other failure may have left txn changed, or unusable, and
+ * does. Every write of evlog*.c goes through it. */
+static inline int evlog_wrote(struct evlog_txn *txn, int rc)
 {
-	txn->writes++;
-	return txn->txn;
+	if (rc != MDB_NOTFOUND && rc != MDB_KEYEXIST)
+		txn->writes++;
+	return rc;
 }
 
 /* The command log (evlog_commands.c). evlog_commands_open(): at open, read

@@ -57,8 +57,8 @@ int evlog_journal_put(struct evlog_txn *txn, const ml_access_record *rec, uint32
 		rc = evlog_put_msg(txn, DB_JOURNAL, key.mv_data, key.mv_size, rec,
 				   MDB_NOOVERWRITE);
 	if (!rc)
-		rc = evlog_map_err(mdb_put(evlog_wtxn(txn), txn->log->dbi[DB_JOURNAL_TIME], &tkey,
-					   &empty, MDB_NOOVERWRITE), "journal_time");
+		rc = evlog_map_err(evlog_wrote(txn, mdb_put(txn->txn, txn->log->dbi[DB_JOURNAL_TIME], &tkey,
+					   &empty, MDB_NOOVERWRITE)), "journal_time");
 	return rc;
 }
 
@@ -155,9 +155,9 @@ int evlog_journal_prune(struct evlog_txn *txn, int64_t before, size_t max, size_
 		memcpy(case_id, k + 12, n);
 		case_id[n] = 0;
 		journal_key(buf, case_id, (int64_t)evlog_get_be64(k), wire_get_be32(k + 8), &jkey);
-		mrc = mdb_del(evlog_wtxn(txn), txn->log->dbi[DB_JOURNAL], &jkey, NULL);
+		mrc = evlog_wrote(txn, mdb_del(txn->txn, txn->log->dbi[DB_JOURNAL], &jkey, NULL));
 		if (!mrc || mrc == MDB_NOTFOUND)
-			mrc = mdb_cursor_del(cur, 0);   /* counted with the del above */
+			mrc = evlog_wrote(txn, mdb_cursor_del(cur, 0));
 		if (mrc)
 			break;
 		(*deleted)++;

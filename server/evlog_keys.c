@@ -64,7 +64,7 @@ int evlog_datakey_del(struct evlog_txn *txn, const uint8_t *hk, const char *plat
 
 	if (rc)
 		return rc;
-	rc = mdb_del(evlog_wtxn(txn), txn->log->dbi[DB_KEYS], &k, NULL);
+	rc = evlog_wrote(txn, mdb_del(txn->txn, txn->log->dbi[DB_KEYS], &k, NULL));
 	return rc == MDB_NOTFOUND ? ML_ENOTFOUND : evlog_map_err(rc, "keys");
 }
 
@@ -114,13 +114,14 @@ int evlog_meta_put(struct evlog_txn *txn, const char *name, const void *v, size_
 	MDB_val key = { .mv_size = strlen(name), .mv_data = (void *)name };
 	MDB_val val = { .mv_size = len, .mv_data = (void *)v };
 
-	return evlog_map_err(mdb_put(evlog_wtxn(txn), txn->log->dbi[DB_META], &key, &val, 0), "meta");
+	return evlog_map_err(evlog_wrote(txn, mdb_put(txn->txn, txn->log->dbi[DB_META], &key, &val,
+						      0)), "meta");
 }
 
 int evlog_meta_del(struct evlog_txn *txn, const char *name)
 {
 	MDB_val key = { .mv_size = strlen(name), .mv_data = (void *)name };
-	int rc = mdb_del(evlog_wtxn(txn), txn->log->dbi[DB_META], &key, NULL);
+	int rc = evlog_wrote(txn, mdb_del(txn->txn, txn->log->dbi[DB_META], &key, NULL));
 
 	return rc == MDB_NOTFOUND ? ML_ENOTFOUND : evlog_map_err(rc, "meta");
 }

@@ -5,8 +5,9 @@
  *  2. A refused command leaves no trace and does not spoil the batch. A
  *     batch first runs its commands directly in its transaction (command.h:
  *     a command's checks come before its first write). When a command fails
- *     after it has written, that transaction is aborted and the batch runs
- *     again with every command in its own nested transaction.
+ *     after it has written, or in a way that may leave the transaction
+ *     unusable, that transaction is aborted and the batch runs again with
+ *     every command in its own nested transaction.
  *  3. The events of a command, the models derived from them and its
  *     idempotency record are written in the same outer transaction, so no
  *     read ever sees one without the others.
@@ -71,6 +72,8 @@ struct writer {
 	struct counters *counters;
 	uint64_t scrub_after;                     /* keys were destroyed in this txn */
 	bool scrub_marked;                        /* ...and meta says so */
+	bool nest;                                /* the last batch ran again nested:
+						   * run the next one nested first */
 };
 
 struct writer_job *writer_job_new(void *owner, const struct org *org, ml_request *req)
@@ -85,13 +88,24 @@ struct writer_job *writer_job_new(void *owner, const struct org *org, ml_request
 	return job;
 }
 
+/* Wipe and free job's framed reply: a journaled query's answer carries
+ * personal data. */
+static void drop_reply(struct writer_job *job)
+{
+	if (job->reply)
+		explicit_bzero(job->reply, job->reply_len);
+	free(job->reply);
+	job->reply = NULL;
+	job->reply_len = 0;
+}
+
 void writer_job_free(struct writer_job *job)
 {
 	if (!job)
 		return;
 	wire_free(job->req);
 	wire_free(job->journal);
-	free(job->reply);
+	drop_reply(job);
 	free(job);
 }
 
@@ -102,8 +116,7 @@ static void reply(struct writer_job *job, const struct command_out *out)
 	Maillage__V1__Status status = MAILLAGE__V1__STATUS__INIT;
 	ml_command_result res = MAILLAGE__V1__COMMAND_RESULT__INIT;
 
-	free(job->reply);
-	job->reply = NULL;
+	drop_reply(job);
 	resp.request_id = job->req->request_id;
 	wire_status_fill(&status, &out->st);
 	resp.status = &status;
@@ -132,12 +145,10 @@ static void fail_batch(struct writer_job *jobs, int err, const char *what)
 		    "%s: %s; nothing was recorded, retry with the same command_id",
 		    what, ml_strerror(err));
 	for (struct writer_job *job = jobs; job; job = job->next) {
-		if (job->req) {
+		if (job->req)
 			reply(job, &out);
-		} else {
-			free(job->reply);
-			job->reply = NULL;
-		}
+		else
+			drop_reply(job);
 	}
 }
 
@@ -286,20 +297,20 @@ static void count_commands(struct writer *w, const struct writer_job *jobs)
 			counters_command(w->counters, (int)job->req->body_case, job->status_code);
 }
 
-/* Run one batch in one write transaction; replies are set on every job. */
 /* What the jobs of a batch did. */
 struct tally {
 	uint64_t events;          /* appended */
 	bool destroyed;           /* data keys destroyed */
 };
 
-/* Run the jobs in txn, commands directly in it or each nested (invariant 2);
- * false when a command run directly failed after writing: txn must then be
- * abandoned. */
-static bool run_jobs(struct writer *w, struct evlog_txn *txn, struct command_ctx *ctx,
-		     bool direct, struct writer_job *jobs, struct tally *t)
+/* Run the jobs in txn, commands directly in it or each nested (invariant 2).
+ * 0, or the ML_E* code of a command run directly that spoiled txn
+ * (command.h): txn must then be abandoned. */
+static int run_jobs(struct writer *w, struct evlog_txn *txn, struct command_ctx *ctx,
+		    bool direct, struct writer_job *jobs, struct tally *t)
 {
 	struct command_out out;
+	int rc;
 
 	memset(t, 0, sizeof(*t));
 	for (struct writer_job *job = jobs; job; job = job->next) {
@@ -316,38 +327,58 @@ static bool run_jobs(struct writer *w, struct evlog_txn *txn, struct command_ctx
 		case WRITER_COMMAND:
 			ctx->org = job->org;
 			ctx->req = job->req;
-			if (direct)
-				command_run_direct(txn, ctx, &out);
-			else
-				command_run(txn, ctx, &out);
+			rc = direct ? command_run_direct(txn, ctx, &out) :
+				      command_run(txn, ctx, &out);
 			if (out.spoiled)
-				return false;
+				return rc;
 			reply(job, &out);
 			t->destroyed |= out.destroyed_key;
 			t->events += out.st.code || out.replayed ? 0 : out.event_count;
 			break;
 		}
 	}
-	return true;
+	return 0;
+}
+
+/* A command of jobs was answered with a storage or internal failure. */
+static bool has_failures(const struct writer_job *jobs)
+{
+	for (const struct writer_job *job = jobs; job; job = job->next) {
+		if (job->kind == WRITER_COMMAND &&
+		    (job->status_code == MAILLAGE__V1__STATUS_CODE__RESOURCE_EXHAUSTED ||
+		     job->status_code == MAILLAGE__V1__STATUS_CODE__INTERNAL ||
+		     job->status_code == MAILLAGE__V1__STATUS_CODE__UNAVAILABLE))
+			return true;
+	}
+	return false;
 }
 
 /* Begin the batch's transaction and run its jobs in it: directly, and again
- * nested if a command spoils the direct run. 0 or the ML_E* code of begin. */
+ * nested if a command spoils the direct run. After such a batch the next one
+ * runs nested at once (a full map would spoil every batch), and so on until
+ * one runs without a failure. Log lines of the abandoned run (expiries,
+ * erasures) are not taken back. 0 or the ML_E* code of begin. */
 static int begin_and_run(struct writer *w, struct writer_job *jobs, size_t n,
 			 struct command_ctx *ctx, struct evlog_txn **txn, struct tally *t)
 {
-	for (bool direct = true;; direct = false) {
+	for (bool direct = !w->nest;; direct = false) {
 		int rc = evlog_txn_begin(w->log, true, txn);
 
 		if (rc)
 			return rc;
-		if (run_jobs(w, *txn, ctx, direct, jobs, t) || !direct)
+		rc = run_jobs(w, *txn, ctx, direct, jobs, t);
+		if (!rc) {
+			w->nest = !direct && has_failures(jobs);
 			return 0;
+		}
 		evlog_txn_abort(*txn);
-		log_info("batch_rerun", "commands=%zu detail=\"a command failed after writing; "
-			 "the batch runs again, each command nested\"", n);
+		log_info("batch_rerun", "jobs=%zu error=\"%s\" detail=\"a command failed after "
+			 "writing or with its transaction unusable; the batch runs again, each "
+			 "command nested\"", n, ml_strerror(rc));
 	}
 }
+
+/* Run one batch in one write transaction; replies are set on every job. */
 
 static void run_batch(struct writer *w, struct writer_job *jobs, size_t n)
 {

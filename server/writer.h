@@ -1,9 +1,10 @@
 /* writer.h - the writer thread: the only owner of LMDB write transactions.
  *
  * The loop thread submits decoded commands; the writer runs every queued one
- * in one write transaction (group commit), each in its own nested
- * transaction, commits once, then hands the jobs back to the loop thread with
- * their framed replies. See the invariants at the top of writer.c.
+ * in one write transaction (group commit) — directly, or each in its own
+ * nested transaction when one fails after writing — commits once, then hands
+ * the jobs back to the loop thread with their framed replies. See the
+ * invariants at the top of writer.c.
  */
 #ifndef MAILLAGE_WRITER_H
 #define MAILLAGE_WRITER_H

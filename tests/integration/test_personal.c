@@ -225,6 +225,9 @@ static void test_erasure(void **state)
 	assert_int_equal(r->command->event_count, 1);
 	mlc_response_free(r);
 	h_expect(&H, "coord-vaulx-bron", h_erase(&H, id, ERASE_REQUEST), ST(FAILED_PRECONDITION));
+	/* That refusal found no key to delete: it wrote nothing, so its batch
+	 * did not have to run again nested (writer.c invariant 2). */
+	assert_false(h_log_contains(&H, "event=batch_rerun"));
 
 	/* The key-encryption key that wrapped every copy of the erased key LMDB
 	 * may still hold is gone: the key file holds only the next one, and its

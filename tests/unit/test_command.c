@@ -36,6 +36,7 @@ static int setup(void **state)
 	char err[256];
 
 	(void)state;
+	direct = false;
 	snprintf(dir, sizeof(dir), "/tmp/maillage-cmd-XXXXXX");
 	if (!mkdtemp(dir) || evlog_open(dir, 64 << 20, false, &elog, err, sizeof(err)) ||
 	    kek_open(dir, cfg.master_key, 0, &kek, err, sizeof(err)))
@@ -53,8 +54,10 @@ static int setup(void **state)
 
 static int setup_direct(void **state)
 {
+	int rc = setup(state);
+
 	direct = true;
-	return setup(state);
+	return rc;
 }
 
 static int teardown(void **state)
@@ -286,6 +289,19 @@ static void test_failure_after_write_spoils(void **state)
 	assert_int_equal(rc, ML_EMAPFULL);
 	assert_true(n > 1);
 	assert_int_equal(out.spoiled, direct);
+	if (!direct) {
+		/* The batch is still usable: the first referral, sent again,
+		 * answers its stored result. */
+		struct refer r;
+		struct command_ctx ctx = { &cfg, &orgs[0], &r.req, 1795000000000000LL };
+
+		make_refer(&r, "Full0");
+		r.id[0] = 0xee;
+		r.id[1] = 0;
+		r.id[2] = 0;
+		assert_int_equal(command_run(txn, &ctx, &out), 0);
+		assert_true(out.replayed);
+	}
 	evlog_txn_abort(txn);
 	evlog_close(log);
 	kek_close(k);
@@ -301,6 +317,8 @@ int main(void)
 		cmocka_unit_test(test_failure_after_write_spoils),
 	};
 
-	return cmocka_run_group_tests_name("command, nested", tests, setup, teardown) |
-	       cmocka_run_group_tests_name("command, direct", tests, setup_direct, teardown);
+	int failed = cmocka_run_group_tests_name("command, nested", tests, setup, teardown);
+
+	failed |= cmocka_run_group_tests_name("command, direct", tests, setup_direct, teardown);
+	return failed;
 }
