@@ -154,33 +154,62 @@ static bool page_full(size_t n, size_t bytes, size_t len, size_t max_bytes, size
 	return n && (bytes + len + 16 > max_bytes || n >= max_events);
 }
 
-/* Room for one event's messages and its opened personal fields: most fit. */
-#define EVENT_ARENA (4u << 10)
+/* auth_minimise_event() for copy, a copy in an arena of a stored event of
+ * case c (wire_copy_in()), where the wire_set_*() setters it uses may not
+ * run: they free the value they replace, which is the stored event's. For a
+ * referral it runs on a stand-in, the copy but for a household key of its
+ * own, and a key it changed becomes the copy's ({0} when emptied: packed as
+ * no key, as the "" it sets). Other events it leaves alone (auth.h). */
+static int minimise_copy(const struct org *org, const ml_case *c, ml_event *copy)
+{
+	Maillage__V1__HouseholdReferred hr;
+	ProtobufCBinaryData *key;
+	ml_event stand_in;
+	uint8_t *mine;
+	int rc;
+
+	if (copy->body_case != MAILLAGE__V1__EVENT__BODY_HOUSEHOLD_REFERRED)
+		return auth_minimise_event(org, c, copy);
+	key = &copy->household_referred->household_key;
+	hr = *copy->household_referred;
+	mine = malloc(key->len ? key->len : 1);
+	if (!mine)
+		return ML_ENOMEM;
+	if (key->len)
+		memcpy(mine, key->data, key->len);
+	hr.household_key.data = mine;
+	stand_in = *copy;
+	stand_in.household_referred = &hr;
+	rc = auth_minimise_event(org, c, &stand_in);
+	if (!rc && hr.household_key.data != mine) {       /* replaced (mine freed) */
+		if (hr.household_key.len)
+			rc = ML_EINTERNAL;    /* only emptying it is known here */
+		else
+			*key = (ProtobufCBinaryData){ 0 };
+	}
+	free(hr.household_key.data);
+	return rc;
+}
 
 /* Pack the stored event ev (raw, rawlen) as the reader gets it (personal
  * fields opened, household key minimised) after the events already sent.
  * The fields are opened in a copy of ev's messages that shares the rest of
  * ev (wire_copy_in()), in an arena on the stack wiped afterwards: it holds
- * personal data. Not the referral: auth_minimise_event() may replace its
- * household key with wire_set_bytes(), which frees the one it replaces, so
- * it is unpacked again with malloc. */
+ * personal data. The referral too: minimise_copy() minimises it there. */
 static int send_event(struct history *hs, const ml_event *ev, const uint8_t *raw, size_t rawlen)
 {
-	_Alignas(WIRE_ARENA_ALIGN) uint8_t mem[EVENT_ARENA];
-	bool referral = ev->body_case == MAILLAGE__V1__EVENT__BODY_HOUSEHOLD_REFERRED;
+	_Alignas(WIRE_ARENA_ALIGN) uint8_t mem[WIRE_EVENT_ARENA];
 	struct wire_arena a;
 	ml_event *copy;
 	int rc;
 
 	wire_arena_init(&a, mem, sizeof(mem), true);
-	copy = referral ? wire_event_unpack(raw, rawlen) : wire_copy_in(&a, ev);
-	rc = copy ? open_personal(hs->q, hs->case_now, copy, referral ? NULL : &a) : ML_ENOMEM;
+	copy = wire_copy_in(&a, ev);
+	rc = copy ? open_personal(hs->q, hs->case_now, copy, &a) : ML_ENOMEM;
 	if (!rc)
-		rc = auth_minimise_event(hs->q->org, hs->case_now, copy);
+		rc = minimise_copy(hs->q->org, hs->case_now, copy);
 	if (!rc)
-		rc = wire_list_add_stored_event(hs->events, copy, raw, rawlen);
-	if (referral)
-		wire_free(copy);
+		rc = wire_list_add_stored_event(hs->events, copy, ev, raw, rawlen);
 	wire_arena_release(&a);
 	return rc;
 }
