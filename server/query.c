@@ -29,9 +29,9 @@ struct query {
 	int key_state;                /* 0: not looked up, 1: key, -1: erased */
 };
 
-/* Put back the personal fields of ev (a copy of a stored event of case c,
- * unpacked into arena a, or with malloc when a is NULL), or "erased" when
- * the household's data key is gone. */
+/* Put back the personal fields of ev (a stored event of case c, unpacked or
+ * copied into a, which wipes: personal_open_in()), or "erased" when the
+ * household's data key is gone. */
 static int open_personal(struct query *q, const ml_case *c, ml_event *ev, struct wire_arena *a)
 {
 	int rc;
@@ -45,8 +45,7 @@ static int open_personal(struct query *q, const ml_case *c, ml_event *ev, struct
 			return rc;
 		q->key_state = rc ? -1 : 1;
 	}
-	return a ? personal_open_in(ev, q->key_state > 0 ? &q->key : NULL, a) :
-		   personal_open(ev, q->key_state > 0 ? &q->key : NULL);
+	return personal_open_in(ev, q->key_state > 0 ? &q->key : NULL, a);
 }
 
 static int ping(struct query *q, Maillage__V1__Pong *pong)
@@ -82,23 +81,33 @@ static int readable_case(struct query *q, ml_case **c)
 	return auth_case_access(q->cfg, q->org, q->req, case_id, *c, &role, &q->st);
 }
 
-/* Keep the first event (the referral) to show the household. */
+/* The first event of a case (the referral), to show the household: in a,
+ * a wiping arena that lives until the answer is framed. */
+struct first {
+	struct wire_arena *a;
+	ml_event *ev;
+};
+
+/* Keep the first event: unpacked again from raw into f->a (ev is in the
+ * scan's arena, released after this call). */
 static int keep_first(void *arg, const ml_event *ev, const uint8_t *raw, size_t rawlen)
 {
+	struct first *f = arg;
+
 	(void)ev;
-	*(ml_event **)arg = wire_event_unpack(raw, rawlen);
-	return *(ml_event **)arg ? 1 : ML_ENOMEM;
+	f->ev = wire_event_unpack_in(f->a, raw, rawlen);
+	return f->ev ? 1 : ML_ENOMEM;
 }
 
-static int get_case(struct query *q, Maillage__V1__CaseView *view, ml_event **first)
+static int get_case(struct query *q, Maillage__V1__CaseView *view, struct first *first)
 {
 	ml_case *c = NULL;
 	int rc = readable_case(q, &c);
 
 	if (!rc)
 		rc = evlog_stream_scan(q->txn, c->case_id, 1, keep_first, first);
-	if (!rc && *first)
-		rc = open_personal(q, c, *first, NULL);
+	if (!rc && first->ev)
+		rc = open_personal(q, c, first->ev, first->a);
 	if (!rc)
 		rc = auth_minimise_case(q->org, c);
 	if (rc) {
@@ -107,10 +116,10 @@ static int get_case(struct query *q, Maillage__V1__CaseView *view, ml_event **fi
 						     ml_strerror(rc));
 	}
 	view->summary = c;
-	if (*first && (*first)->body_case == MAILLAGE__V1__EVENT__BODY_HOUSEHOLD_REFERRED &&
-	    (*first)->household_referred->referral)
-		view->household = (*first)->household_referred->referral->household;
-	view->personal_data = *first ? (*first)->personal_data : 0;
+	if (first->ev && first->ev->body_case == MAILLAGE__V1__EVENT__BODY_HOUSEHOLD_REFERRED &&
+	    first->ev->household_referred->referral)
+		view->household = first->ev->household_referred->referral->household;
+	view->personal_data = first->ev ? first->ev->personal_data : 0;
 	q->resp->result_case = MAILLAGE__V1__RESPONSE__RESULT_CASE;
 	q->resp->case_ = view;
 	return 0;
@@ -373,9 +382,12 @@ int query_run(const struct query_in *in, uint8_t **frame, size_t *len,
 	Maillage__V1__PlatformStats stats = MAILLAGE__V1__PLATFORM_STATS__INIT;
 	struct query q = { .cfg = cfg, .org = org, .req = req, .resp = &resp, .in = in,
 			   .counters = &counters };
-	ml_event *first = NULL;
+	_Alignas(WIRE_ARENA_ALIGN) uint8_t first_mem[WIRE_EVENT_ARENA];
+	struct wire_arena first_arena;
+	struct first first = { .a = &first_arena };
 	int rc = evlog_txn_begin(log, false, &q.txn);
 
+	wire_arena_init(&first_arena, first_mem, sizeof(first_mem), true);
 	status_clear(&q.st);
 	if (rc) {
 		status_fail(&q.st, ml_err_no_room(rc) ? ML_EUNAVAIL : rc, NULL,
@@ -471,7 +483,7 @@ out_reply:
 	journal_list_release(&access);
 	counters_release(&counters);
 	wire_free(view.summary);
-	wire_free(first);
+	wire_arena_release(&first_arena);     /* after the frame: view points into it */
 	wire_list_release(&events);
 	wire_free(hist.as_of);
 	free_events(page.events, page.n_events);
