@@ -46,9 +46,10 @@ typedef Maillage__V1__AccessRecord ml_access_record;
 #define WIRE_EVENT_ARENA (4u << 10)
 
 /* A bump allocator to unpack into: nothing unpacked into it is freed on
- * its own (the exception to STYLE.md section 5, see above); wire_arena_release() releases everything at once (wire_free()
- * must never be called on it, nor the wire_set_*() setters, which free the
- * value they replace). The first block is the caller's (typically on the
+ * its own (the exception to STYLE.md section 5, see above);
+ * wire_arena_release() releases everything at once (wire_free() must never
+ * be called on it, nor the wire_set_*() setters, which free the value they
+ * replace). The first block is the caller's (typically on the
  * stack, WIRE_ARENA_ALIGN-aligned); further blocks are malloc'ed as needed.
  * With wipe set, every byte handed out is wiped before it is released or
  * reused: for arenas that held personal data. One thread at a time. */
