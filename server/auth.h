@@ -51,7 +51,12 @@ unsigned auth_relations(const struct org *org, const ml_case *c);
  * platforms, which only coordination needs. 0 or ML_ENOMEM. */
 int auth_minimise_case(const struct org *org, ml_case *c);
 
-/* The same for an event of case c (its household key, in the referral). */
+/* The same for an event of case c (its household key, in the referral).
+ * Minimise the body only: a history sends an event's envelope (fields 1-11,
+ * position .. prev_hash) from its stored bytes unless the copy's envelope
+ * differs from the stored event's (wire_list_add_stored_event(), wire.h),
+ * and query.c runs this on arena copies, on a stand-in for the referral's
+ * household key (minimise_copy()): a change here must be mirrored there. */
 int auth_minimise_event(const struct org *org, const ml_case *c, ml_event *ev);
 
 /* 0 when org's kind may send or run req at all (and, for a referral, org is a

@@ -135,11 +135,21 @@ static void update_reading(struct conn *c)
 	}
 }
 
-/* Queue a framed reply (taking buf); with no buffer, answer INTERNAL. */
+/* libevent is done with a frame given by reference: wipe it (it may carry
+ * personal data), then free it. */
+static void frame_done(const void *data, size_t len, void *arg)
+{
+	(void)arg;
+	wire_frame_free((uint8_t *)data, len);
+}
+
+/* Queue a framed reply (taking buf); with no buffer, answer INTERNAL. The
+ * output buffer refers to buf rather than copying it, and frame_done()
+ * wipes it once sent or dropped: no copy of a reply is freed unwiped. */
 static void send_frame(struct conn *c, uint8_t *buf, size_t len, uint64_t request_id)
 {
 	if (c->state != CONN_OPEN && c->state != CONN_CLOSING) {
-		free(buf);
+		wire_frame_free(buf, len);
 		return;
 	}
 	if (!buf) {
@@ -149,8 +159,8 @@ static void send_frame(struct conn *c, uint8_t *buf, size_t len, uint64_t reques
 		if (wire_status_frame(request_id, &st, &buf, &len))
 			return;
 	}
-	evbuffer_add(bufferevent_get_output(c->bev), buf, len);
-	free(buf);
+	if (evbuffer_add_reference(bufferevent_get_output(c->bev), buf, len, frame_done, NULL))
+		wire_frame_free(buf, len);    /* not queued: libevent did not take it */
 }
 
 static void send_status(struct conn *c, uint64_t request_id, const struct status *st)
@@ -212,7 +222,7 @@ static void run_query(struct conn *c, ml_request *req)
 	}
 	job = c->srv->writer && !c->srv->stopping ? writer_job_new(c, c->org, req) : NULL;
 	if (!job) {
-		free(buf);
+		wire_frame_free(buf, len);
 		wire_free(journal);
 		refuse(c, req->request_id, ML_EUNAVAIL, NULL, "the server cannot record this read "
 		       "in the access journal now (shutting down or out of memory); retry");

@@ -423,7 +423,7 @@ int evlog_event_get(struct evlog_txn *txn, uint64_t pos, ml_event **out)
 }
 
 /* Room for one event unpacked: most fit. */
-#define EVENT_ARENA (4u << 10)
+#define EVENT_ARENA WIRE_EVENT_ARENA
 
 /* Call fn with the event stored in val, unpacked into an arena on the stack
  * (no malloc and free per field; none of it is personal data: not wiped). */

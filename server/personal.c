@@ -260,7 +260,8 @@ int personal_open(ml_event *ev, const struct vault_key *k)
 
 int personal_open_in(ml_event *ev, const struct vault_key *k, struct wire_arena *a)
 {
-	return open_fields(ev, k, a);
+	/* The plaintext goes into a: it must be wiped with it. */
+	return a->wipe ? open_fields(ev, k, a) : ML_EINTERNAL;
 }
 
 void personal_withhold(const ml_event *ev, struct personal_withheld *out)

@@ -51,9 +51,10 @@ void personal_restore(ml_event *ev, struct personal_taken *t);
  * (it was altered), ML_ENOMEM. */
 int personal_open(ml_event *ev, const struct vault_key *k);
 
-/* The same for an event unpacked into arena a (wire.h): the fields point
- * into a afterwards (the opened values are unpacked there, and wiped with
- * it when it was made with wipe: make it so). */
+/* The same for an event unpacked or copied into arena a (wire.h), which
+ * must wipe (made with wipe true; else ML_EINTERNAL, nothing opened): the
+ * fields point into a afterwards (the opened values are unpacked there, and
+ * wiped with it by wire_arena_release()). */
 int personal_open_in(ml_event *ev, const struct vault_key *k, struct wire_arena *a);
 
 /* A shallow copy of ev for a notification: no sealed box (personal_data

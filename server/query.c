@@ -29,9 +29,9 @@ struct query {
 	int key_state;                /* 0: not looked up, 1: key, -1: erased */
 };
 
-/* Put back the personal fields of ev (a copy of a stored event of case c,
- * unpacked into arena a, or with malloc when a is NULL), or "erased" when
- * the household's data key is gone. */
+/* Put back the personal fields of ev (a stored event of case c, unpacked or
+ * copied into a, which wipes: personal_open_in()), or "erased" when the
+ * household's data key is gone. */
 static int open_personal(struct query *q, const ml_case *c, ml_event *ev, struct wire_arena *a)
 {
 	int rc;
@@ -45,8 +45,7 @@ static int open_personal(struct query *q, const ml_case *c, ml_event *ev, struct
 			return rc;
 		q->key_state = rc ? -1 : 1;
 	}
-	return a ? personal_open_in(ev, q->key_state > 0 ? &q->key : NULL, a) :
-		   personal_open(ev, q->key_state > 0 ? &q->key : NULL);
+	return personal_open_in(ev, q->key_state > 0 ? &q->key : NULL, a);
 }
 
 static int ping(struct query *q, Maillage__V1__Pong *pong)
@@ -82,23 +81,33 @@ static int readable_case(struct query *q, ml_case **c)
 	return auth_case_access(q->cfg, q->org, q->req, case_id, *c, &role, &q->st);
 }
 
-/* Keep the first event (the referral) to show the household. */
+/* The first event of a case (the referral), to show the household: in a,
+ * a wiping arena that lives until the answer is framed. */
+struct first {
+	struct wire_arena *a;
+	ml_event *ev;
+};
+
+/* Keep the first event: unpacked again from raw into f->a (ev is in the
+ * scan's arena, released after this call). */
 static int keep_first(void *arg, const ml_event *ev, const uint8_t *raw, size_t rawlen)
 {
+	struct first *f = arg;
+
 	(void)ev;
-	*(ml_event **)arg = wire_event_unpack(raw, rawlen);
-	return *(ml_event **)arg ? 1 : ML_ENOMEM;
+	f->ev = wire_event_unpack_in(f->a, raw, rawlen);
+	return f->ev ? 1 : ML_ENOMEM;
 }
 
-static int get_case(struct query *q, Maillage__V1__CaseView *view, ml_event **first)
+static int get_case(struct query *q, Maillage__V1__CaseView *view, struct first *first)
 {
 	ml_case *c = NULL;
 	int rc = readable_case(q, &c);
 
 	if (!rc)
 		rc = evlog_stream_scan(q->txn, c->case_id, 1, keep_first, first);
-	if (!rc && *first)
-		rc = open_personal(q, c, *first, NULL);
+	if (!rc && first->ev)
+		rc = open_personal(q, c, first->ev, first->a);
 	if (!rc)
 		rc = auth_minimise_case(q->org, c);
 	if (rc) {
@@ -107,10 +116,10 @@ static int get_case(struct query *q, Maillage__V1__CaseView *view, ml_event **fi
 						     ml_strerror(rc));
 	}
 	view->summary = c;
-	if (*first && (*first)->body_case == MAILLAGE__V1__EVENT__BODY_HOUSEHOLD_REFERRED &&
-	    (*first)->household_referred->referral)
-		view->household = (*first)->household_referred->referral->household;
-	view->personal_data = *first ? (*first)->personal_data : 0;
+	if (first->ev && first->ev->body_case == MAILLAGE__V1__EVENT__BODY_HOUSEHOLD_REFERRED &&
+	    first->ev->household_referred->referral)
+		view->household = first->ev->household_referred->referral->household;
+	view->personal_data = first->ev ? first->ev->personal_data : 0;
 	q->resp->result_case = MAILLAGE__V1__RESPONSE__RESULT_CASE;
 	q->resp->case_ = view;
 	return 0;
@@ -154,33 +163,62 @@ static bool page_full(size_t n, size_t bytes, size_t len, size_t max_bytes, size
 	return n && (bytes + len + 16 > max_bytes || n >= max_events);
 }
 
-/* Room for one event's messages and its opened personal fields: most fit. */
-#define EVENT_ARENA (4u << 10)
+/* auth_minimise_event() for copy, a copy in an arena of a stored event of
+ * case c (wire_copy_in()), where the wire_set_*() setters it uses may not
+ * run: they free the value they replace, which is the stored event's. For a
+ * referral it runs on a stand-in, the copy but for a household key of its
+ * own, and a key it changed becomes the copy's ({0} when emptied: packed as
+ * no key, as the "" it sets). Other events it leaves alone (auth.h). */
+static int minimise_copy(const struct org *org, const ml_case *c, ml_event *copy)
+{
+	Maillage__V1__HouseholdReferred hr;
+	ProtobufCBinaryData *key;
+	ml_event stand_in;
+	uint8_t *mine;
+	int rc;
+
+	if (copy->body_case != MAILLAGE__V1__EVENT__BODY_HOUSEHOLD_REFERRED)
+		return auth_minimise_event(org, c, copy);
+	key = &copy->household_referred->household_key;
+	hr = *copy->household_referred;
+	mine = malloc(key->len ? key->len : 1);
+	if (!mine)
+		return ML_ENOMEM;
+	if (key->len)
+		memcpy(mine, key->data, key->len);
+	hr.household_key.data = mine;
+	stand_in = *copy;
+	stand_in.household_referred = &hr;
+	rc = auth_minimise_event(org, c, &stand_in);
+	if (!rc && hr.household_key.data != mine) {       /* replaced (mine freed) */
+		if (hr.household_key.len)
+			rc = ML_EINTERNAL;    /* only emptying it is known here */
+		else
+			*key = (ProtobufCBinaryData){ 0 };
+	}
+	free(hr.household_key.data);
+	return rc;
+}
 
 /* Pack the stored event ev (raw, rawlen) as the reader gets it (personal
  * fields opened, household key minimised) after the events already sent.
  * The fields are opened in a copy of ev's messages that shares the rest of
  * ev (wire_copy_in()), in an arena on the stack wiped afterwards: it holds
- * personal data. Not the referral: auth_minimise_event() may replace its
- * household key with wire_set_bytes(), which frees the one it replaces, so
- * it is unpacked again with malloc. */
+ * personal data. The referral too: minimise_copy() minimises it there. */
 static int send_event(struct history *hs, const ml_event *ev, const uint8_t *raw, size_t rawlen)
 {
-	_Alignas(WIRE_ARENA_ALIGN) uint8_t mem[EVENT_ARENA];
-	bool referral = ev->body_case == MAILLAGE__V1__EVENT__BODY_HOUSEHOLD_REFERRED;
+	_Alignas(WIRE_ARENA_ALIGN) uint8_t mem[WIRE_EVENT_ARENA];
 	struct wire_arena a;
 	ml_event *copy;
 	int rc;
 
 	wire_arena_init(&a, mem, sizeof(mem), true);
-	copy = referral ? wire_event_unpack(raw, rawlen) : wire_copy_in(&a, ev);
-	rc = copy ? open_personal(hs->q, hs->case_now, copy, referral ? NULL : &a) : ML_ENOMEM;
+	copy = wire_copy_in(&a, ev);
+	rc = copy ? open_personal(hs->q, hs->case_now, copy, &a) : ML_ENOMEM;
 	if (!rc)
-		rc = auth_minimise_event(hs->q->org, hs->case_now, copy);
+		rc = minimise_copy(hs->q->org, hs->case_now, copy);
 	if (!rc)
-		rc = wire_list_add_stored_event(hs->events, copy, raw, rawlen);
-	if (referral)
-		wire_free(copy);
+		rc = wire_list_add_stored_event(hs->events, copy, ev, raw, rawlen);
 	wire_arena_release(&a);
 	return rc;
 }
@@ -344,9 +382,12 @@ int query_run(const struct query_in *in, uint8_t **frame, size_t *len,
 	Maillage__V1__PlatformStats stats = MAILLAGE__V1__PLATFORM_STATS__INIT;
 	struct query q = { .cfg = cfg, .org = org, .req = req, .resp = &resp, .in = in,
 			   .counters = &counters };
-	ml_event *first = NULL;
+	_Alignas(WIRE_ARENA_ALIGN) uint8_t first_mem[WIRE_EVENT_ARENA];
+	struct wire_arena first_arena;
+	struct first first = { .a = &first_arena };
 	int rc = evlog_txn_begin(log, false, &q.txn);
 
+	wire_arena_init(&first_arena, first_mem, sizeof(first_mem), true);
 	status_clear(&q.st);
 	if (rc) {
 		status_fail(&q.st, ml_err_no_room(rc) ? ML_EUNAVAIL : rc, NULL,
@@ -442,7 +483,7 @@ out_reply:
 	journal_list_release(&access);
 	counters_release(&counters);
 	wire_free(view.summary);
-	wire_free(first);
+	wire_arena_release(&first_arena);     /* after the frame: view points into it */
 	wire_list_release(&events);
 	wire_free(hist.as_of);
 	free_events(page.events, page.n_events);

@@ -219,6 +219,14 @@ void wire_free(void *msg)
 		protobuf_c_message_free_unpacked(msg, NULL);
 }
 
+void wire_frame_free(uint8_t *buf, size_t len)
+{
+	if (buf) {
+		explicit_bzero(buf, len);
+		free(buf);
+	}
+}
+
 size_t wire_packed_size(const void *msg)
 {
 	return protobuf_c_message_get_packed_size(msg);
@@ -359,13 +367,14 @@ static inline size_t get_varint(const uint8_t *p, size_t n, uint64_t *v)
 	for (size_t i = 0; i < n && i < 10; i++) {
 		*v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
 		if (!(p[i] & 0x80))
-			return i + 1;
+			return i && !p[i] ? 0 : i + 1;   /* overlong: not as packed */
 	}
 	return 0;
 }
 
 /* The field at p (n bytes left): its number in *number and its length,
- * 0 when it is not one (or of a wire type protobuf-c does not write). */
+ * 0 when it is not one, or not as protobuf-c writes one (a wire type it does
+ * not write, a varint longer than it need be). */
 static size_t field_at(const uint8_t *p, size_t n, uint64_t *number)
 {
 	uint64_t tag, v;
@@ -378,7 +387,7 @@ static size_t field_at(const uint8_t *p, size_t n, uint64_t *number)
 	case 0:                               /* a varint: skipped, not read */
 		for (m = k; m < n && m - k < 10; m++)
 			if (!(p[m] & 0x80))
-				return m + 1;
+				return m > k && !p[m] ? 0 : m + 1;
 		return 0;
 	case 1:
 		return n - k >= 8 ? k + 8 : 0;
@@ -396,8 +405,9 @@ static size_t field_at(const uint8_t *p, size_t n, uint64_t *number)
 
 /* Where the fields of the stored event raw numbered below sealed end, in
  * *front, when raw is laid out as protobuf-c packs an Event: fields in
- * number order, and after those only sealed, personal_data and the body
- * (field number body). */
+ * strictly ascending number order (none twice), varints as short as they
+ * can be, and after those only sealed, personal_data and the body (field
+ * number body). */
 static bool stored_front(const uint8_t *raw, size_t len, uint32_t body, size_t *front)
 {
 	uint64_t number, last = 0;
@@ -405,7 +415,7 @@ static bool stored_front(const uint8_t *raw, size_t len, uint32_t body, size_t *
 
 	*front = len;
 	for (; pos < len; pos += k, last = number) {
-		if (!(k = field_at(raw + pos, len - pos, &number)) || number < last)
+		if (!(k = field_at(raw + pos, len - pos, &number)) || number <= last)
 			return false;
 		if (number >= EVENT_SEALED && *front == len)
 			*front = pos;
@@ -416,8 +426,56 @@ static bool stored_front(const uint8_t *raw, size_t len, uint32_t body, size_t *
 	return true;
 }
 
-int wire_list_add_stored_event(struct wire_list *l, const ml_event *ev, const uint8_t *raw,
-			       size_t rawlen)
+/* True when every field of ev numbered below sealed is stored's: scalars
+ * equal, strings, bytes, messages and repeated fields pointing at the same
+ * place (wire_copy_in() shares strings and bytes, so a field the caller
+ * replaced points elsewhere, whatever its value), and the same presence. */
+static bool front_unchanged(const ml_event *ev, const ml_event *stored)
+{
+	const ProtobufCMessageDescriptor *md = &maillage__v1__event__descriptor;
+	const char *a = (const char *)ev, *b = (const char *)stored;
+
+	for (unsigned i = 0; i < md->n_fields && md->fields[i].id < EVENT_SEALED; i++) {
+		const ProtobufCFieldDescriptor *f = &md->fields[i];
+		size_t size;
+
+		if (f->label == PROTOBUF_C_LABEL_REPEATED ||
+		    f->label == PROTOBUF_C_LABEL_OPTIONAL || (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)) {
+			size = f->label == PROTOBUF_C_LABEL_REPEATED ? sizeof(size_t) :
+			       (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ? sizeof(uint32_t) :
+			       sizeof(protobuf_c_boolean);
+			if (f->type != PROTOBUF_C_TYPE_MESSAGE && f->type != PROTOBUF_C_TYPE_STRING &&
+			    memcmp(a + f->quantifier_offset, b + f->quantifier_offset, size))
+				return false;
+		}
+		if (f->label == PROTOBUF_C_LABEL_REPEATED)
+			size = sizeof(void *);
+		else switch (f->type) {
+		case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64:
+		case PROTOBUF_C_TYPE_SFIXED64: case PROTOBUF_C_TYPE_UINT64:
+		case PROTOBUF_C_TYPE_FIXED64: case PROTOBUF_C_TYPE_DOUBLE:
+			size = 8;
+			break;
+		case PROTOBUF_C_TYPE_BOOL:
+			size = sizeof(protobuf_c_boolean);
+			break;
+		case PROTOBUF_C_TYPE_STRING: case PROTOBUF_C_TYPE_MESSAGE:
+			size = sizeof(void *);
+			break;
+		case PROTOBUF_C_TYPE_BYTES:
+			size = sizeof(ProtobufCBinaryData);   /* len and data */
+			break;
+		default:                      /* 32-bit integers, enums, floats */
+			size = 4;
+		}
+		if (memcmp(a + f->offset, b + f->offset, size))
+			return false;
+	}
+	return true;
+}
+
+int wire_list_add_stored_event(struct wire_list *l, const ml_event *ev, const ml_event *stored,
+			       const uint8_t *raw, size_t rawlen)
 {
 	const ProtobufCFieldDescriptor *f = NULL;
 	const void *body = NULL;
@@ -431,9 +489,10 @@ int wire_list_add_stored_event(struct wire_list *l, const ml_event *ev, const ui
 							    ev->body_case);
 		body = f ? *(const void *const *)((const char *)ev + f->offset) : NULL;
 	}
-	/* Only the fields from sealed on may differ from raw's. */
+	/* Only the fields from sealed on may differ from raw's: any other
+	 * change (a minimised envelope field) sends the whole of ev. */
 	if (ev->sealed || ev->base.n_unknown_fields || (ev->body_case && !body) ||
-	    !stored_front(raw, rawlen, ev->body_case, &front))
+	    !front_unchanged(ev, stored) || !stored_front(raw, rawlen, ev->body_case, &front))
 		return wire_list_add_event(l, ev);
 	if (body)
 		n_body = wire_packed_size(body);
@@ -458,6 +517,7 @@ int wire_list_add_stored_event(struct wire_list *l, const ml_event *ev, const ui
 	}
 	l->len = (size_t)(p - l->buf);
 	l->n++;
+	l->n_stored++;
 	return 0;
 }
 

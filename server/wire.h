@@ -5,7 +5,16 @@
  * the message structs through the short names below.
  *
  * Ownership: every wire_*_unpack() result is freed with wire_free() (same
- * allocator). Buffers from wire_pack() are malloc'ed and freed with free().
+ * allocator). Buffers from wire_pack() are malloc'ed and freed with free();
+ * frames that may carry personal data with wire_frame_free().
+ *
+ * The one exception to "every unpack is paired with free_unpacked"
+ * (STYLE.md section 5): a message unpacked into a struct wire_arena
+ * (wire_*_unpack_in()) or copied there (wire_copy_in()) is never freed on its
+ * own, neither with wire_free() nor with protobuf_c_message_free_unpacked();
+ * the whole arena is released at once by wire_arena_release(). On purpose:
+ * a history unpacks every event of a case, and one malloc and free per field
+ * cost more than the rest of the read.
  */
 #ifndef MAILLAGE_WIRE_H
 #define MAILLAGE_WIRE_H
@@ -32,10 +41,15 @@ typedef Maillage__V1__AccessRecord ml_access_record;
 #define WIRE_COMMAND_ID_LEN 16
 #define WIRE_HASH_LEN 32
 
+/* Room for one event unpacked (and, in a wiping arena, its personal fields
+ * opened) on the stack: most fit; the arena mallocs blocks for the rest. */
+#define WIRE_EVENT_ARENA (4u << 10)
+
 /* A bump allocator to unpack into: nothing unpacked into it is freed on
- * its own; wire_arena_release() releases everything at once (wire_free()
- * must never be called on it, nor the wire_set_*() setters, which free the
- * value they replace). The first block is the caller's (typically on the
+ * its own (the exception to STYLE.md section 5, see above);
+ * wire_arena_release() releases everything at once (wire_free() must never
+ * be called on it, nor the wire_set_*() setters, which free the value they
+ * replace). The first block is the caller's (typically on the
  * stack, WIRE_ARENA_ALIGN-aligned); further blocks are malloc'ed as needed.
  * With wipe set, every byte handed out is wiped before it is released or
  * reused: for arenas that held personal data. One thread at a time. */
@@ -94,8 +108,13 @@ typedef int (*wire_string_fn)(void *arg, const ProtobufCMessageDescriptor *md,
 			      unsigned field, char **slot);
 int wire_walk_strings(void *msg, wire_string_fn fn, void *arg);
 
-/* Free any message returned by a wire_*_unpack(); NULL is a no-op. */
+/* Free any message returned by a wire_*_unpack(); NULL is a no-op. Never
+ * on a message in a wire_arena. */
 void wire_free(void *msg);
+
+/* Wipe the len bytes of buf, then free() it: for frames and other buffers
+ * that may hold personal data. NULL is a no-op. */
+void wire_frame_free(uint8_t *buf, size_t len);
 
 /* Pack any message into a new malloc'ed buffer; *len gets its size.
  * Returns 0, or ML_ENOMEM. */
@@ -120,6 +139,9 @@ struct wire_list {
 	uint8_t *buf;
 	size_t len, cap;              /* len counts the room kept in front */
 	size_t n;                     /* events in it */
+	size_t n_stored;              /* of which added from their stored
+				       * bytes (wire_list_add_stored_event()'s
+				       * fast path) */
 	size_t expect_n;              /* events the caller expects at most (0:
 				       * unknown): the buffer grows once to
 				       * what they would take at the average
@@ -130,18 +152,41 @@ struct wire_list {
 /* Append msg (an Event) to l. Returns 0, or ML_ENOMEM (l unchanged). */
 int wire_list_add_event(struct wire_list *l, const ml_event *msg);
 
-/* The same for ev, a copy of the event stored as raw (rawlen bytes) whose
- * fields numbered below `sealed` are raw's: those are copied from raw, not
- * packed again (the same bytes: protobuf-c wrote raw). */
-int wire_list_add_stored_event(struct wire_list *l, const ml_event *ev, const uint8_t *raw,
-			       size_t rawlen);
+/* The same for ev, a copy (wire_copy_in()) of stored, the event stored as
+ * raw (rawlen bytes) and unpacked from it, as the reader gets it: personal
+ * fields opened, minimised (auth.h). Returns 0, or ML_ENOMEM (l unchanged).
+ *
+ * The contract of the fast path (counted in l->n_stored): the fields of ev
+ * numbered below `sealed` (the envelope: position .. prev_hash) are copied
+ * from raw, not packed again, and only the body and personal_data are packed
+ * from ev. It is taken only when
+ *  - every envelope field of ev is stored's: scalars equal, strings and
+ *    bytes the very same pointers (wire_copy_in() shares them: a field
+ *    pointed elsewhere, e.g. minimised, counts as changed even when its
+ *    value is equal); any change sends the whole of ev packed instead;
+ *  - ev is opened (no sealed box) and has no unknown field;
+ *  - raw is laid out as protobuf-c packs an Event: envelope fields in
+ *    strictly ascending order, none twice, varints no longer than needed,
+ *    then only sealed, personal_data and the body.
+ * The event sent then decodes to ev, and its bytes are those of packing ev
+ * whole whenever raw is what protobuf-c packed (as evlog stores it); a raw
+ * written by another encoder may, say, carry a zero scalar explicitly. So a
+ * caller may change ev's body and personal_data freely, and any envelope
+ * field only by pointing it elsewhere or changing its value. */
+int wire_list_add_stored_event(struct wire_list *l, const ml_event *ev, const ml_event *stored,
+			       const uint8_t *raw, size_t rawlen);
 
 /* Wipe and free l's buffer; l is empty afterwards. */
 void wire_list_release(struct wire_list *l);
 
 /* Like wire_pack_frame(resp) for a Response whose result is a history
  * without events (n_events 0), the events of l being sent as its events:
- * the same bytes as packing the history with those events unpacked in it.
+ * the same bytes as packing the history with those events unpacked in it
+ * (as l holds them: see wire_list_add_stored_event()). It relies on the
+ * schema: every field of Response outside its result oneof numbered below
+ * history, and CaseHistory's fields exactly case_id (1), events (2),
+ * next_version (3), as_of (4); tests/unit/test_wire.c checks both against
+ * the generated descriptors.
  * The frame is built in l's buffer (l is empty afterwards) unless there is
  * no room for it. Returns 0, or ML_ENOMEM (l unchanged). */
 int wire_pack_frame_history(const ml_response *resp, struct wire_list *l,
