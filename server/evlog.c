@@ -422,14 +422,11 @@ int evlog_event_get(struct evlog_txn *txn, uint64_t pos, ml_event **out)
 	return GET_MSG(txn, DB_EVENTS, k, 8, wire_event_unpack, out);
 }
 
-/* Room for one event unpacked: most fit. */
-#define EVENT_ARENA WIRE_EVENT_ARENA
-
 /* Call fn with the event stored in val, unpacked into an arena on the stack
  * (no malloc and free per field; none of it is personal data: not wiped). */
 static int call_event_fn(evlog_event_fn fn, void *arg, const MDB_val *val)
 {
-	_Alignas(WIRE_ARENA_ALIGN) uint8_t mem[EVENT_ARENA];
+	_Alignas(WIRE_ARENA_ALIGN) uint8_t mem[WIRE_EVENT_ARENA];
 	struct wire_arena a;
 	ml_event *ev;
 	int rc;
