@@ -142,24 +142,16 @@ unsigned auth_relations(const struct org *org, const ml_case *c)
 }
 
 /* Coordination and auditors of the case's platform see the household key. */
-static bool sees_household_key(const struct org *org, const ml_case *c)
+bool auth_sees_household_key(const struct org *org, const ml_case *c)
 {
 	return auth_relations(org, c) & (AUTH_REL_COORDINATION | AUTH_REL_AUDITOR);
 }
 
 int auth_minimise_case(const struct org *org, ml_case *c)
 {
-	if (sees_household_key(org, c))
+	if (auth_sees_household_key(org, c))
 		return 0;
 	return wire_set_bytes(&c->household_key, (const uint8_t *)"", 0);
-}
-
-int auth_minimise_event(const struct org *org, const ml_case *c, ml_event *ev)
-{
-	if (ev->body_case != MAILLAGE__V1__EVENT__BODY_HOUSEHOLD_REFERRED ||
-	    sees_household_key(org, c))
-		return 0;
-	return wire_set_bytes(&ev->household_referred->household_key, (const uint8_t *)"", 0);
 }
 
 int auth_request_kind(const struct config *cfg, const struct org *org,

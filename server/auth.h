@@ -44,20 +44,16 @@ bool auth_may_carry_support(const struct org *org);
 /* The relations of org to case c (a mask of enum auth_rel). */
 unsigned auth_relations(const struct org *org, const ml_case *c);
 
-/* Field-level minimisation of a case summary about to be shown to org:
- * coordination and auditors of the case's platform see all of it; other
- * readers (referrer, assigned partners) not the household key, the
- * pseudonymous identifier that links the household's cases across time and
- * platforms, which only coordination needs. 0 or ML_ENOMEM. */
-int auth_minimise_case(const struct org *org, ml_case *c);
+/* Whether org sees the household key of case c, the pseudonymous
+ * identifier that links the household's cases across time and platforms:
+ * only coordination and auditors of the case's platform need it; other
+ * readers (referrer, assigned partners) get the case without it. */
+bool auth_sees_household_key(const struct org *org, const ml_case *c);
 
-/* The same for an event of case c (its household key, in the referral).
- * Minimise the body only: a history sends an event's envelope (fields 1-11,
- * position .. prev_hash) from its stored bytes unless the copy's envelope
- * differs from the stored event's (wire_list_add_stored_event(), wire.h),
- * and query.c runs this on arena copies, on a stand-in for the referral's
- * household key (minimise_copy()): a change here must be mirrored there. */
-int auth_minimise_event(const struct org *org, const ml_case *c, ml_event *ev);
+/* Field-level minimisation of a case summary about to be shown to org: the
+ * household key dropped unless auth_sees_household_key(). 0 or ML_ENOMEM.
+ * (An event's key, in the referral, is dropped by query.c on its copy.) */
+int auth_minimise_case(const struct org *org, ml_case *c);
 
 /* 0 when org's kind may send or run req at all (and, for a referral, org is a
  * member of its platform, which must exist); else ML_EPERM or ML_EINVAL with

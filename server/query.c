@@ -163,41 +163,17 @@ static bool page_full(size_t n, size_t bytes, size_t len, size_t max_bytes, size
 	return n && (bytes + len + 16 > max_bytes || n >= max_events);
 }
 
-/* auth_minimise_event() for copy, a copy in an arena of a stored event of
- * case c (wire_copy_in()), where the wire_set_*() setters it uses may not
- * run: they free the value they replace, which is the stored event's. For a
- * referral it runs on a stand-in, the copy but for a household key of its
- * own, and a key it changed becomes the copy's ({0} when emptied: packed as
- * no key, as the "" it sets). Other events it leaves alone (auth.h). */
-static int minimise_copy(const struct org *org, const ml_case *c, ml_event *copy)
+/* Minimise copy, an event of case c copied into an arena (wire_copy_in()),
+ * for org: a referral's household key is dropped for a reader who does not
+ * see it (auth_sees_household_key()). The copy's messages are its own: the
+ * key is cleared in place, not through a setter, which would free the stored
+ * event's value. An empty proto3 bytes field is not packed: the reader gets
+ * no key, as from auth_minimise_case(). */
+static void minimise_copy(const struct org *org, const ml_case *c, ml_event *copy)
 {
-	Maillage__V1__HouseholdReferred hr;
-	ProtobufCBinaryData *key;
-	ml_event stand_in;
-	uint8_t *mine;
-	int rc;
-
-	if (copy->body_case != MAILLAGE__V1__EVENT__BODY_HOUSEHOLD_REFERRED)
-		return auth_minimise_event(org, c, copy);
-	key = &copy->household_referred->household_key;
-	hr = *copy->household_referred;
-	mine = malloc(key->len ? key->len : 1);
-	if (!mine)
-		return ML_ENOMEM;
-	if (key->len)
-		memcpy(mine, key->data, key->len);
-	hr.household_key.data = mine;
-	stand_in = *copy;
-	stand_in.household_referred = &hr;
-	rc = auth_minimise_event(org, c, &stand_in);
-	if (!rc && hr.household_key.data != mine) {       /* replaced (mine freed) */
-		if (hr.household_key.len)
-			rc = ML_EINTERNAL;    /* only emptying it is known here */
-		else
-			*key = (ProtobufCBinaryData){ 0 };
-	}
-	free(hr.household_key.data);
-	return rc;
+	if (copy->body_case == MAILLAGE__V1__EVENT__BODY_HOUSEHOLD_REFERRED &&
+	    !auth_sees_household_key(org, c))
+		copy->household_referred->household_key = (ProtobufCBinaryData){ 0 };
 }
 
 /* Pack the stored event ev (raw, rawlen) as the reader gets it (personal
@@ -215,10 +191,10 @@ static int send_event(struct history *hs, const ml_event *ev, const uint8_t *raw
 	wire_arena_init(&a, mem, sizeof(mem), true);
 	copy = wire_copy_in(&a, ev);
 	rc = copy ? open_personal(hs->q, hs->case_now, copy, &a) : ML_ENOMEM;
-	if (!rc)
-		rc = minimise_copy(hs->q->org, hs->case_now, copy);
-	if (!rc)
+	if (!rc) {
+		minimise_copy(hs->q->org, hs->case_now, copy);
 		rc = wire_list_add_stored_event(hs->events, copy, ev, raw, rawlen);
+	}
 	wire_arena_release(&a);
 	return rc;
 }
