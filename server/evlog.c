@@ -20,7 +20,7 @@
 
 const char *const evlog_db_names[DB_COUNT] = {
 	"events", "streams", "command_log", "households", "proj_cases", "meta", "proj_pending",
-	"proj_caseload", "keys", "journal", "journal_time",
+	"proj_caseload", "keys", "journal", "journal_time", "stream_tails",
 };
 
 int evlog_map_err(int rc, const char *what)
@@ -58,21 +58,6 @@ uint64_t evlog_get_be64(const uint8_t *p)
 	for (int i = 0; i < 8; i++)
 		v = v << 8 | p[i];
 	return v;
-}
-
-/* streams key: case id, a 0 byte, the version (u32 BE). */
-static int stream_key(uint8_t *buf, const char *case_id, uint32_t version, MDB_val *key)
-{
-	size_t n = strlen(case_id);
-
-	if (n + 5 > STREAM_KEY_MAX)
-		return ML_EINVAL;
-	memcpy(buf, case_id, n);
-	buf[n] = 0;
-	wire_put_be32(buf + n + 1, version);
-	key->mv_data = buf;
-	key->mv_size = n + 5;
-	return 0;
 }
 
 int evlog_get_raw(struct evlog_txn *txn, int db, const void *k, size_t klen, MDB_val *val)
@@ -136,8 +121,8 @@ static int put_schema(struct evlog_txn *txn)
 						      0)), "meta");
 }
 
-/* A new directory gets the schema version, one of EVLOG_SCHEMA_UPGRADE is
- * upgraded, any other version is refused. */
+/* A new directory gets the schema version, one from EVLOG_SCHEMA_UPGRADE on
+ * is upgraded, any other version is refused. */
 static int check_schema(struct evlog_txn *txn, bool readonly, char *err, size_t errlen)
 {
 	MDB_val val;
@@ -152,9 +137,16 @@ static int check_schema(struct evlog_txn *txn, bool readonly, char *err, size_t 
 	}
 	if (rc)
 		return rc;
-	if (!readonly && val.mv_size == 4 && wire_get_be32(val.mv_data) == EVLOG_SCHEMA_UPGRADE) {
-		rc = evlog_commands_migrate(txn);
-		return rc ? rc : put_schema(txn);
+	if (!readonly && val.mv_size == 4 && wire_get_be32(val.mv_data) >= EVLOG_SCHEMA_UPGRADE &&
+	    wire_get_be32(val.mv_data) < EVLOG_SCHEMA_VERSION) {
+		/* open_dbs() created the databases of the later versions. */
+		uint32_t from = wire_get_be32(val.mv_data);
+
+		rc = from == 2 ? evlog_commands_migrate(txn) : 0;
+		if (!rc && (rc = put_schema(txn)) == 0 && from == 3)
+			log_info("schema_upgraded", "from=3 detail=\"stream_tails added: each "
+				 "case's next events are indexed there first\"");
+		return rc;
 	}
 	if (val.mv_size != 4 || wire_get_be32(val.mv_data) != EVLOG_SCHEMA_VERSION) {
 		snprintf(err, errlen, "'%s' has schema version %u; this maillaged reads version %u",
@@ -179,7 +171,7 @@ static int open_dbs(struct evlog *log, bool readonly, char *err, size_t errlen)
 		int mrc = mdb_dbi_open(txn->txn, evlog_db_names[i], readonly ? 0 : MDB_CREATE,
 				       &log->dbi[i]);
 		if (mrc) {
-			if (mrc == MDB_NOTFOUND && i == DB_COMMANDS)
+			if (mrc == MDB_NOTFOUND && (i == DB_COMMANDS || i == DB_TAILS))
 				snprintf(err, errlen, "'%s' has no '%s' database: a data directory "
 					 "of an older maillaged; start the server once on it to "
 					 "upgrade it", log->dir, evlog_db_names[i]);
@@ -385,29 +377,29 @@ uint64_t evlog_last_position(const struct evlog_txn *txn)
 
 int evlog_append(struct evlog_txn *txn, ml_event *ev)
 {
-	uint8_t posbuf[8], skey[STREAM_KEY_MAX];
-	MDB_val key = { .mv_size = 8, .mv_data = posbuf };
-	MDB_val val, sk, sv = { .mv_size = 8, .mv_data = posbuf };
+	uint8_t posbuf[8], head[WIRE_HASH_LEN];
+	MDB_val key = { .mv_size = 8, .mv_data = posbuf }, val;
 	int rc;
 
 	ev->position = txn->last_pos + 1;
 	ev->prev_hash.data = txn->head_hash;
 	ev->prev_hash.len = WIRE_HASH_LEN;
 	evlog_put_be64(posbuf, ev->position);
-	rc = stream_key(skey, ev->case_id, ev->case_version, &sk);
-	if (rc)
-		return rc;
+	if (strlen(ev->case_id) + 5 > STREAM_KEY_MAX)
+		return ML_EINVAL;
 	val.mv_size = wire_packed_size(ev);
 	rc = evlog_wrote(txn, mdb_put(txn->txn, txn->log->dbi[DB_EVENTS], &key, &val,
 		     MDB_APPEND | MDB_RESERVE));
 	if (rc)
 		return evlog_map_err(rc, "append event");
 	wire_pack_to(ev, val.mv_data);
-	rc = evlog_wrote(txn, mdb_put(txn->txn, txn->log->dbi[DB_STREAMS], &sk, &sv, MDB_NOOVERWRITE));
+	/* The event now holds the old head; the new head is its own hash (taken
+	 * before the next put: the reserved space is ours until then). */
+	crypto_sha256(val.mv_data, val.mv_size, head);
+	rc = evlog_stream_add(txn, ev->case_id, ev->case_version, ev->position);
 	if (rc)
-		return rc == MDB_KEYEXIST ? ML_ECORRUPT : evlog_map_err(rc, "append stream");
-	/* The event now holds the old head; the new head is its own hash. */
-	crypto_sha256(val.mv_data, val.mv_size, txn->head_hash);
+		return rc;
+	memcpy(txn->head_hash, head, WIRE_HASH_LEN);
 	ev->prev_hash.data = NULL;
 	ev->prev_hash.len = 0;
 	txn->last_pos = ev->position;
@@ -422,9 +414,7 @@ int evlog_event_get(struct evlog_txn *txn, uint64_t pos, ml_event **out)
 	return GET_MSG(txn, DB_EVENTS, k, 8, wire_event_unpack, out);
 }
 
-/* Call fn with the event stored in val, unpacked into an arena on the stack
- * (no malloc and free per field; none of it is personal data: not wiped). */
-static int call_event_fn(evlog_event_fn fn, void *arg, const MDB_val *val)
+int evlog_call_event_fn(evlog_event_fn fn, void *arg, const MDB_val *val)
 {
 	_Alignas(WIRE_ARENA_ALIGN) uint8_t mem[WIRE_EVENT_ARENA];
 	struct wire_arena a;
@@ -436,55 +426,6 @@ static int call_event_fn(evlog_event_fn fn, void *arg, const MDB_val *val)
 	rc = ev ? fn(arg, ev, val->mv_data, val->mv_size) : ML_ECORRUPT;
 	wire_arena_release(&a);
 	return rc;
-}
-
-/* Two cursors: one walks the case's streams entries, the other finds each
- * event; its positions ascend, so most are found on the page of the one
- * before (MDB_SET starts from the cursor's page). */
-int evlog_stream_scan(struct evlog_txn *txn, const char *case_id,
-		      uint32_t from_version, evlog_event_fn fn, void *arg)
-{
-	uint8_t skey[STREAM_KEY_MAX];
-	MDB_val key, val, evkey, ev;
-	MDB_cursor *cur, *evcur;
-	size_t prefix;
-	int rc = stream_key(skey, case_id, from_version, &key);
-
-	if (rc)
-		return rc;
-	prefix = key.mv_size - 4;
-	rc = mdb_cursor_open(txn->txn, txn->log->dbi[DB_STREAMS], &cur);
-	if (rc)
-		return evlog_map_err(rc, "cursor");
-	rc = mdb_cursor_open(txn->txn, txn->log->dbi[DB_EVENTS], &evcur);
-	if (rc) {
-		rc = evlog_map_err(rc, "cursor");
-		goto out_close;
-	}
-	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-		if (key.mv_size != prefix + 4 || memcmp(key.mv_data, skey, prefix))
-			break;
-		if (val.mv_size != 8) {
-			rc = ML_ECORRUPT;
-			goto out_close_events;
-		}
-		evkey = val;
-		rc = mdb_cursor_get(evcur, &evkey, &ev, MDB_SET);
-		if (rc) {
-			rc = rc == MDB_NOTFOUND ? ML_ECORRUPT : evlog_map_err(rc, "events");
-			goto out_close_events;
-		}
-		rc = call_event_fn(fn, arg, &ev);
-		if (rc)
-			goto out_close_events;
-	}
-	rc = rc == MDB_NOTFOUND || rc == 0 ? 0 : evlog_map_err(rc, "stream scan");
-out_close_events:
-	mdb_cursor_close(evcur);
-out_close:
-	mdb_cursor_close(cur);
-	return rc > 0 ? 0 : rc;
 }
 
 int evlog_scan(struct evlog_txn *txn, uint64_t from, evlog_event_fn fn, void *arg)
@@ -499,7 +440,7 @@ int evlog_scan(struct evlog_txn *txn, uint64_t from, evlog_event_fn fn, void *ar
 	evlog_put_be64(k, from);
 	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
 	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-		rc = call_event_fn(fn, arg, &val);
+		rc = evlog_call_event_fn(fn, arg, &val);
 		if (rc)
 			goto out_close;
 	}
@@ -507,35 +448,6 @@ int evlog_scan(struct evlog_txn *txn, uint64_t from, evlog_event_fn fn, void *ar
 out_close:
 	mdb_cursor_close(cur);
 	return rc > 0 ? 0 : rc;
-}
-
-int evlog_stream_get(struct evlog_txn *txn, const char *case_id,
-		     uint32_t version, uint64_t *pos)
-{
-	uint8_t skey[STREAM_KEY_MAX];
-	MDB_val key, val;
-	int rc = stream_key(skey, case_id, version, &key);
-
-	if (rc)
-		return rc;
-	rc = evlog_get_raw(txn, DB_STREAMS, key.mv_data, key.mv_size, &val);
-	if (rc)
-		return rc;
-	if (val.mv_size != 8)
-		return ML_ECORRUPT;
-	*pos = evlog_get_be64(val.mv_data);
-	return 0;
-}
-
-int evlog_stream_count(struct evlog_txn *txn, uint64_t *count)
-{
-	MDB_stat st;
-	int rc = mdb_stat(txn->txn, txn->log->dbi[DB_STREAMS], &st);
-
-	if (rc)
-		return evlog_map_err(rc, "stat");
-	*count = st.ms_entries;
-	return 0;
 }
 
 int evlog_case_get(struct evlog_txn *txn, const char *case_id, ml_case **out)

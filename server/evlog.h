@@ -2,7 +2,10 @@
  *
  * Named databases (DESIGN.md section 3):
  *   events      position (u64 BE)              -> packed Event (hash-chained)
- *   streams     case id, 0, version (u32 BE)   -> position (u64 BE)
+ *   streams     case id, 0, version (u32 BE)   -> position (u64 BE), but for
+ *               each case's newest events, in:
+ *   stream_tails case id -> first version (u32 BE), up to 16 positions (u64 BE)
+ *               (evlog_streams.c)
  *   command_log sequence (u64 BE)              -> command id (16 bytes), packed
  *               CommandRecord; indexed by command id in memory (evlog_commands.c)
  *   households  household key (32 bytes)      -> packed HouseholdCases
@@ -36,8 +39,10 @@
 
 #include "wire.h"
 
-#define EVLOG_SCHEMA_VERSION 3
-/* A directory of this version is upgraded when the server opens it. */
+#define EVLOG_SCHEMA_VERSION 4
+/* A directory of this version or a later one (below EVLOG_SCHEMA_VERSION) is
+ * upgraded when the server opens it: 2 moves its idempotency records into
+ * the command log; 3 gets the (empty) stream_tails. */
 #define EVLOG_SCHEMA_UPGRADE 2
 
 struct evlog;
@@ -92,7 +97,7 @@ uint64_t evlog_last_position(const struct evlog_txn *txn);
 
 /* Append ev: sets ev->position (next dense position) and ev->prev_hash (the
  * SHA-256 of the previous event's stored bytes; 32 zero bytes for the first),
- * stores it in events and its (case_id, case_version) in streams. ev->prev_hash
+ * stores it in events and its (case_id, case_version) in the streams index. ev->prev_hash
  * points into txn memory afterwards: do not free it. */
 int evlog_append(struct evlog_txn *txn, ml_event *ev);
 
@@ -111,11 +116,11 @@ int evlog_stream_scan(struct evlog_txn *txn, const char *case_id,
 /* Call fn for every event from position `from` on, in order (same contract). */
 int evlog_scan(struct evlog_txn *txn, uint64_t from, evlog_event_fn fn, void *arg);
 
-/* The position stored in streams for (case_id, version). */
+/* The position of (case_id, version) in the streams index. */
 int evlog_stream_get(struct evlog_txn *txn, const char *case_id,
 		     uint32_t version, uint64_t *pos);
 
-/* Count the streams entries (for verification). */
+/* Count the entries of the streams index (for verification). */
 int evlog_stream_count(struct evlog_txn *txn, uint64_t *count);
 
 /* Case summaries (the write side's model). */

@@ -24,6 +24,7 @@ enum {
 	DB_KEYS,
 	DB_JOURNAL,
 	DB_JOURNAL_TIME,
+	DB_TAILS,
 	DB_COUNT
 };
 
@@ -82,6 +83,16 @@ int evlog_commands_open(struct evlog_txn *txn);
 int evlog_commands_migrate(struct evlog_txn *txn);
 void evlog_commands_rollback(struct evlog *log);
 void evlog_commands_free(struct evlog *log);
+
+/* The streams index (evlog_streams.c): index the event at pos as version
+ * `version` of case_id. ML_ECORRUPT when that version is indexed already or
+ * does not follow the case's last one. */
+int evlog_stream_add(struct evlog_txn *txn, const char *case_id, uint32_t version,
+		     uint64_t pos);
+
+/* Call fn with the event stored in val, unpacked into an arena on the stack
+ * (no malloc and free per field; none of it is personal data: not wiped). */
+int evlog_call_event_fn(evlog_event_fn fn, void *arg, const MDB_val *val);
 
 /* An LMDB return code as an ML_E* code (logged unless ordinary). */
 int evlog_map_err(int rc, const char *what);

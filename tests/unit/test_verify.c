@@ -1,7 +1,7 @@
 /* test_verify.c - maillage-admin verify's checker against a log damaged on
  * purpose: a flipped byte in an event, a broken hash chain, a missing streams
- * entry, a missing idempotency record; and the upgrade of a directory of
- * schema 2. The damage is done with LMDB directly
+ * entry (in streams, and in a case's tail), a missing idempotency record;
+ * and the upgrade of a directory of schema 2 and of schema 3. The damage is done with LMDB directly
  * (this test is the only place outside evlog.c that does so).
  */
 #include <setjmp.h>
@@ -27,14 +27,67 @@ static struct org org = { "landlord", "L", MAILLAGE__V1__ORG_KIND__LANDLORD, NUL
 static struct platform platform = { "vaulx-bron", "VNX", "V" };
 static char *platforms[] = { "vaulx-bron" };
 
-/* A fresh directory holding five referrals (positions 1..5). */
-static int setup(void **state)
+/* Referral number i (command id i + 1) in txn; 0 when accepted. */
+static int refer_one(struct evlog_txn *txn, int i)
+{
+	ml_request req = MAILLAGE__V1__REQUEST__INIT;
+	Maillage__V1__ReferHousehold body = MAILLAGE__V1__REFER_HOUSEHOLD__INIT;
+	Maillage__V1__Referral ref = MAILLAGE__V1__REFERRAL__INIT;
+	Maillage__V1__Household hh = MAILLAGE__V1__HOUSEHOLD__INIT;
+	Maillage__V1__Person p = MAILLAGE__V1__PERSON__INIT;
+	uint8_t id[16] = { (uint8_t)(i + 1) };
+	char first[16];
+	struct command_ctx ctx = { &cfg, &org, &req, 1795000000000000LL };
+	struct command_out out;
+
+	snprintf(first, sizeof(first), "P%d", i);
+	p.last_name = "Verify";
+	p.first_name = first;
+	p.birth_date = "1980-01-01";
+	hh.reference_person = &p;
+	hh.adults = 1;
+	ref.platform = "vaulx-bron";
+	ref.reason = MAILLAGE__V1__REFERRAL_REASON__REASON_OTHER;
+	ref.household = &hh;
+	body.referral = &ref;
+	req.body_case = MAILLAGE__V1__REQUEST__BODY_REFER_HOUSEHOLD;
+	req.refer_household = &body;
+	req.command_id.data = id;
+	req.command_id.len = 16;
+	return command_run(txn, &ctx, &out) || out.st.code ? -1 : 0;
+}
+
+/* Referrals from..to-1 (positions from+1..to) in the directory (created if
+ * needed), in one transaction. */
+static int add_referrals(int from, int to)
 {
 	struct evlog *log;
 	struct evlog_txn *txn;
-	struct kek *kek;
+	struct kek *kek = NULL;
 	char err[256];
+	int rc;
 
+	if (evlog_open(dir, 16 << 20, false, &log, err, sizeof(err)))
+		return -1;
+	/* The first opening makes the key-encryption key, of epoch 1. */
+	rc = kek_open(dir, cfg.master_key, from ? 1 : 0, &kek, err, sizeof(err));
+	if (!rc) {
+		evlog_attach_kek(log, kek);
+		rc = evlog_txn_begin(log, true, &txn);
+		for (int i = from; !rc && i < to; i++)
+			if ((rc = refer_one(txn, i)))
+				evlog_txn_abort(txn);
+		if (!rc)
+			rc = evlog_txn_commit(txn);
+	}
+	evlog_close(log);
+	kek_close(kek);
+	return rc ? -1 : 0;
+}
+
+/* A fresh directory holding five referrals (positions 1..5). */
+static int setup(void **state)
+{
 	(void)state;
 	org.platforms = platforms;
 	cfg.orgs = &org;
@@ -42,45 +95,7 @@ static int setup(void **state)
 	cfg.platforms = &platform;
 	cfg.n_platforms = 1;
 	snprintf(dir, sizeof(dir), "/tmp/maillage-verify-XXXXXX");
-	if (!mkdtemp(dir) || evlog_open(dir, 16 << 20, false, &log, err, sizeof(err)) ||
-	    kek_open(dir, cfg.master_key, 0, &kek, err, sizeof(err)))
-		return -1;
-	evlog_attach_kek(log, kek);
-	if (evlog_txn_begin(log, true, &txn))
-		return -1;
-	for (int i = 0; i < 5; i++) {
-		ml_request req = MAILLAGE__V1__REQUEST__INIT;
-		Maillage__V1__ReferHousehold body = MAILLAGE__V1__REFER_HOUSEHOLD__INIT;
-		Maillage__V1__Referral ref = MAILLAGE__V1__REFERRAL__INIT;
-		Maillage__V1__Household hh = MAILLAGE__V1__HOUSEHOLD__INIT;
-		Maillage__V1__Person p = MAILLAGE__V1__PERSON__INIT;
-		uint8_t id[16] = { (uint8_t)(i + 1) };
-		char first[16];
-		struct command_ctx ctx = { &cfg, &org, &req, 1795000000000000LL };
-		struct command_out out;
-
-		snprintf(first, sizeof(first), "P%d", i);
-		p.last_name = "Verify";
-		p.first_name = first;
-		p.birth_date = "1980-01-01";
-		hh.reference_person = &p;
-		hh.adults = 1;
-		ref.platform = "vaulx-bron";
-		ref.reason = MAILLAGE__V1__REFERRAL_REASON__REASON_OTHER;
-		ref.household = &hh;
-		body.referral = &ref;
-		req.body_case = MAILLAGE__V1__REQUEST__BODY_REFER_HOUSEHOLD;
-		req.refer_household = &body;
-		req.command_id.data = id;
-		req.command_id.len = 16;
-		if (command_run(txn, &ctx, &out) || out.st.code)
-			return -1;
-	}
-	if (evlog_txn_commit(txn))
-		return -1;
-	evlog_close(log);
-	kek_close(kek);
-	return 0;
+	return mkdtemp(dir) ? add_referrals(0, 5) : -1;
 }
 
 static int teardown(void **state)
@@ -176,6 +191,43 @@ static void test_intact(void **state)
 	assert_string_equal(fault, "");
 }
 
+/* Directories before schema 4 had no stream_tails: every event of a case
+ * was in streams, under (case id, 0, version). Move the tails there, drop
+ * stream_tails and set the schema version. */
+static void fold_tails(MDB_txn *txn, uint8_t schema)
+{
+	MDB_dbi tails, streams, meta;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint8_t version[4] = { 0, 0, 0, schema };
+
+	assert_int_equal(mdb_dbi_open(txn, "stream_tails", 0, &tails), 0);
+	assert_int_equal(mdb_dbi_open(txn, "streams", 0, &streams), 0);
+	assert_int_equal(mdb_cursor_open(txn, tails, &cur), 0);
+	while (!mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		const uint8_t *p = v.mv_data;
+		uint32_t first = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | p[2] << 8 | p[3];
+
+		for (size_t i = 0; i < (v.mv_size - 4) / 8; i++) {
+			uint8_t sk[64];
+			uint32_t ver = first + (uint32_t)i;
+			MDB_val skey = { k.mv_size + 5, sk }, sval = { 8, (void *)(p + 4 + 8 * i) };
+
+			memcpy(sk, k.mv_data, k.mv_size);
+			sk[k.mv_size] = 0;
+			for (int b = 0; b < 4; b++)
+				sk[k.mv_size + 1 + b] = (uint8_t)(ver >> (24 - 8 * b));
+			assert_int_equal(mdb_put(txn, streams, &skey, &sval, MDB_NOOVERWRITE), 0);
+		}
+	}
+	mdb_cursor_close(cur);
+	assert_int_equal(mdb_drop(txn, tails, 1), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	k = (MDB_val){ 14, "schema_version" };
+	v = (MDB_val){ 4, version };
+	assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
+}
+
 /* A directory of schema 2 kept the idempotency records in "commands", keyed
  * by command id: made here from this one, then upgraded by a writable open
  * (the server's), which a read-only open (maillage-admin) asks for. */
@@ -183,10 +235,9 @@ static void downgrade_to_schema_2(void)
 {
 	MDB_env *env;
 	MDB_txn *txn;
-	MDB_dbi log, old, meta;
+	MDB_dbi log, old;
 	MDB_cursor *cur;
 	MDB_val k, v, ok, ov;
-	uint8_t two[4] = { 0, 0, 0, 2 };
 
 	raw_open("command_log", &env, &txn, &log);
 	assert_int_equal(mdb_dbi_open(txn, "commands", MDB_CREATE, &old), 0);
@@ -198,10 +249,7 @@ static void downgrade_to_schema_2(void)
 	}
 	mdb_cursor_close(cur);
 	assert_int_equal(mdb_drop(txn, log, 1), 0);
-	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-	k = (MDB_val){ 14, "schema_version" };
-	v = (MDB_val){ 4, two };
-	assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
+	fold_tails(txn, 2);
 	raw_close(env, txn);
 }
 
@@ -232,6 +280,41 @@ static void test_upgrade_from_schema_2(void **state)
 	raw_open("meta", &env, &raw, &dbi);
 	assert_int_equal(mdb_dbi_open(raw, "commands", 0, &dbi), MDB_NOTFOUND);
 	raw_close(env, raw);
+	assert_int_equal(verify(fault, sizeof(fault)), 0);
+}
+
+/* A directory of schema 3 had every event in streams, no stream_tails: a
+ * writable open upgrades it and its streams read as before (a new case's
+ * events then go to its tail: test_missing_tail_entry). */
+static void test_upgrade_from_schema_3(void **state)
+{
+	struct evlog *log;
+	struct evlog_txn *txn;
+	uint64_t pos, count;
+	char err[256], fault[512];
+	MDB_env *env;
+	MDB_txn *raw;
+	MDB_dbi dbi;
+
+	(void)state;
+	raw_open("meta", &env, &raw, &dbi);
+	fold_tails(raw, 3);
+	raw_close(env, raw);
+	assert_int_equal(evlog_open(dir, 16 << 20, true, &log, err, sizeof(err)), ML_ESCHEMA);
+	assert_non_null(strstr(err, "start the server once on it to upgrade it"));
+	assert_int_equal(evlog_open(dir, 16 << 20, false, &log, err, sizeof(err)), 0);
+	assert_int_equal(evlog_txn_begin(log, false, &txn), 0);
+	for (uint32_t i = 1; i <= 5; i++) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "VNX-2026-%06u", i);
+		assert_int_equal(evlog_stream_get(txn, id, 1, &pos), 0);
+		assert_int_equal(pos, i);
+	}
+	assert_int_equal(evlog_stream_count(txn, &count), 0);
+	assert_int_equal(count, 5);
+	evlog_txn_abort(txn);
+	evlog_close(log);
 	assert_int_equal(verify(fault, sizeof(fault)), 0);
 }
 
@@ -309,6 +392,17 @@ static void test_missing_streams_entry(void **state)
 			  "position 3: no streams entry for case 'VNX-2026-000003'");
 }
 
+/* An event still in its case's tail (a sixth referral: position 6). */
+static void test_missing_tail_entry(void **state)
+{
+	uint8_t key[] = "VNX-2026-000006";
+
+	(void)state;
+	assert_int_equal(add_referrals(5, 6), 0);
+	delete_and_verify("stream_tails", (MDB_val){ sizeof(key) - 1, key },
+			  "position 6: no streams entry for case 'VNX-2026-000006'");
+}
+
 static void test_missing_command_record(void **state)
 {
 	uint8_t seq[8] = { 0, 0, 0, 0, 0, 0, 0, 2 };      /* the second command's record */
@@ -357,8 +451,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_intact),
 		cmocka_unit_test(test_upgrade_from_schema_2),
+		cmocka_unit_test(test_upgrade_from_schema_3),
 		cmocka_unit_test(test_flipped_byte),
 		cmocka_unit_test(test_broken_chain),
+		cmocka_unit_test(test_missing_tail_entry),
 		cmocka_unit_test(test_missing_streams_entry),
 		cmocka_unit_test(test_missing_command_record),
 		cmocka_unit_test(test_models_against_a_rebuild),
