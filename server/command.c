@@ -437,8 +437,13 @@ static int refer(struct run *r)
 	if (ctx->req->expected_version)
 		return status_fail(&r->out->st, ML_EINVAL, "expected_version",
 				   "a referral creates a case: expected_version must be 0");
-	rc = household_key(ctx->cfg->household_secret, CONFIG_SECRET_LEN,
-			   ref->household->reference_person, r->household_key);
+	if (ctx->pre && ctx->pre->ready) {
+		rc = ctx->pre->household_rc;
+		memcpy(r->household_key, ctx->pre->household_key, sizeof(r->household_key));
+	} else {
+		rc = household_key(ctx->cfg->household_secret, CONFIG_SECRET_LEN,
+				   ref->household->reference_person, r->household_key);
+	}
 	if (rc)
 		return status_fail(&r->out->st, rc,
 				   "refer_household.referral.household.reference_person",
@@ -531,6 +536,20 @@ static int request_hash(const ml_request *req, uint8_t hash[CRYPTO_SHA256_LEN])
 	return 0;
 }
 
+int command_prepare(const struct config *cfg, const ml_request *req,
+		    struct command_pre *pre)
+{
+	memset(pre, 0, sizeof(*pre));
+	if (request_hash(req, pre->request_hash))
+		return ML_ENOMEM;
+	if (req->body_case == BODY(REFER_HOUSEHOLD))
+		pre->household_rc = household_key(cfg->household_secret, CONFIG_SECRET_LEN,
+						   req->refer_household->referral->household->
+						   reference_person, pre->household_key);
+	pre->ready = true;
+	return 0;
+}
+
 /* Answer a command_id seen before: the stored result, or a refusal. */
 static int replay(const struct command_ctx *ctx, const ml_command_record *rec,
 		  const uint8_t *hash, struct command_out *out)
@@ -601,12 +620,16 @@ static int run_command(struct evlog_txn *batch, const struct command_ctx *ctx,
 	struct run r = { .ctx = ctx, .out = out, .case_id = wire_case_id(ctx->req),
 			 .txn = batch };
 	uint64_t writes = evlog_txn_writes(batch);
-	uint8_t hash[CRYPTO_SHA256_LEN];
+	uint8_t own[CRYPTO_SHA256_LEN];
+	const uint8_t *hash = own;
 	ml_command_record *seen = NULL;
-	int rc;
+	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
-	rc = request_hash(ctx->req, hash);
+	if (ctx->pre && ctx->pre->ready)
+		hash = ctx->pre->request_hash;
+	else
+		rc = request_hash(ctx->req, own);
 	if (!rc && !direct)
 		rc = evlog_txn_nest(batch, &r.txn);
 	if (rc)
@@ -622,6 +645,7 @@ static int run_command(struct evlog_txn *batch, const struct command_ctx *ctx,
 			    ml_strerror(rc));
 	wire_free(seen);
 	wire_free(r.c);
+	explicit_bzero(r.household_key, sizeof(r.household_key));
 	if (direct) {
 		out->spoiled = rc && (evlog_txn_writes(batch) != writes || !is_decision(rc));
 		return rc;

@@ -4,7 +4,9 @@
  * (direct): every check that can refuse a command runs before its first write.
  *
  * Called on the writer thread only, after validate_request() and
- * auth_request_kind() accepted the request on the loop thread.
+ * auth_request_kind() accepted the request on the loop thread; except
+ * command_prepare(), which the loop thread calls before it queues the
+ * command, to take off the writer what does not read the database.
  */
 #ifndef MAILLAGE_COMMAND_H
 #define MAILLAGE_COMMAND_H
@@ -13,16 +15,41 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "crypto.h"
 #include "evlog.h"
 #include "status.h"
 #include "wire.h"
+
+/* What a command computes from its request alone (command_prepare()).
+ * household_key is key material: wipe it (explicit_bzero) before freeing. */
+struct command_pre {
+	bool ready;                 /* filled by command_prepare() */
+	uint8_t request_hash[CRYPTO_SHA256_LEN];   /* of the request less its
+						    * request_id: its identity */
+	int household_rc;           /* ReferHousehold: household_key()'s result */
+	uint8_t household_key[CRYPTO_SHA256_LEN];  /* ...and the key, when 0 */
+};
 
 struct command_ctx {
 	const struct config *cfg;
 	const struct org *org;      /* the sender, from its certificate */
 	const ml_request *req;
 	int64_t now_us;             /* the batch's clock: recorded_at */
+	const struct command_pre *pre;  /* req's, when ready; NULL (or not
+					 * ready): command_run() computes it */
 };
+
+/* Fill pre from req (as accepted by validate_request()) and
+ * cfg->household_secret, on any thread: it reads neither the database nor
+ * the writer's state. The request's hash and, for a ReferHousehold, the
+ * household key with household_key()'s status (a failure is the refusal
+ * the writer answers in the command's turn, as without pre). The secret
+ * never changes while the server runs (a reload that changes it needs a
+ * restart: config_adopt() never swaps key files), so a key prepared before
+ * a reload holds after it. Returns 0 (pre->ready), or ML_ENOMEM: pre is
+ * then not ready, and command_run() computes everything itself. */
+int command_prepare(const struct config *cfg, const ml_request *req,
+		    struct command_pre *pre);
 
 /* What the command answered; plain data, no ownership. */
 struct command_out {

@@ -97,7 +97,8 @@ size_t config_diff(const struct config *cfg, const struct config *next,
 /* Take next's value of key (of section, as in config_diff) into cfg, and
  * leave cfg's former value in next, to be freed with it. Returns 0, or
  * ML_EINVAL for an unknown key, a section missing from either, or a key file
- * (the keys themselves are never swapped).
+ * (the keys themselves are never swapped: command_prepare() relies on the
+ * household secret staying the one the server started with).
  * Thread rules: on the loop thread, the only one besides the writer that
  * reads cfg. Fields the writer thread does not read (the TLS paths,
  * log_level) may be adopted at any time; an org's platforms only while the

@@ -13,6 +13,7 @@
 
 #include "auth.h"
 #include "clock.h"
+#include "command.h"
 #include "conn.h"
 #include "err.h"
 #include "frame.h"
@@ -206,6 +207,11 @@ static void submit_command(struct conn *c, ml_request *req)
 		wire_free(req);
 		return;
 	}
+	/* Off the writer, the busier thread: what needs no database. Not
+	 * ready (out of memory): the writer computes it itself. */
+	if (command_prepare(c->srv->cfg, req, &job->pre))
+		log_debug("command_prepare_failed", "conn=%llu detail=\"out of memory; left "
+			  "to the writer\"", (unsigned long long)c->id);
 	c->inflight++;
 	writer_submit(c->srv->writer, job);
 }

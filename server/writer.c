@@ -106,6 +106,7 @@ void writer_job_free(struct writer_job *job)
 	wire_free(job->req);
 	wire_free(job->journal);
 	drop_reply(job);
+	explicit_bzero(&job->pre, sizeof(job->pre));    /* a household key */
 	free(job);
 }
 
@@ -327,6 +328,7 @@ static int run_jobs(struct writer *w, struct evlog_txn *txn, struct command_ctx 
 		case WRITER_COMMAND:
 			ctx->org = job->org;
 			ctx->req = job->req;
+			ctx->pre = &job->pre;
 			rc = direct ? command_run_direct(txn, ctx, &out) :
 				      command_run(txn, ctx, &out);
 			if (out.spoiled)

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "command.h"
 #include "config.h"
 #include "evlog.h"
 #include "wire.h"
@@ -34,6 +35,9 @@ struct writer_job {
 				    * touched by the loop thread only */
 	const struct org *org;     /* the sender */
 	ml_request *req;           /* owned by the job */
+	struct command_pre pre;    /* WRITER_COMMAND: what the loop thread
+				    * computed from req (command_prepare()),
+				    * if ready; wiped by writer_job_free() */
 	ml_access_record *journal; /* owned by the job */
 	uint8_t *reply;            /* framed Response; free() */
 	size_t reply_len;

@@ -1,7 +1,8 @@
 /* test_command.c - the write path without the network: commands run in a
  * batch transaction on a temporary data directory; refusals leave no trace,
  * retries replay, the hash chain and the case summary follow the events, an
- * aborted batch gives its positions back. The tests run twice: each command
+ * aborted batch gives its positions back, what the loop thread prepared
+ * (command_prepare()) stands for what the writer would compute. The tests run twice: each command
  * nested in the batch (command_run), then directly in it
  * (command_run_direct), on a fresh directory each time.
  */
@@ -89,7 +90,8 @@ static void run_batch(ml_request **reqs, const struct org **who, size_t n,
 
 	assert_int_equal(evlog_txn_begin(elog, true, &txn), 0);
 	for (size_t i = 0; i < n; i++) {
-		struct command_ctx ctx = { &cfg, who[i], reqs[i], 1795000000000000LL };
+		struct command_ctx ctx = { .cfg = &cfg, .org = who[i], .req = reqs[i],
+					   .now_us = 1795000000000000LL };
 
 		if (direct)
 			command_run_direct(txn, &ctx, &outs[i]);
@@ -277,7 +279,8 @@ static void test_failure_after_write_spoils(void **state)
 	assert_int_equal(evlog_txn_begin(log, true, &txn), 0);
 	for (n = 0; n < 10000 && !rc; n++) {
 		struct refer r;
-		struct command_ctx ctx = { &cfg, &orgs[0], &r.req, 1795000000000000LL };
+		struct command_ctx ctx = { .cfg = &cfg, .org = &orgs[0], .req = &r.req,
+					   .now_us = 1795000000000000LL };
 
 		snprintf(name, sizeof(name), "Full%d", n);
 		make_refer(&r, name);
@@ -293,7 +296,8 @@ static void test_failure_after_write_spoils(void **state)
 		/* The batch is still usable: the first referral, sent again,
 		 * answers its stored result. */
 		struct refer r;
-		struct command_ctx ctx = { &cfg, &orgs[0], &r.req, 1795000000000000LL };
+		struct command_ctx ctx = { .cfg = &cfg, .org = &orgs[0], .req = &r.req,
+					   .now_us = 1795000000000000LL };
 
 		make_refer(&r, "Full0");
 		r.id[0] = 0xee;
@@ -307,6 +311,94 @@ static void test_failure_after_write_spoils(void **state)
 	kek_close(k);
 }
 
+/* Run req as org in a batch of its own, committed, with pre (or none). */
+static void run_one(ml_request *req, const struct command_pre *pre, struct command_out *out)
+{
+	struct command_ctx ctx = { .cfg = &cfg, .org = &orgs[0], .req = req,
+				   .now_us = 1795000000000000LL, .pre = pre };
+	struct evlog_txn *txn;
+
+	assert_int_equal(evlog_txn_begin(elog, true, &txn), 0);
+	if (direct)
+		command_run_direct(txn, &ctx, out);
+	else
+		command_run(txn, &ctx, out);
+	assert_false(out->spoiled);
+	assert_int_equal(evlog_txn_commit(txn), 0);
+}
+
+/* The request hash and household key prepared on the loop thread are the
+ * ones the command uses (here made to differ from what the writer would
+ * compute, so that a command ignoring them fails these checks); a pre not
+ * ready, or none, has the writer compute them as before. */
+static void test_prepared(void **state)
+{
+	struct refer r, z, bad;
+	struct command_pre pre, zpre, unready;
+	struct command_out out, own;
+	char case_id[64];
+	uint64_t pos;
+
+	(void)state;
+	make_refer(&r, "Epsilon");
+	assert_int_equal(command_prepare(&cfg, &r.req, &pre), 0);
+	assert_true(pre.ready);
+	assert_int_equal(pre.household_rc, 0);
+	pre.request_hash[0] ^= 0xff;        /* not the request's own hash */
+	run_one(&r.req, &pre, &out);
+	assert_int_equal(out.st.code, 0);
+	assert_false(out.replayed);
+	snprintf(case_id, sizeof(case_id), "%s", out.case_id);
+	pos = head();
+	/* The record holds the prepared hash: the same request hashed by the
+	 * writer is another command, the prepared hash replays. */
+	run_one(&r.req, NULL, &out);
+	assert_int_equal(out.st.code, MAILLAGE__V1__STATUS_CODE__INVALID_ARGUMENT);
+	assert_string_equal(out.st.field, "command_id");
+	run_one(&r.req, &pre, &out);
+	assert_int_equal(out.st.code, 0);
+	assert_true(out.replayed);
+	assert_string_equal(out.case_id, case_id);
+	memset(&unready, 0xa5, sizeof(unready));
+	unready.ready = false;              /* ignored: the writer hashes */
+	run_one(&r.req, &unready, &out);
+	assert_int_equal(out.st.code, MAILLAGE__V1__STATUS_CODE__INVALID_ARGUMENT);
+	assert_int_equal(head(), pos);
+
+	/* Zeta's referral carrying Epsilon's household key is Epsilon's
+	 * household, with its open case. */
+	make_refer(&z, "Zeta");
+	assert_int_equal(command_prepare(&cfg, &z.req, &zpre), 0);
+	memcpy(zpre.household_key, pre.household_key, sizeof(zpre.household_key));
+	run_one(&z.req, &zpre, &out);
+	assert_int_equal(out.st.code, MAILLAGE__V1__STATUS_CODE__ALREADY_EXISTS);
+	assert_string_equal(out.case_id, case_id);
+	assert_int_equal(head(), pos);
+	run_one(&z.req, NULL, &out);        /* its own key: a new household */
+	assert_int_equal(out.st.code, 0);
+	assert_int_equal(head(), pos + 1);
+
+	/* A prepared failure is the refusal the writer would give. */
+	make_refer(&bad, "-'-");            /* normalises to nothing */
+	run_one(&bad.req, NULL, &own);
+	assert_int_equal(own.st.code, MAILLAGE__V1__STATUS_CODE__INVALID_ARGUMENT);
+	assert_string_equal(own.st.field, "refer_household.referral.household.reference_person");
+	assert_int_equal(command_prepare(&cfg, &bad.req, &pre), 0);
+	assert_int_equal(pre.household_rc, ML_EINVAL);
+	run_one(&bad.req, &pre, &out);
+	assert_int_equal(out.st.code, own.st.code);
+	assert_string_equal(out.st.field, own.st.field);
+	assert_string_equal(out.st.message, own.st.message);
+	make_refer(&z, "Eta");
+	assert_int_equal(command_prepare(&cfg, &z.req, &zpre), 0);
+	zpre.household_rc = ML_EINVAL;      /* Eta's identity is fine: pre decides */
+	run_one(&z.req, &zpre, &out);
+	assert_int_equal(out.st.code, own.st.code);
+	assert_string_equal(out.st.field, own.st.field);
+	assert_string_equal(out.st.message, own.st.message);
+	assert_int_equal(head(), pos + 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,6 +407,7 @@ int main(void)
 		cmocka_unit_test(test_retry),
 		cmocka_unit_test(test_log_verifies),
 		cmocka_unit_test(test_failure_after_write_spoils),
+		cmocka_unit_test(test_prepared),
 	};
 
 	int failed = cmocka_run_group_tests_name("command, nested", tests, setup, teardown);

@@ -52,7 +52,7 @@ struct writer {
 static void run(struct writer *w, const struct org *org, ml_request *req, char *case_id)
 {
 	uint8_t id[16] = { 0 };
-	struct command_ctx ctx = { &cfg, org, req, w->now };
+	struct command_ctx ctx = { .cfg = &cfg, .org = org, .req = req, .now_us = w->now };
 	struct command_out out;
 
 	if (!w->txn)

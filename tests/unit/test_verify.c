@@ -37,7 +37,8 @@ static int refer_one(struct evlog_txn *txn, int i)
 	Maillage__V1__Person p = MAILLAGE__V1__PERSON__INIT;
 	uint8_t id[16] = { (uint8_t)(i + 1) };
 	char first[16];
-	struct command_ctx ctx = { &cfg, &org, &req, 1795000000000000LL };
+	struct command_ctx ctx = { .cfg = &cfg, .org = &org, .req = &req,
+				   .now_us = 1795000000000000LL };
 	struct command_out out;
 
 	snprintf(first, sizeof(first), "P%d", i);

@@ -87,7 +87,9 @@ static void commit_batch(struct bench *b)
 static void run(struct bench *b, const struct org *org, ml_request *req, char *case_id)
 {
 	uint8_t id[16] = { 0 };
-	struct command_ctx ctx = { b->cfg, org, req, b->now_us++ };
+	struct command_pre pre;
+	struct command_ctx ctx = { .cfg = b->cfg, .org = org, .req = req,
+				   .now_us = b->now_us++, .pre = &pre };
 	struct command_out out;
 	int rc;
 
@@ -97,7 +99,11 @@ static void run(struct bench *b, const struct org *org, ml_request *req, char *c
 	b->next_id++;
 	req->command_id.data = id;
 	req->command_id.len = sizeof(id);
+	command_prepare(b->cfg, req, &pre);   /* the loop thread's part, as the
+					       * server does; not ready: run
+					       * computes it */
 	command_run(b->txn, &ctx, &out);
+	explicit_bzero(&pre, sizeof(pre));
 	b->commands++;
 	if (out.st.code) {
 		b->refused++;
