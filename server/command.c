@@ -546,6 +546,14 @@ int command_prepare(const struct config *cfg, const ml_request *req,
 		pre->household_rc = household_key(cfg->household_secret, CONFIG_SECRET_LEN,
 						   req->refer_household->referral->household->
 						   reference_person, pre->household_key);
+	/* Only a refusal of the identity itself is kept: the writer tries
+	 * again after any other failure (ML_ECRYPTO: HMAC out of memory). */
+	if (pre->household_rc && pre->household_rc != ML_EINVAL) {
+		int rc = pre->household_rc;
+
+		explicit_bzero(pre, sizeof(*pre));
+		return rc;
+	}
 	pre->ready = true;
 	return 0;
 }

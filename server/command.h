@@ -46,8 +46,9 @@ struct command_ctx {
  * the writer answers in the command's turn, as without pre). The secret
  * never changes while the server runs (a reload that changes it needs a
  * restart: config_adopt() never swaps key files), so a key prepared before
- * a reload holds after it. Returns 0 (pre->ready), or ML_ENOMEM: pre is
- * then not ready, and command_run() computes everything itself. */
+ * a reload holds after it. Returns 0 (pre->ready), or ML_ENOMEM or
+ * ML_ECRYPTO (a failure that may not recur): pre is then not ready, and
+ * command_run() computes everything itself. */
 int command_prepare(const struct config *cfg, const ml_request *req,
 		    struct command_pre *pre);
 

@@ -208,10 +208,10 @@ static void submit_command(struct conn *c, ml_request *req)
 		return;
 	}
 	/* Off the writer, the busier thread: what needs no database. Not
-	 * ready (out of memory): the writer computes it itself. */
+	 * ready (out of memory, HMAC failed): the writer computes it itself. */
 	if (command_prepare(c->srv->cfg, req, &job->pre))
-		log_debug("command_prepare_failed", "conn=%llu detail=\"out of memory; left "
-			  "to the writer\"", (unsigned long long)c->id);
+		log_debug("command_prepare_failed", "conn=%llu detail=\"left to the writer\"",
+			  (unsigned long long)c->id);
 	c->inflight++;
 	writer_submit(c->srv->writer, job);
 }

@@ -122,7 +122,8 @@ static int put_schema(struct evlog_txn *txn)
 }
 
 /* A new directory gets the schema version, one from EVLOG_SCHEMA_UPGRADE on
- * is upgraded, any other version is refused. */
+ * is upgraded (a read-only open reads schema 3 as it is), any other version
+ * is refused. */
 static int check_schema(struct evlog_txn *txn, bool readonly, char *err, size_t errlen)
 {
 	MDB_val val;
@@ -148,6 +149,15 @@ static int check_schema(struct evlog_txn *txn, bool readonly, char *err, size_t 
 				 "case's next events are indexed there first\"");
 		return rc;
 	}
+	/* Schema 3 reads as it is: every event in streams, no tails. */
+	if (readonly && val.mv_size == 4 && wire_get_be32(val.mv_data) == 3 && txn->log->no_tails)
+		return 0;
+	if (txn->log->no_tails && val.mv_size == 4 &&
+	    wire_get_be32(val.mv_data) == EVLOG_SCHEMA_VERSION) {
+		snprintf(err, errlen, "'%s' is not a maillage data directory (no '%s' database)",
+			 txn->log->dir, evlog_db_names[DB_TAILS]);
+		return ML_ESCHEMA;
+	}
 	if (val.mv_size != 4 || wire_get_be32(val.mv_data) != EVLOG_SCHEMA_VERSION) {
 		snprintf(err, errlen, "'%s' has schema version %u; this maillaged reads version %u",
 			 txn->log->dir, val.mv_size == 4 ? wire_get_be32(val.mv_data) : 0,
@@ -170,8 +180,12 @@ static int open_dbs(struct evlog *log, bool readonly, char *err, size_t errlen)
 	for (int i = 0; i < DB_COUNT; i++) {
 		int mrc = mdb_dbi_open(txn->txn, evlog_db_names[i], readonly ? 0 : MDB_CREATE,
 				       &log->dbi[i]);
+		if (mrc == MDB_NOTFOUND && i == DB_TAILS && readonly) {
+			log->no_tails = true;      /* schema 3: check_schema() says */
+			continue;
+		}
 		if (mrc) {
-			if (mrc == MDB_NOTFOUND && (i == DB_COMMANDS || i == DB_TAILS))
+			if (mrc == MDB_NOTFOUND && i == DB_COMMANDS)
 				snprintf(err, errlen, "'%s' has no '%s' database: a data directory "
 					 "of an older maillaged; start the server once on it to "
 					 "upgrade it", log->dir, evlog_db_names[i]);
@@ -385,7 +399,7 @@ int evlog_append(struct evlog_txn *txn, ml_event *ev)
 	ev->prev_hash.data = txn->head_hash;
 	ev->prev_hash.len = WIRE_HASH_LEN;
 	evlog_put_be64(posbuf, ev->position);
-	if (strlen(ev->case_id) + 5 > STREAM_KEY_MAX)
+	if (!evlog_stream_key_ok(ev->case_id))
 		return ML_EINVAL;
 	val.mv_size = wire_packed_size(ev);
 	rc = evlog_wrote(txn, mdb_put(txn->txn, txn->log->dbi[DB_EVENTS], &key, &val,

@@ -2,10 +2,10 @@
  *
  * Named databases (DESIGN.md section 3):
  *   events      position (u64 BE)              -> packed Event (hash-chained)
- *   streams     case id, 0, version (u32 BE)   -> position (u64 BE), but for
- *               each case's newest events, in:
- *   stream_tails case id -> first version (u32 BE), up to 16 positions (u64 BE)
- *               (evlog_streams.c)
+ *   streams     case id, 0, version (u32 BE)   -> position (u64 BE); each
+ *               case's newest events are in stream_tails instead
+ *   stream_tails case id                      -> first version (u32 BE), then
+ *               up to 16 positions (u64 BE) (evlog_streams.c)
  *   command_log sequence (u64 BE)              -> command id (16 bytes), packed
  *               CommandRecord; indexed by command id in memory (evlog_commands.c)
  *   households  household key (32 bytes)      -> packed HouseholdCases
@@ -28,7 +28,7 @@
  * Errors: ML_ENOTFOUND (no such key), ML_EMAPFULL (map full), ML_ENOSPACE
  * (file system full), ML_EDB
  * (any other LMDB failure; logged), ML_ECORRUPT (a stored value that does not
- * decode), ML_ENOMEM.
+ * decode, or an index out of step with the log), ML_ENOMEM.
  */
 #ifndef MAILLAGE_EVLOG_H
 #define MAILLAGE_EVLOG_H
@@ -97,8 +97,11 @@ uint64_t evlog_last_position(const struct evlog_txn *txn);
 
 /* Append ev: sets ev->position (next dense position) and ev->prev_hash (the
  * SHA-256 of the previous event's stored bytes; 32 zero bytes for the first),
- * stores it in events and its (case_id, case_version) in the streams index. ev->prev_hash
- * points into txn memory afterwards: do not free it. */
+ * stores it in events and its (case_id, case_version) in the streams index.
+ * ev->prev_hash points into txn memory afterwards: do not free it.
+ * ML_EINVAL (before any write) when case_id is too long for the index;
+ * ML_ECORRUPT when case_version repeats one indexed or does not follow the
+ * case's last one. */
 int evlog_append(struct evlog_txn *txn, ml_event *ev);
 
 /* The event at pos. */

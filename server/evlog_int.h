@@ -40,6 +40,7 @@ struct evlog {
 	uint64_t last_pos;
 	uint8_t head_hash[WIRE_HASH_LEN];
 	struct kek *kek;
+	bool no_tails;           /* a read-only open of schema 3: no stream_tails */
 	/* The command log's last committed sequence and the index of its
 	 * records by command id (evlog_commands.c); writer thread only. */
 	uint64_t cmd_seq;
@@ -86,9 +87,11 @@ void evlog_commands_free(struct evlog *log);
 
 /* The streams index (evlog_streams.c): index the event at pos as version
  * `version` of case_id. ML_ECORRUPT when that version is indexed already or
- * does not follow the case's last one. */
+ * does not follow the case's last one (a first version must be 1). */
 int evlog_stream_add(struct evlog_txn *txn, const char *case_id, uint32_t version,
 		     uint64_t pos);
+/* case_id fits a streams key (evlog_append() checks before its first write). */
+bool evlog_stream_key_ok(const char *case_id);
 
 /* Call fn with the event stored in val, unpacked into an arena on the stack
  * (no malloc and free per field; none of it is personal data: not wiped). */

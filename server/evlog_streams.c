@@ -1,20 +1,8 @@
-/* evlog_streams.c - each case's events in order: the streams index.
- *
- * A case's newest events are listed in `stream_tails`, one record a case:
- * the version of its first entry (u32 BE), then the position (u64 BE) of
- * that event and of each next one, STREAM_TAIL_MAX at most. When the tail
- * is full, the next append moves its entries into `streams`, one record an
- * event (case id, 0, version (u32 BE) -> position), and starts a new tail.
- * A case's versions below its tail's first are all in `streams`; a case
- * without a tail (a directory of schema 3, before tails) has them all
- * there.
- *
- * Why: every command touches its case's stream. Keyed by case and version,
- * each command rewrote the page holding its case's run of entries, one page
- * a command across the whole index, nearly half of what a commit wrote
- * under load (issue 6). The tails are small records, packed many to a page,
- * and the moves into `streams` write one page for STREAM_TAIL_MAX events.
+/* evlog_streams.c - each case's events in order: `streams` (case id, 0,
+ * version -> position) and, for each case's newest events, its record in
+ * `stream_tails` (README "Storage"; layout in evlog.h).
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "err.h"
@@ -23,18 +11,33 @@
 #define STREAM_TAIL_MAX 16
 #define TAIL_HEAD 4                       /* the first version */
 
+/* A case's tail: versions below first are all in streams, first..first+n-1
+ * here. A case without one (n = 0) has all its versions in streams: a
+ * directory of schema 3 had no tails. */
 struct tail {
 	uint32_t first;                   /* version of pos[0] */
 	uint32_t n;                       /* 0: the case has no tail */
 	uint64_t pos[STREAM_TAIL_MAX];
 };
 
+/* A stored tail's size is valid. */
+static bool tail_size_ok(size_t size)
+{
+	return size > TAIL_HEAD && (size - TAIL_HEAD) % 8 == 0 &&
+	       (size - TAIL_HEAD) / 8 <= STREAM_TAIL_MAX;
+}
+
+bool evlog_stream_key_ok(const char *case_id)
+{
+	return strlen(case_id) + 5 <= STREAM_KEY_MAX;
+}
+
 /* streams key: case id, a 0 byte, the version (u32 BE). */
 static int stream_key(uint8_t *buf, const char *case_id, uint32_t version, MDB_val *key)
 {
 	size_t n = strlen(case_id);
 
-	if (n + 5 > STREAM_KEY_MAX)
+	if (!evlog_stream_key_ok(case_id))
 		return ML_EINVAL;
 	memcpy(buf, case_id, n);
 	buf[n] = 0;
@@ -49,7 +52,8 @@ static int stream_key(uint8_t *buf, const char *case_id, uint32_t version, MDB_v
 static int tail_get(struct evlog_txn *txn, const char *case_id, struct tail *t)
 {
 	MDB_val val;
-	int rc = evlog_get_raw(txn, DB_TAILS, case_id, strlen(case_id), &val);
+	int rc = txn->log->no_tails ? ML_ENOTFOUND :
+		 evlog_get_raw(txn, DB_TAILS, case_id, strlen(case_id), &val);
 
 	t->first = 0;
 	t->n = 0;
@@ -57,8 +61,7 @@ static int tail_get(struct evlog_txn *txn, const char *case_id, struct tail *t)
 		return 0;
 	if (rc)
 		return rc;
-	if (val.mv_size <= TAIL_HEAD || (val.mv_size - TAIL_HEAD) % 8 ||
-	    (val.mv_size - TAIL_HEAD) / 8 > STREAM_TAIL_MAX)
+	if (!tail_size_ok(val.mv_size))
 		return ML_ECORRUPT;
 	t->first = wire_get_be32(val.mv_data);
 	t->n = (uint32_t)((val.mv_size - TAIL_HEAD) / 8);
@@ -129,10 +132,13 @@ int evlog_stream_add(struct evlog_txn *txn, const char *case_id, uint32_t versio
 	if (rc)
 		return rc;
 	if (!t.n) {
-		/* A first tail: the version must not be indexed already. */
+		/* A first tail: streams must end at the version before. */
 		rc = stream_get(txn, case_id, version, &seen);
 		if (rc != ML_ENOTFOUND)
 			return rc ? rc : ML_ECORRUPT;
+		rc = version > 1 ? stream_get(txn, case_id, version - 1, &seen) : 0;
+		if (rc)
+			return rc == ML_ENOTFOUND ? ML_ECORRUPT : rc;
 	} else if (t.first + t.n != version) {
 		return ML_ECORRUPT;        /* a gap or a repeat in the case's versions */
 	}
@@ -224,11 +230,12 @@ int evlog_stream_scan(struct evlog_txn *txn, const char *case_id,
 		return evlog_map_err(rc, "cursor");
 	rc = mdb_cursor_open(txn->txn, txn->log->dbi[DB_EVENTS], &evcur);
 	if (rc) {
-		mdb_cursor_close(cur);
-		return evlog_map_err(rc, "cursor");
+		rc = evlog_map_err(rc, "cursor");
+		goto out_close;
 	}
 	rc = scan(txn, cur, evcur, case_id, from_version, fn, arg);
 	mdb_cursor_close(evcur);
+out_close:
 	mdb_cursor_close(cur);
 	return rc > 0 ? 0 : rc;
 }
@@ -243,11 +250,12 @@ int evlog_stream_count(struct evlog_txn *txn, uint64_t *count)
 	if (rc)
 		return evlog_map_err(rc, "stat");
 	*count = st.ms_entries;
+	if (txn->log->no_tails)
+		return 0;
 	rc = mdb_cursor_open(txn->txn, txn->log->dbi[DB_TAILS], &cur);
 	if (rc)
 		return evlog_map_err(rc, "cursor");
-	while (!(rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) &&
-	       val.mv_size > TAIL_HEAD && (val.mv_size - TAIL_HEAD) % 8 == 0)
+	while (!(rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) && tail_size_ok(val.mv_size))
 		*count += (val.mv_size - TAIL_HEAD) / 8;
 	mdb_cursor_close(cur);
 	if (rc == MDB_NOTFOUND)

@@ -42,11 +42,15 @@ static int check_event(void *arg, const ml_event *ev, const uint8_t *raw, size_t
 	rc = evlog_stream_get(w->txn, ev->case_id, ev->case_version, &pos);
 	if (rc == ML_ENOTFOUND || (!rc && pos != ev->position))
 		return fault(w, "no streams entry for case '%s' at its version", w->expect, ev->case_id);
+	if (ev->case_version > 1 && !rc)
+		rc = evlog_stream_get(w->txn, ev->case_id, ev->case_version - 1, &pos);
+	if (rc == ML_ENOTFOUND)
+		return fault(w, "case '%s' has a gap in its versions", w->expect, ev->case_id);
+	if (rc == ML_ECORRUPT)
+		return fault(w, "the streams index of case '%s' does not decode (streams or "
+			     "stream_tails)", w->expect, ev->case_id);
 	if (rc)
 		return rc;
-	if (ev->case_version > 1 &&
-	    evlog_stream_get(w->txn, ev->case_id, ev->case_version - 1, &pos) == ML_ENOTFOUND)
-		return fault(w, "case '%s' has a gap in its versions", w->expect, ev->case_id);
 	if (ev->case_version == 1)
 		w->rep->cases++;
 	if (ev->command_id.len) {
@@ -78,7 +82,9 @@ int verify_log(struct evlog *log, struct verify_report *rep)
 		fault(&w, "%s", w.expect, "stored event does not decode");
 	if (!rc && w.expect - 1 != evlog_last_position(w.txn))
 		rc = fault(&w, "%s", w.expect, "events missing before the head of the log");
-	if (!rc && !(rc = evlog_stream_count(w.txn, &streams)) && streams != rep->events) {
+	if (!rc && (rc = evlog_stream_count(w.txn, &streams)) == ML_ECORRUPT)
+		snprintf(rep->fault, sizeof(rep->fault), "a stream_tails record does not decode");
+	if (!rc && streams != rep->events) {
 		snprintf(rep->fault, sizeof(rep->fault),
 			 "streams has %llu entries for %llu events",
 			 (unsigned long long)streams, (unsigned long long)rep->events);

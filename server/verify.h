@@ -1,7 +1,7 @@
 /* verify.h - checking a data directory end to end: positions dense from 1,
  * every event decodes and carries its own position, the hash chain, one
- * streams entry per event with versions dense from 1 per case, and an
- * idempotency record for every command that appended events.
+ * entry of the streams index per event with versions dense from 1 per case,
+ * and an idempotency record for every command that appended events.
  * Works in one read transaction, so it can run beside a live server.
  */
 #ifndef MAILLAGE_VERIFY_H

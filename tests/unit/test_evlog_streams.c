@@ -179,6 +179,7 @@ static void test_out_of_order_refused(void **state)
 {
 	const struct { const char *case_id; uint32_t version; } bad[] = {
 		{ "A", N_A }, { "A", 3 }, { "A", N_A + 2 }, { "B", 1 }, { "C", 17 },
+		{ "E", 2 },                /* a new case starts at version 1 */
 	};
 	struct evlog_txn *txn;
 	uint64_t count, pos;

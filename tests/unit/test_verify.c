@@ -58,6 +58,25 @@ static int refer_one(struct evlog_txn *txn, int i)
 	return command_run(txn, &ctx, &out) || out.st.code ? -1 : 0;
 }
 
+/* The referrer withdraws case_id (its version 2); 0 when accepted. */
+static int withdraw(struct evlog_txn *txn, const char *case_id)
+{
+	ml_request req = MAILLAGE__V1__REQUEST__INIT;
+	Maillage__V1__WithdrawReferral body = MAILLAGE__V1__WITHDRAW_REFERRAL__INIT;
+	uint8_t id[16] = { 0xee };
+	struct command_ctx ctx = { .cfg = &cfg, .org = &org, .req = &req,
+				   .now_us = 1795000000000000LL };
+	struct command_out out;
+
+	body.case_id = (char *)case_id;
+	body.reason_text = "rehoused by family";
+	req.body_case = MAILLAGE__V1__REQUEST__BODY_WITHDRAW_REFERRAL;
+	req.withdraw_referral = &body;
+	req.command_id.data = id;
+	req.command_id.len = 16;
+	return command_run(txn, &ctx, &out) || out.st.code ? -1 : 0;
+}
+
 /* Referrals from..to-1 (positions from+1..to) in the directory (created if
  * needed), in one transaction. */
 static int add_referrals(int from, int to)
@@ -284,26 +303,15 @@ static void test_upgrade_from_schema_2(void **state)
 	assert_int_equal(verify(fault, sizeof(fault)), 0);
 }
 
-/* A directory of schema 3 had every event in streams, no stream_tails: a
- * writable open upgrades it and its streams read as before (a new case's
- * events then go to its tail: test_missing_tail_entry). */
-static void test_upgrade_from_schema_3(void **state)
+/* Every case's version 1 at its position, and n entries in all. */
+static void check_streams(bool readonly, uint64_t n)
 {
 	struct evlog *log;
 	struct evlog_txn *txn;
 	uint64_t pos, count;
-	char err[256], fault[512];
-	MDB_env *env;
-	MDB_txn *raw;
-	MDB_dbi dbi;
+	char err[256];
 
-	(void)state;
-	raw_open("meta", &env, &raw, &dbi);
-	fold_tails(raw, 3);
-	raw_close(env, raw);
-	assert_int_equal(evlog_open(dir, 16 << 20, true, &log, err, sizeof(err)), ML_ESCHEMA);
-	assert_non_null(strstr(err, "start the server once on it to upgrade it"));
-	assert_int_equal(evlog_open(dir, 16 << 20, false, &log, err, sizeof(err)), 0);
+	assert_int_equal(evlog_open(dir, 16 << 20, readonly, &log, err, sizeof(err)), 0);
 	assert_int_equal(evlog_txn_begin(log, false, &txn), 0);
 	for (uint32_t i = 1; i <= 5; i++) {
 		char id[32];
@@ -313,9 +321,93 @@ static void test_upgrade_from_schema_3(void **state)
 		assert_int_equal(pos, i);
 	}
 	assert_int_equal(evlog_stream_count(txn, &count), 0);
-	assert_int_equal(count, 5);
+	assert_int_equal(count, n);
 	evlog_txn_abort(txn);
 	evlog_close(log);
+}
+
+static uint32_t schema_version(void)
+{
+	MDB_env *env;
+	MDB_txn *raw;
+	MDB_dbi dbi;
+	MDB_val k = { 14, "schema_version" }, v;
+	uint32_t version;
+
+	raw_open("meta", &env, &raw, &dbi);
+	assert_int_equal(mdb_get(raw, dbi, &k, &v), 0);
+	assert_int_equal(v.mv_size, 4);
+	version = (uint32_t)((uint8_t *)v.mv_data)[3];
+	raw_close(env, raw);
+	return version;
+}
+
+struct seen_versions {
+	uint32_t v[4];
+	size_t n;
+};
+
+static int note_version(void *arg, const ml_event *ev, const uint8_t *raw, size_t len)
+{
+	struct seen_versions *s = arg;
+
+	(void)raw;
+	(void)len;
+	if (s->n == 4)
+		return ML_EINTERNAL;
+	s->v[s->n++] = ev->case_version;
+	return 0;
+}
+
+/* A directory of schema 3 had every event in streams, no stream_tails: a
+ * read-only open (maillage-admin, a backup's check) reads it as it is, a
+ * writable open upgrades it. Then a case's next event starts its tail after
+ * its versions in streams. A version 4 directory without stream_tails is
+ * refused. */
+static void test_upgrade_from_schema_3(void **state)
+{
+	struct evlog *log;
+	struct evlog_txn *txn;
+	struct kek *kek;
+	struct seen_versions seen = { .n = 0 };
+	char err[256], fault[512];
+	MDB_env *env;
+	MDB_txn *raw;
+	MDB_dbi dbi;
+
+	(void)state;
+	raw_open("meta", &env, &raw, &dbi);
+	fold_tails(raw, 3);
+	raw_close(env, raw);
+	check_streams(true, 5);
+	assert_int_equal(verify(fault, sizeof(fault)), 0);
+	assert_int_equal(schema_version(), 3);
+	check_streams(false, 5);
+	assert_int_equal(schema_version(), 4);
+
+	/* Case 2 continues: version 1 in streams, version 2 in a new tail. */
+	assert_int_equal(evlog_open(dir, 16 << 20, false, &log, err, sizeof(err)), 0);
+	assert_int_equal(kek_open(dir, cfg.master_key, 1, &kek, err, sizeof(err)), 0);
+	evlog_attach_kek(log, kek);
+	assert_int_equal(evlog_txn_begin(log, true, &txn), 0);
+	assert_int_equal(withdraw(txn, "VNX-2026-000002"), 0);
+	assert_int_equal(evlog_txn_commit(txn), 0);
+	assert_int_equal(evlog_txn_begin(log, false, &txn), 0);
+	assert_int_equal(evlog_stream_scan(txn, "VNX-2026-000002", 1, note_version, &seen), 0);
+	evlog_txn_abort(txn);
+	evlog_close(log);
+	kek_close(kek);
+	assert_int_equal(seen.n, 2);
+	assert_int_equal(seen.v[0], 1);
+	assert_int_equal(seen.v[1], 2);
+	assert_int_equal(verify(fault, sizeof(fault)), 0);
+
+	raw_open("meta", &env, &raw, &dbi);
+	fold_tails(raw, 4);
+	raw_close(env, raw);
+	assert_int_equal(evlog_open(dir, 16 << 20, true, &log, err, sizeof(err)), ML_ESCHEMA);
+	assert_non_null(strstr(err, "no 'stream_tails' database"));
+	check_streams(false, 6);     /* a writable open makes it again */
 	assert_int_equal(verify(fault, sizeof(fault)), 0);
 }
 
@@ -393,15 +485,49 @@ static void test_missing_streams_entry(void **state)
 			  "position 3: no streams entry for case 'VNX-2026-000003'");
 }
 
-/* An event still in its case's tail (a sixth referral: position 6). */
+/* Put value under case_id in stream_tails (NULL: delete it). */
+static void put_tail(const char *case_id, const void *value, size_t len)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = { strlen(case_id), (void *)case_id }, v = { len, (void *)value };
+
+	raw_open("stream_tails", &env, &txn, &dbi);
+	assert_int_equal(value ? mdb_put(txn, dbi, &k, &v, 0) : mdb_del(txn, dbi, &k, NULL), 0);
+	raw_close(env, txn);
+}
+
+/* A tail record that does not decode, of a case whose events are all in
+ * streams: found by the count. */
+static void test_malformed_tail_counted(void **state)
+{
+	uint8_t bad[5] = { 0, 0, 0, 2, 9 };
+	char fault[512];
+
+	(void)state;
+	put_tail("VNX-2026-000003", bad, sizeof(bad));
+	assert_int_equal(verify(fault, sizeof(fault)), ML_ECORRUPT);
+	assert_string_equal(fault, "a stream_tails record does not decode");
+	put_tail("VNX-2026-000003", NULL, 0);      /* removed */
+	assert_int_equal(verify(fault, sizeof(fault)), 0);
+}
+
+/* An event in its case's tail (a sixth referral, position 7): its tail
+ * altered, then lost. */
 static void test_missing_tail_entry(void **state)
 {
-	uint8_t key[] = "VNX-2026-000006";
+	uint8_t key[] = "VNX-2026-000006", bad[13] = { 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 7 };
+	char fault[512];
 
 	(void)state;
 	assert_int_equal(add_referrals(5, 6), 0);
+	put_tail("VNX-2026-000006", bad, sizeof(bad));     /* 4 + 9 bytes */
+	assert_int_equal(verify(fault, sizeof(fault)), ML_ECORRUPT);
+	assert_string_equal(fault, "position 7: the streams index of case 'VNX-2026-000006' "
+			    "does not decode (streams or stream_tails)");
 	delete_and_verify("stream_tails", (MDB_val){ sizeof(key) - 1, key },
-			  "position 6: no streams entry for case 'VNX-2026-000006'");
+			  "position 7: no streams entry for case 'VNX-2026-000006'");
 }
 
 static void test_missing_command_record(void **state)
@@ -453,6 +579,7 @@ int main(void)
 		cmocka_unit_test(test_intact),
 		cmocka_unit_test(test_upgrade_from_schema_2),
 		cmocka_unit_test(test_upgrade_from_schema_3),
+		cmocka_unit_test(test_malformed_tail_counted),
 		cmocka_unit_test(test_flipped_byte),
 		cmocka_unit_test(test_broken_chain),
 		cmocka_unit_test(test_missing_tail_entry),
