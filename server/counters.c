@@ -165,7 +165,9 @@ int counters_fill(struct counters *c, Maillage__V1__ServerCounters *out)
 	int rc;
 
 	out->batch_sizes = calloc(BUCKETS, sizeof(*out->batch_sizes));
-	if (!out->batch_sizes)
+	out->commit_us_bounds = calloc(COUNTERS_HIST_MAX, sizeof(*out->commit_us_bounds));
+	out->commit_us_counts = calloc(COUNTERS_HIST_MAX + 1, sizeof(*out->commit_us_counts));
+	if (!out->batch_sizes || !out->commit_us_bounds || !out->commit_us_counts)
 		return ML_ENOMEM;
 	pthread_mutex_lock(&c->lock);
 	out->commits = c->commits;
@@ -177,6 +179,10 @@ int counters_fill(struct counters *c, Maillage__V1__ServerCounters *out)
 		if (c->buckets[b])
 			out->n_batch_sizes = b + 1;
 	memcpy(out->batch_sizes, c->buckets, out->n_batch_sizes * sizeof(*out->batch_sizes));
+	out->n_commit_us_bounds = c->commit_us.n;
+	out->n_commit_us_counts = c->commit_us.n + 1;
+	memcpy(out->commit_us_bounds, c->commit_us.bounds, c->commit_us.n * sizeof(uint64_t));
+	memcpy(out->commit_us_counts, c->commit_us.counts, (c->commit_us.n + 1) * sizeof(uint64_t));
 	out->uptime_us = (uint64_t)(clock_now_us() - c->started_us);
 	rc = fill_commands(c, out);
 	pthread_mutex_unlock(&c->lock);
@@ -191,10 +197,16 @@ void counters_release(Maillage__V1__ServerCounters *out)
 		free(out->commands[i]);
 	free(out->commands);
 	free(out->batch_sizes);
+	free(out->commit_us_bounds);
+	free(out->commit_us_counts);
 	out->commands = NULL;
 	out->batch_sizes = NULL;
+	out->commit_us_bounds = NULL;
+	out->commit_us_counts = NULL;
 	out->n_commands = 0;
 	out->n_batch_sizes = 0;
+	out->n_commit_us_bounds = 0;
+	out->n_commit_us_counts = 0;
 }
 
 void counters_snapshot(struct counters *c, struct counters_snapshot *out)

@@ -166,6 +166,7 @@ static void test_counters(void **state)
 	mlc_request *req = h_ping(&H);
 	const Maillage__V1__ServerCounters *c;
 	uint64_t batches = 0, refer_ok = 0;
+	uint64_t timed = 0;
 	mlc_response *r;
 
 	(void)state;
@@ -184,6 +185,14 @@ static void test_counters(void **state)
 			refer_ok = c->commands[i]->count;
 	assert_true(refer_ok >= 1);
 	assert_true(c->batch_us_total >= c->batch_us_max);
+	/* Every commit in one bucket of commit time; bounds ascending. */
+	assert_true(c->n_commit_us_bounds >= 2);
+	assert_int_equal(c->n_commit_us_counts, c->n_commit_us_bounds + 1);
+	for (size_t i = 0; i < c->n_commit_us_counts; i++)
+		timed += c->commit_us_counts[i];
+	assert_int_equal(timed, c->commits);
+	for (size_t i = 1; i < c->n_commit_us_bounds; i++)
+		assert_true(c->commit_us_bounds[i] > c->commit_us_bounds[i - 1]);
 	assert_true(c->cpu_user_us + c->cpu_system_us > 0);
 	assert_true(c->rss_bytes > 0 && c->rss_max_bytes >= c->rss_bytes / 2);
 	assert_true(c->connections >= 1);

@@ -189,6 +189,42 @@ static void print_batches(const Maillage__V1__ServerCounters *a,
 	printf("\n");
 }
 
+static uint64_t commit_count(const Maillage__V1__ServerCounters *c, size_t i)
+{
+	return i < c->n_commit_us_counts ? c->commit_us_counts[i] : 0;
+}
+
+/* The run's commits by commit time, and the bound 99% of them stay within. */
+static void print_commit_times(const Maillage__V1__ServerCounters *a,
+			       const Maillage__V1__ServerCounters *b, uint64_t commits)
+{
+	size_t n = b->n_commit_us_bounds;
+	uint64_t seen = 0, p99 = 0;
+
+	if (!commits || b->n_commit_us_counts != n + 1)
+		return;
+	printf("commit time buckets    ");
+	for (size_t i = 0, shown = 0; i <= n; i++) {
+		uint64_t d = commit_count(b, i) - commit_count(a, i);
+
+		seen += d;
+		if (!p99 && i < n && seen * 100 >= commits * 99)
+			p99 = b->commit_us_bounds[i];
+		if (!d)
+			continue;
+		if (i < n)
+			printf("%s<= %.1f ms: %.1f%%", shown++ ? ", " : "",
+			       (double)b->commit_us_bounds[i] / 1000, 100.0 * (double)d / (double)commits);
+		else
+			printf("%s> %.1f ms: %.1f%%", shown++ ? ", " : "",
+			       (double)b->commit_us_bounds[n - 1] / 1000, 100.0 * (double)d / (double)commits);
+	}
+	printf("\n");
+	if (p99)
+		printf("                       99%% of the commits took %.1f ms or less\n",
+		       (double)p99 / 1000);
+}
+
 /* The count of (command, status) in c; 0 when absent. */
 static uint64_t command_count(const Maillage__V1__ServerCounters *c, const char *command,
 			      int status)
@@ -310,6 +346,7 @@ void server_print_run(const struct server_snap *a, const struct server_snap *b,
 	       "ms since the server started\n",
 	       commits ? (double)(y->batch_us_total - x->batch_us_total) / (double)commits / 1000 :
 	       0.0, (double)y->batch_us_max / 1000);
+	print_commit_times(x, y, commits);
 	printf("                       the writer was busy %.0f%% of the time\n",
 	       secs > 0 ? (double)(y->batch_us_total - x->batch_us_total) / 1e4 / secs : 0.0);
 	cpu = (double)(y->cpu_user_us - x->cpu_user_us + y->cpu_system_us - x->cpu_system_us) / 1e6;
