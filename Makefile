@@ -135,7 +135,9 @@ $(BIN)/maillage-replaybench: $(CORE_O) $(REPLAY_O)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/tests/unit/%: $(OBJ)/tests/unit/%.o $(CORE_O)
+# The unit tests' shared fixture (tests/unit/fixture.c, not a test itself).
+UNIT_FIXTURE_O := $(OBJ)/tests/unit/fixture.o
+$(BUILD)/tests/unit/%: $(OBJ)/tests/unit/%.o $(UNIT_FIXTURE_O) $(CORE_O)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) $(TESTLIBS) -o $@
 

@@ -12,7 +12,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,36 +19,23 @@
 #include "command.h"
 #include "err.h"
 #include "evlog.h"
-#include "kek.h"
+#include "fixture.h"
 #include "verify.h"
 
-static char dir[64];
+static char dir[FIXTURE_DIR_LEN];
 static bool direct;            /* the group being run: command_run_direct() */
 static struct evlog *elog;
 static struct kek *kek;
-static struct config cfg;
-static struct org orgs[3];
-static struct platform platform = { .id = "vaulx-bron", .code = "VNX", .name = "V" };
-static char *platforms[] = { "vaulx-bron" };
+static struct config cfg;      /* vaulx-bron */
+static struct org orgs[3];     /* landlord, coord, asso */
 
 static int setup(void **state)
 {
-	char err[256];
-
 	(void)state;
 	direct = false;
-	snprintf(dir, sizeof(dir), "/tmp/maillage-cmd-XXXXXX");
-	if (!mkdtemp(dir) || evlog_open(dir, 64 << 20, false, &elog, err, sizeof(err)) ||
-	    kek_open(dir, cfg.master_key, 0, &kek, err, sizeof(err)))
+	fixture_config(&cfg, orgs, 3, 1);
+	if (fixture_dir_make(dir, "cmd") || fixture_log_open(dir, 64 << 20, &cfg, 0, &elog, &kek))
 		return -1;
-	evlog_attach_kek(elog, kek);
-	orgs[0] = (struct org){ "landlord", "L", MAILLAGE__V1__ORG_KIND__LANDLORD, platforms, 1, false };
-	orgs[1] = (struct org){ "coord", "C", MAILLAGE__V1__ORG_KIND__COORDINATION, platforms, 1, false };
-	orgs[2] = (struct org){ "asso", "A", MAILLAGE__V1__ORG_KIND__ASSOCIATION, platforms, 1, false };
-	cfg.orgs = orgs;
-	cfg.n_orgs = 3;
-	cfg.platforms = &platform;
-	cfg.n_platforms = 1;
 	return 0;
 }
 
@@ -63,13 +49,9 @@ static int setup_direct(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	evlog_close(elog);
-	kek_close(kek);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	fixture_log_close(elog, kek);
+	return fixture_dir_remove(dir);
 }
 
 static uint8_t next_id;
@@ -116,33 +98,11 @@ static uint64_t head(void)
 	return pos;
 }
 
-struct refer {
-	ml_request req;
-	Maillage__V1__ReferHousehold body;
-	Maillage__V1__Referral ref;
-	Maillage__V1__Household hh;
-	Maillage__V1__Person person;
-	uint8_t id[16];
-};
-
-static void make_refer(struct refer *r, const char *last)
+/* A referral of "Jo <last>" to vaulx-bron, with the next command id. */
+static void make_refer(struct fixture_refer *r, const char *last)
 {
-	maillage__v1__request__init(&r->req);
-	maillage__v1__refer_household__init(&r->body);
-	maillage__v1__referral__init(&r->ref);
-	maillage__v1__household__init(&r->hh);
-	maillage__v1__person__init(&r->person);
-	r->person.last_name = (char *)last;
-	r->person.first_name = "Jo";
-	r->person.birth_date = "1980-01-01";
-	r->hh.reference_person = &r->person;
-	r->hh.adults = 1;
-	r->ref.platform = "vaulx-bron";
-	r->ref.reason = MAILLAGE__V1__REFERRAL_REASON__REASON_UNPAID_RENT;
-	r->ref.household = &r->hh;
-	r->body.referral = &r->ref;
-	r->req.body_case = MAILLAGE__V1__REQUEST__BODY_REFER_HOUSEHOLD;
-	r->req.refer_household = &r->body;
+	fixture_refer_init(r, "vaulx-bron", MAILLAGE__V1__REFERRAL_REASON__REASON_UNPAID_RENT,
+			   last, "Jo");
 	command_id(&r->req, r->id);
 }
 
@@ -165,7 +125,7 @@ static void make_ack(struct ack *a, const char *case_id)
 /* A batch mixing accepted and refused commands keeps exactly the accepted. */
 static void test_refusal_leaves_no_trace(void **state)
 {
-	struct refer r1, r2, r3;
+	struct fixture_refer r1, r2, r3;
 	struct ack bad, good;
 	ml_request *reqs[5];
 	const struct org *who[5] = { &orgs[0], &orgs[0], &orgs[1], &orgs[1], &orgs[0] };
@@ -201,7 +161,7 @@ static void test_refusal_leaves_no_trace(void **state)
 /* An aborted batch gives back its positions and case numbers. */
 static void test_aborted_batch(void **state)
 {
-	struct refer r;
+	struct fixture_refer r;
 	ml_request *reqs[1] = { &r.req };
 	const struct org *who[1] = { &orgs[0] };
 	struct command_out out;
@@ -222,7 +182,7 @@ static void test_aborted_batch(void **state)
 /* The same command_id answers the stored result; another sender is refused. */
 static void test_retry(void **state)
 {
-	struct refer r;
+	struct fixture_refer r;
 	ml_request *reqs[1] = { &r.req };
 	const struct org *who[1] = { &orgs[0] };
 	const struct org *other[1] = { &orgs[2] };
@@ -263,7 +223,7 @@ static void test_log_verifies(void **state)
  * fail. Nested, the same failure leaves the batch usable. */
 static void test_failure_after_write_spoils(void **state)
 {
-	char small[sizeof(dir) + 8], err[256], name[32];
+	char small[sizeof(dir) + 8], name[32];
 	struct evlog *log;
 	struct kek *k;
 	struct evlog_txn *txn;
@@ -273,12 +233,10 @@ static void test_failure_after_write_spoils(void **state)
 	(void)state;
 	snprintf(small, sizeof(small), "%s/small", dir);
 	assert_int_equal(mkdir(small, 0700), 0);
-	assert_int_equal(evlog_open(small, 1 << 20, false, &log, err, sizeof(err)), 0);
-	assert_int_equal(kek_open(small, cfg.master_key, 0, &k, err, sizeof(err)), 0);
-	evlog_attach_kek(log, k);
+	assert_int_equal(fixture_log_open(small, 1 << 20, &cfg, 0, &log, &k), 0);
 	assert_int_equal(evlog_txn_begin(log, true, &txn), 0);
 	for (n = 0; n < 10000 && !rc; n++) {
-		struct refer r;
+		struct fixture_refer r;
 		struct command_ctx ctx = { .cfg = &cfg, .org = &orgs[0], .req = &r.req,
 					   .now_us = 1795000000000000LL };
 
@@ -295,7 +253,7 @@ static void test_failure_after_write_spoils(void **state)
 	if (!direct) {
 		/* The batch is still usable: the first referral, sent again,
 		 * answers its stored result. */
-		struct refer r;
+		struct fixture_refer r;
 		struct command_ctx ctx = { .cfg = &cfg, .org = &orgs[0], .req = &r.req,
 					   .now_us = 1795000000000000LL };
 
@@ -307,8 +265,7 @@ static void test_failure_after_write_spoils(void **state)
 		assert_true(out.replayed);
 	}
 	evlog_txn_abort(txn);
-	evlog_close(log);
-	kek_close(k);
+	fixture_log_close(log, k);
 }
 
 /* Run req as org in a batch of its own, committed, with pre (or none). */
@@ -333,7 +290,7 @@ static void run_one(ml_request *req, const struct command_pre *pre, struct comma
  * ready, or none, has the writer compute them as before. */
 static void test_prepared(void **state)
 {
-	struct refer r, z, bad;
+	struct fixture_refer r, z, bad;
 	struct command_pre pre, zpre, unready;
 	struct command_out out, own;
 	char case_id[64];

@@ -19,8 +19,9 @@
 
 #include "config.h"
 #include "err.h"
+#include "fixture.h"
 
-static char dir[64];        /* mkdtemp: "/tmp/maillage-config-XXXXXX" */
+static char dir[FIXTURE_DIR_LEN];   /* "/tmp/maillage-config-XXXXXX" */
 static char path[PATH_MAX];
 
 #define SECRET_HEX "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
@@ -66,8 +67,7 @@ static void write_master(const char *text, mode_t mode)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/maillage-config-XXXXXX");
-	if (!mkdtemp(dir))
+	if (fixture_dir_make(dir, "config"))
 		return -1;
 	snprintf(path, sizeof(path), "%s/maillaged.conf", dir);
 	return 0;
@@ -75,11 +75,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[PATH_MAX + 32];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return fixture_dir_remove(dir);
 }
 
 static int reset_key_file(const char *name, const char *hex)

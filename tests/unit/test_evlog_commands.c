@@ -9,31 +9,27 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
 #include "evlog.h"
+#include "fixture.h"
 
 #define MAP (64u << 20)
 #define MANY 3000            /* several times the index's first size */
 
-static char dir[64];
+static char dir[FIXTURE_DIR_LEN];
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/maillage-cmdidx-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
+	return fixture_dir_make(dir, "cmdidx");
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return fixture_dir_remove(dir);
 }
 
 static struct evlog *open_log(bool readonly)

@@ -9,13 +9,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
 #include "evlog.h"
+#include "fixture.h"
 
-static char dir[64];
+static char dir[FIXTURE_DIR_LEN];
 static struct evlog *log_;
 
 /* Three cases, interleaved: A with 40 events (two moves into streams, 8 in
@@ -47,8 +47,7 @@ static int setup(void **state)
 	char err[256];
 
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/maillage-streams-XXXXXX");
-	if (!mkdtemp(dir) || evlog_open(dir, 16 << 20, false, &log_, err, sizeof(err)))
+	if (fixture_dir_make(dir, "streams") || evlog_open(dir, 16 << 20, false, &log_, err, sizeof(err)))
 		return -1;
 	/* A transaction every 7 versions: tails carried across commits. */
 	for (uint32_t v = 1; v <= N_A; v++) {
@@ -74,12 +73,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
 	evlog_close(log_);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return fixture_dir_remove(dir);
 }
 
 struct seen {

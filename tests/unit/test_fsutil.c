@@ -7,21 +7,20 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "err.h"
+#include "fixture.h"
 #include "fsutil.h"
 
-static char base[64];
+static char base[FIXTURE_DIR_LEN];
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(base, sizeof(base), "/tmp/maillage-fsutil-XXXXXX");
-	return mkdtemp(base) ? 0 : -1;
+	return fixture_dir_make(base, "fsutil");
 }
 
 static int teardown(void **state)

@@ -10,13 +10,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "command.h"
 #include "err.h"
 #include "evlog.h"
-#include "kek.h"
+#include "fixture.h"
 #include "models.h"
 #include "verify.h"
 
@@ -26,16 +25,11 @@
 #define BATCH 500
 #define ID_LEN 64
 
-static char dir[64];
+static char dir[FIXTURE_DIR_LEN];
 static struct evlog *elog;
 static struct kek *kek;
-static struct config cfg;
-static struct org orgs[3];
-static struct platform plats[2] = {
-	{ .id = "vaulx-bron", .code = "VNX", .name = "V" },
-	{ .id = "lyon-7-8", .code = "LYS", .name = "L" },
-};
-static char *platform_ids[] = { "vaulx-bron", "lyon-7-8" };
+static struct config cfg;       /* vaulx-bron and lyon-7-8 */
+static struct org orgs[3];      /* landlord, coord, asso: on both */
 /* The write transaction a test has open: aborted after a failed test, so
  * that the next one does not wait for LMDB's writer lock. */
 static struct evlog_txn *txn;
@@ -76,26 +70,13 @@ static void run(struct writer *w, const struct org *org, ml_request *req, char *
 /* Refer person n on platform p (the same n, the same household). */
 static void refer(struct writer *w, int p, int n, char *case_id)
 {
-	ml_request req = MAILLAGE__V1__REQUEST__INIT;
-	Maillage__V1__ReferHousehold body = MAILLAGE__V1__REFER_HOUSEHOLD__INIT;
-	Maillage__V1__Referral ref = MAILLAGE__V1__REFERRAL__INIT;
-	Maillage__V1__Household hh = MAILLAGE__V1__HOUSEHOLD__INIT;
-	Maillage__V1__Person person = MAILLAGE__V1__PERSON__INIT;
+	struct fixture_refer r;
 	char first[16];
 
 	snprintf(first, sizeof(first), "P%d", n);
-	person.last_name = "Rebuild";
-	person.first_name = first;
-	person.birth_date = "1980-01-01";
-	hh.reference_person = &person;
-	hh.adults = 1;
-	ref.platform = platform_ids[p];
-	ref.reason = MAILLAGE__V1__REFERRAL_REASON__REASON_UNPAID_RENT;
-	ref.household = &hh;
-	body.referral = &ref;
-	req.body_case = MAILLAGE__V1__REQUEST__BODY_REFER_HOUSEHOLD;
-	req.refer_household = &body;
-	run(w, &orgs[0], &req, case_id);
+	fixture_refer_init(&r, cfg.platforms[p].id,
+			   MAILLAGE__V1__REFERRAL_REASON__REASON_UNPAID_RENT, "Rebuild", first);
+	run(w, &orgs[0], &r.req, case_id);
 }
 
 static void acknowledge(struct writer *w, const char *case_id)
@@ -147,21 +128,13 @@ static int setup(void **state)
 {
 	static char ids[2][PER_PLATFORM][ID_LEN];
 	struct writer w = { .now = 1795000000000000LL };
-	char err[256], again[ID_LEN];
+	char again[ID_LEN];
 
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/maillage-rebuild-XXXXXX");
-	if (!mkdtemp(dir) || evlog_open(dir, 256 << 20, false, &elog, err, sizeof(err)) ||
-	    kek_open(dir, cfg.master_key, 0, &kek, err, sizeof(err)))
+	fixture_config(&cfg, orgs, 3, 2);
+	if (fixture_dir_make(dir, "rebuild") ||
+	    fixture_log_open(dir, 256 << 20, &cfg, 0, &elog, &kek))
 		return -1;
-	evlog_attach_kek(elog, kek);
-	orgs[0] = (struct org){ "landlord", "L", MAILLAGE__V1__ORG_KIND__LANDLORD, platform_ids, 2, false };
-	orgs[1] = (struct org){ "coord", "C", MAILLAGE__V1__ORG_KIND__COORDINATION, platform_ids, 2, false };
-	orgs[2] = (struct org){ "asso", "A", MAILLAGE__V1__ORG_KIND__ASSOCIATION, platform_ids, 2, false };
-	cfg.orgs = orgs;
-	cfg.n_orgs = 3;
-	cfg.platforms = plats;
-	cfg.n_platforms = 2;
 
 	for (int n = 0; n < PER_PLATFORM; n++, w.now++) {
 		refer(&w, 0, n, ids[0][n]);
@@ -186,13 +159,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	evlog_close(elog);
-	kek_close(kek);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	fixture_log_close(elog, kek);
+	return fixture_dir_remove(dir);
 }
 
 static int count_one(void *arg, const char *case_id)

@@ -17,44 +17,27 @@
 #include "command.h"
 #include "err.h"
 #include "evlog.h"
+#include "fixture.h"
 #include "models.h"
-#include "kek.h"
 #include "verify.h"
 
-static char dir[64];
+static char dir[FIXTURE_DIR_LEN];
 static struct config cfg;
-static struct org org = { "landlord", "L", MAILLAGE__V1__ORG_KIND__LANDLORD, NULL, 1, false };
-static struct platform platform = { "vaulx-bron", "VNX", "V" };
-static char *platforms[] = { "vaulx-bron" };
+static struct org org;          /* landlord, on vaulx-bron */
 
 /* Referral number i (command id i + 1) in txn; 0 when accepted. */
 static int refer_one(struct evlog_txn *txn, int i)
 {
-	ml_request req = MAILLAGE__V1__REQUEST__INIT;
-	Maillage__V1__ReferHousehold body = MAILLAGE__V1__REFER_HOUSEHOLD__INIT;
-	Maillage__V1__Referral ref = MAILLAGE__V1__REFERRAL__INIT;
-	Maillage__V1__Household hh = MAILLAGE__V1__HOUSEHOLD__INIT;
-	Maillage__V1__Person p = MAILLAGE__V1__PERSON__INIT;
-	uint8_t id[16] = { (uint8_t)(i + 1) };
+	struct fixture_refer r;
 	char first[16];
-	struct command_ctx ctx = { .cfg = &cfg, .org = &org, .req = &req,
+	struct command_ctx ctx = { .cfg = &cfg, .org = &org, .req = &r.req,
 				   .now_us = 1795000000000000LL };
 	struct command_out out;
 
 	snprintf(first, sizeof(first), "P%d", i);
-	p.last_name = "Verify";
-	p.first_name = first;
-	p.birth_date = "1980-01-01";
-	hh.reference_person = &p;
-	hh.adults = 1;
-	ref.platform = "vaulx-bron";
-	ref.reason = MAILLAGE__V1__REFERRAL_REASON__REASON_OTHER;
-	ref.household = &hh;
-	body.referral = &ref;
-	req.body_case = MAILLAGE__V1__REQUEST__BODY_REFER_HOUSEHOLD;
-	req.refer_household = &body;
-	req.command_id.data = id;
-	req.command_id.len = 16;
+	fixture_refer_init(&r, "vaulx-bron", MAILLAGE__V1__REFERRAL_REASON__REASON_OTHER,
+			   "Verify", first);
+	r.id[0] = (uint8_t)(i + 1);
 	return command_run(txn, &ctx, &out) || out.st.code ? -1 : 0;
 }
 
@@ -83,25 +66,19 @@ static int add_referrals(int from, int to)
 {
 	struct evlog *log;
 	struct evlog_txn *txn;
-	struct kek *kek = NULL;
-	char err[256];
+	struct kek *kek;
 	int rc;
 
-	if (evlog_open(dir, 16 << 20, false, &log, err, sizeof(err)))
-		return -1;
 	/* The first opening makes the key-encryption key, of epoch 1. */
-	rc = kek_open(dir, cfg.master_key, from ? 1 : 0, &kek, err, sizeof(err));
-	if (!rc) {
-		evlog_attach_kek(log, kek);
-		rc = evlog_txn_begin(log, true, &txn);
-		for (int i = from; !rc && i < to; i++)
-			if ((rc = refer_one(txn, i)))
-				evlog_txn_abort(txn);
-		if (!rc)
-			rc = evlog_txn_commit(txn);
-	}
-	evlog_close(log);
-	kek_close(kek);
+	if (fixture_log_open(dir, 16 << 20, &cfg, from ? 1 : 0, &log, &kek))
+		return -1;
+	rc = evlog_txn_begin(log, true, &txn);
+	for (int i = from; !rc && i < to; i++)
+		if ((rc = refer_one(txn, i)))
+			evlog_txn_abort(txn);
+	if (!rc)
+		rc = evlog_txn_commit(txn);
+	fixture_log_close(log, kek);
 	return rc ? -1 : 0;
 }
 
@@ -109,22 +86,14 @@ static int add_referrals(int from, int to)
 static int setup(void **state)
 {
 	(void)state;
-	org.platforms = platforms;
-	cfg.orgs = &org;
-	cfg.n_orgs = 1;
-	cfg.platforms = &platform;
-	cfg.n_platforms = 1;
-	snprintf(dir, sizeof(dir), "/tmp/maillage-verify-XXXXXX");
-	return mkdtemp(dir) ? add_referrals(0, 5) : -1;
+	fixture_config(&cfg, &org, 1, 1);
+	return fixture_dir_make(dir, "verify") ? -1 : add_referrals(0, 5);
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return fixture_dir_remove(dir);
 }
 
 /* Run verify on the directory; return its code and the fault in fault. */
@@ -386,17 +355,14 @@ static void test_upgrade_from_schema_3(void **state)
 	assert_int_equal(schema_version(), 4);
 
 	/* Case 2 continues: version 1 in streams, version 2 in a new tail. */
-	assert_int_equal(evlog_open(dir, 16 << 20, false, &log, err, sizeof(err)), 0);
-	assert_int_equal(kek_open(dir, cfg.master_key, 1, &kek, err, sizeof(err)), 0);
-	evlog_attach_kek(log, kek);
+	assert_int_equal(fixture_log_open(dir, 16 << 20, &cfg, 1, &log, &kek), 0);
 	assert_int_equal(evlog_txn_begin(log, true, &txn), 0);
 	assert_int_equal(withdraw(txn, "VNX-2026-000002"), 0);
 	assert_int_equal(evlog_txn_commit(txn), 0);
 	assert_int_equal(evlog_txn_begin(log, false, &txn), 0);
 	assert_int_equal(evlog_stream_scan(txn, "VNX-2026-000002", 1, note_version, &seen), 0);
 	evlog_txn_abort(txn);
-	evlog_close(log);
-	kek_close(kek);
+	fixture_log_close(log, kek);
 	assert_int_equal(seen.n, 2);
 	assert_int_equal(seen.v[0], 1);
 	assert_int_equal(seen.v[1], 2);

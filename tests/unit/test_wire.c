@@ -151,6 +151,21 @@ static void seal_and_pack(ml_event *ev, const struct vault_key *k, uint8_t **out
 	personal_restore(ev, &t);
 }
 
+/* As a history reads raw: unpacked into a (*stored), copied into b (which
+ * may be a) and the copy opened there with k; returns the copy. */
+static ml_event *open_copy(struct wire_arena *a, struct wire_arena *b, const uint8_t *raw,
+			   size_t rawlen, const struct vault_key *k, ml_event **stored)
+{
+	ml_event *copy;
+
+	*stored = wire_event_unpack_in(a, raw, rawlen);
+	assert_non_null(*stored);
+	copy = wire_copy_in(b, *stored);
+	assert_non_null(copy);
+	assert_int_equal(personal_open_in(copy, k, b), 0);
+	return copy;
+}
+
 static void test_open_in_arena_as_with_malloc(void **state)
 {
 	_Alignas(WIRE_ARENA_ALIGN) uint8_t mem[4096], mem2[64];
@@ -180,11 +195,7 @@ static void test_open_in_arena_as_with_malloc(void **state)
 
 		wire_arena_init(&a, mem, sizeof(mem), false);
 		wire_arena_init(&b, mem2, sizeof(mem2), true);
-		stored = wire_event_unpack_in(&a, raw, rawlen);
-		assert_non_null(stored);
-		copy = wire_copy_in(&b, stored);
-		assert_non_null(copy);
-		assert_int_equal(personal_open_in(copy, key, &b), 0);
+		copy = open_copy(&a, &b, raw, rawlen, key, &stored);
 		assert_null(copy->sealed);
 		assert_non_null(stored->sealed);                       /* untouched */
 		assert_string_equal(stored->visit_recorded->visit->notes, "");
@@ -360,11 +371,7 @@ static void test_stored_event_as_packed_whole(void **state)
 	/* As a history reads it: a copy in a wiping arena of the event
 	 * unpacked in another, opened there. */
 	wire_arena_init(&a, mem, sizeof(mem), true);
-	stored = wire_event_unpack_in(&a, raw, rawlen);
-	assert_non_null(stored);
-	copy = wire_copy_in(&a, stored);
-	assert_non_null(copy);
-	assert_int_equal(personal_open_in(copy, &k, &a), 0);
+	copy = open_copy(&a, &a, raw, rawlen, &k, &stored);
 	assert_true(check_stored(copy, stored, raw, rawlen));
 	wire_arena_release(&a);
 
@@ -450,11 +457,7 @@ static void test_stored_envelope_changed(void **state)
 	for (int change = 0; change < 5; change++) {
 		wire_arena_init(&a, mem, sizeof(mem), false);
 		wire_arena_init(&b, mem2, sizeof(mem2), true);
-		stored = wire_event_unpack_in(&a, raw, rawlen);
-		assert_non_null(stored);
-		copy = wire_copy_in(&b, stored);
-		assert_non_null(copy);
-		assert_int_equal(personal_open_in(copy, &k, &b), 0);
+		copy = open_copy(&a, &b, raw, rawlen, &k, &stored);
 		switch (change) {
 		case 0:                       /* nothing: the fast path */
 			break;
@@ -581,12 +584,8 @@ static void test_stored_referral_minimised(void **state)
 
 	wire_arena_init(&a, mem, sizeof(mem), false);
 	wire_arena_init(&b, mem2, sizeof(mem2), true);
-	stored = wire_event_unpack_in(&a, raw, rawlen);
-	assert_non_null(stored);
-	assert_non_null(stored->sealed);
-	copy = wire_copy_in(&b, stored);
-	assert_non_null(copy);
-	assert_int_equal(personal_open_in(copy, &k, &b), 0);
+	copy = open_copy(&a, &b, raw, rawlen, &k, &stored);
+	assert_non_null(stored->sealed);                   /* the copy was opened */
 	copy->household_referred->household_key = (ProtobufCBinaryData){ 0 };
 	assert_int_equal(stored->household_referred->household_key.len, sizeof(hkey));
 
