@@ -1,7 +1,8 @@
 /* evlog_int.h - what the files of the LMDB store share (evlog.c, the log and
  * the models; evlog_keys.c, data keys and free-page scrubbing; evlog_journal.c,
- * the access journal; evlog_commands.c, the idempotency records). Included by those files only: they are the only ones
- * that include <lmdb.h>.
+ * the access journal; evlog_commands.c, the idempotency records;
+ * evlog_streams.c, each case's events in order; evlog_stat.c, figures).
+ * Included by those files only: they are the server's only users of <lmdb.h>.
  */
 #ifndef MAILLAGE_EVLOG_INT_H
 #define MAILLAGE_EVLOG_INT_H
