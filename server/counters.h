@@ -56,7 +56,8 @@ void counters_command(struct counters *c, int body, int status);
 
 /* Fill out with the figures and the process's CPU and memory (not
  * connections: the caller knows them); its arrays are freed by
- * counters_release(). 0 or ML_ENOMEM. */
+ * counters_release(), to be called whether this succeeded or not (out
+ * zero-initialised first). 0 or ML_ENOMEM. */
 int counters_fill(struct counters *c, Maillage__V1__ServerCounters *out);
 void counters_release(Maillage__V1__ServerCounters *out);
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "err.h"
 #include "evlog.h"
 #include "fsutil.h"
 #include "kek.h"
@@ -21,12 +22,12 @@ static char *platform_ids[] = { "vaulx-bron", "lyon-7-8" };
 int fixture_dir_make(char dir[FIXTURE_DIR_LEN], const char *name)
 {
 	snprintf(dir, FIXTURE_DIR_LEN, "/tmp/maillage-%s-XXXXXX", name);
-	return mkdtemp(dir) ? 0 : -1;
+	return mkdtemp(dir) ? 0 : ML_EIO;
 }
 
 int fixture_dir_remove(const char *dir)
 {
-	return fs_remove_tree(dir) ? -1 : 0;
+	return fs_remove_tree(dir);
 }
 
 void fixture_config(struct config *cfg, struct org *orgs, size_t n_orgs,
@@ -53,7 +54,7 @@ void fixture_config(struct config *cfg, struct org *orgs, size_t n_orgs,
 int fixture_log_open(const char *dir, size_t map_size, const struct config *cfg,
 		     uint64_t epoch, struct evlog **log, struct kek **kek)
 {
-	char err[256];
+	char err[256] = "";
 	int rc;
 
 	rc = evlog_open(dir, map_size, false, log, err, sizeof(err));

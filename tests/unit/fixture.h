@@ -17,10 +17,10 @@ struct kek;
 #define FIXTURE_DIR_LEN 64
 
 /* Make a new directory "/tmp/maillage-NAME-XXXXXX" (mkdtemp) and write its
- * path into dir. 0, or -1 with errno set. */
+ * path into dir. 0, or ML_EIO with errno set. */
 int fixture_dir_make(char dir[FIXTURE_DIR_LEN], const char *name);
 
-/* Remove dir and everything below it (fs_remove_tree()). 0, or -1. */
+/* Remove dir and everything below it: fs_remove_tree()'s 0 or ML_EIO. */
 int fixture_dir_remove(const char *dir);
 
 /* Give cfg its platforms, the first n_platforms (1 or 2) of vaulx-bron

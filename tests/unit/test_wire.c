@@ -585,7 +585,7 @@ static void test_stored_referral_minimised(void **state)
 	wire_arena_init(&a, mem, sizeof(mem), false);
 	wire_arena_init(&b, mem2, sizeof(mem2), true);
 	copy = open_copy(&a, &b, raw, rawlen, &k, &stored);
-	assert_non_null(stored->sealed);                   /* the copy was opened */
+	assert_non_null(stored->sealed);            /* sealed, untouched by the open */
 	copy->household_referred->household_key = (ProtobufCBinaryData){ 0 };
 	assert_int_equal(stored->household_referred->household_key.len, sizeof(hkey));
 

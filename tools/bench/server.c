@@ -199,7 +199,7 @@ static void print_commit_times(const Maillage__V1__ServerCounters *a,
 			       const Maillage__V1__ServerCounters *b, uint64_t commits)
 {
 	size_t n = b->n_commit_us_bounds;
-	uint64_t seen = 0, p99 = 0;
+	uint64_t seen = 0, p99 = 0;       /* 0: above the last bound */
 
 	if (!commits || b->n_commit_us_counts != n + 1)
 		return;
@@ -223,6 +223,9 @@ static void print_commit_times(const Maillage__V1__ServerCounters *a,
 	if (p99)
 		printf("                       99%% of the commits took %.1f ms or less\n",
 		       (double)p99 / 1000);
+	else if (n)
+		printf("                       over 1%% of the commits took more than %.1f ms\n",
+		       (double)b->commit_us_bounds[n - 1] / 1000);
 }
 
 /* The count of (command, status) in c; 0 when absent. */
