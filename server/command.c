@@ -48,7 +48,8 @@ struct run {
 		Maillage__V1__SupportSuspended support_suspended;
 		Maillage__V1__SupportResumed support_resumed;
 	} body;
-	uint8_t household_key[CRYPTO_SHA256_LEN];
+	const struct command_pre *pre;  /* the request's hash, household key */
+	const uint8_t *household_key;   /* ReferHousehold: pre's, once checked */
 	char new_case_id[64];
 	bool emitted;                   /* the decision appended its own events */
 };
@@ -437,17 +438,12 @@ static int refer(struct run *r)
 	if (ctx->req->expected_version)
 		return status_fail(&r->out->st, ML_EINVAL, "expected_version",
 				   "a referral creates a case: expected_version must be 0");
-	if (ctx->pre && ctx->pre->ready) {
-		rc = ctx->pre->household_rc;
-		memcpy(r->household_key, ctx->pre->household_key, sizeof(r->household_key));
-	} else {
-		rc = household_key(ctx->cfg->household_secret, CONFIG_SECRET_LEN,
-				   ref->household->reference_person, r->household_key);
-	}
+	rc = r->pre->household_rc;
 	if (rc)
 		return status_fail(&r->out->st, rc,
 				   "refer_household.referral.household.reference_person",
 				   "identity does not normalise to a household key");
+	r->household_key = r->pre->household_key;
 	rc = check_no_open_case(r, p->id);
 	if (rc)
 		return rc;
@@ -465,8 +461,8 @@ static int refer(struct run *r)
 	maillage__v1__household_referred__init(b);
 	b->referral = ref;
 	b->referrer_kind = ctx->org->kind;
-	b->household_key.data = r->household_key;
-	b->household_key.len = sizeof(r->household_key);
+	b->household_key.data = (uint8_t *)r->household_key;
+	b->household_key.len = CRYPTO_SHA256_LEN;
 	r->ev.body_case = EV(HOUSEHOLD_REFERRED);
 	r->ev.household_referred = b;
 	return emit(r);
@@ -536,8 +532,9 @@ static int request_hash(const ml_request *req, uint8_t hash[CRYPTO_SHA256_LEN])
 	return 0;
 }
 
-int command_prepare(const struct config *cfg, const ml_request *req,
-		    struct command_pre *pre)
+/* Fill pre whatever household_key() answers; ready stays false. 0 or
+ * ML_ENOMEM (the hash). */
+static int prepare(const struct config *cfg, const ml_request *req, struct command_pre *pre)
 {
 	memset(pre, 0, sizeof(*pre));
 	if (request_hash(req, pre->request_hash))
@@ -546,6 +543,14 @@ int command_prepare(const struct config *cfg, const ml_request *req,
 		pre->household_rc = household_key(cfg->household_secret, CONFIG_SECRET_LEN,
 						   req->refer_household->referral->household->
 						   reference_person, pre->household_key);
+	return 0;
+}
+
+int command_prepare(const struct config *cfg, const ml_request *req,
+		    struct command_pre *pre)
+{
+	if (prepare(cfg, req, pre))
+		return ML_ENOMEM;
 	/* Only a refusal of the identity itself is kept: the writer tries
 	 * again after any other failure (ML_ECRYPTO: HMAC out of memory). */
 	if (pre->household_rc && pre->household_rc != ML_EINVAL) {
@@ -628,21 +633,23 @@ static int run_command(struct evlog_txn *batch, const struct command_ctx *ctx,
 	struct run r = { .ctx = ctx, .out = out, .case_id = wire_case_id(ctx->req),
 			 .txn = batch };
 	uint64_t writes = evlog_txn_writes(batch);
-	uint8_t own[CRYPTO_SHA256_LEN];
-	const uint8_t *hash = own;
+	struct command_pre own;
 	ml_command_record *seen = NULL;
+	const uint8_t *hash;
 	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (ctx->pre && ctx->pre->ready)
-		hash = ctx->pre->request_hash;
-	else
-		rc = request_hash(ctx->req, own);
+	r.pre = ctx->pre && ctx->pre->ready ? ctx->pre : &own;
+	if (r.pre == &own)
+		rc = prepare(ctx->cfg, ctx->req, &own);
+	hash = r.pre->request_hash;
 	if (!rc && !direct)
 		rc = evlog_txn_nest(batch, &r.txn);
-	if (rc)
+	if (rc) {
+		explicit_bzero(&own, sizeof(own));
 		return status_fail(&out->st, rc, NULL, "cannot start the command: %s",
 				   ml_strerror(rc));
+	}
 	rc = evlog_command_get(r.txn, ctx->req->command_id.data, &seen);
 	if (rc == 0)
 		rc = replay(ctx, seen, hash, out);
@@ -653,7 +660,7 @@ static int run_command(struct evlog_txn *batch, const struct command_ctx *ctx,
 			    ml_strerror(rc));
 	wire_free(seen);
 	wire_free(r.c);
-	explicit_bzero(r.household_key, sizeof(r.household_key));
+	explicit_bzero(&own, sizeof(own));      /* a household key */
 	if (direct) {
 		out->spoiled = rc && (evlog_txn_writes(batch) != writes || !is_decision(rc));
 		return rc;

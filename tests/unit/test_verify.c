@@ -195,17 +195,15 @@ static void fold_tails(MDB_txn *txn, uint8_t schema)
 	assert_int_equal(mdb_cursor_open(txn, tails, &cur), 0);
 	while (!mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		const uint8_t *p = v.mv_data;
-		uint32_t first = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | p[2] << 8 | p[3];
+		uint32_t first = wire_get_be32(p);
 
 		for (size_t i = 0; i < (v.mv_size - 4) / 8; i++) {
 			uint8_t sk[64];
-			uint32_t ver = first + (uint32_t)i;
 			MDB_val skey = { k.mv_size + 5, sk }, sval = { 8, (void *)(p + 4 + 8 * i) };
 
 			memcpy(sk, k.mv_data, k.mv_size);
 			sk[k.mv_size] = 0;
-			for (int b = 0; b < 4; b++)
-				sk[k.mv_size + 1 + b] = (uint8_t)(ver >> (24 - 8 * b));
+			wire_put_be32(sk + k.mv_size + 1, first + (uint32_t)i);
 			assert_int_equal(mdb_put(txn, streams, &skey, &sval, MDB_NOOVERWRITE), 0);
 		}
 	}
@@ -306,7 +304,7 @@ static uint32_t schema_version(void)
 	raw_open("meta", &env, &raw, &dbi);
 	assert_int_equal(mdb_get(raw, dbi, &k, &v), 0);
 	assert_int_equal(v.mv_size, 4);
-	version = (uint32_t)((uint8_t *)v.mv_data)[3];
+	version = wire_get_be32(v.mv_data);
 	raw_close(env, raw);
 	return version;
 }
