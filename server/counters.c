@@ -33,6 +33,7 @@ struct counters {
 	uint64_t buckets[BUCKETS];
 	struct counters_hist commit_events, commit_us;
 	uint64_t commands[COUNTERS_BODIES][COUNTERS_CODES];
+	uint64_t unprepared;       /* commands the writer prepared itself */
 };
 
 static void hist_init(struct counters_hist *h, const uint64_t *bounds, size_t n)
@@ -95,12 +96,13 @@ void counters_batch(struct counters *c, size_t jobs, uint64_t events, uint64_t u
 	pthread_mutex_unlock(&c->lock);
 }
 
-void counters_command(struct counters *c, int body, int status)
+void counters_command(struct counters *c, int body, int status, bool prepared)
 {
 	if (body < 0 || body >= COUNTERS_BODIES || status < 0 || status >= COUNTERS_CODES)
 		return;
 	pthread_mutex_lock(&c->lock);
 	c->commands[body][status]++;
+	c->unprepared += !prepared;
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -175,6 +177,7 @@ int counters_fill(struct counters *c, Maillage__V1__ServerCounters *out)
 	out->jobs = c->jobs;
 	out->batch_us_total = c->batch_us_total;
 	out->batch_us_max = c->batch_us_max;
+	out->commands_unprepared = c->unprepared;
 	for (size_t b = 0; b < BUCKETS; b++)
 		if (c->buckets[b])
 			out->n_batch_sizes = b + 1;

@@ -7,6 +7,7 @@
 #ifndef MAILLAGE_COUNTERS_H
 #define MAILLAGE_COUNTERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,8 +52,9 @@ void counters_free(struct counters *c);
 /* One committed batch of jobs that appended events in us microseconds. */
 void counters_batch(struct counters *c, size_t jobs, uint64_t events, uint64_t us);
 
-/* One command (Request.body case) answered with status code. */
-void counters_command(struct counters *c, int body, int status);
+/* One command (Request.body case) answered with status code; prepared:
+ * the loop thread had computed its request hash (command_prepare()). */
+void counters_command(struct counters *c, int body, int status, bool prepared);
 
 /* Fill out with the figures and the process's CPU and memory (not
  * connections: the caller knows them); its arrays are freed by

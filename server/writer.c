@@ -295,7 +295,8 @@ static void count_commands(struct writer *w, const struct writer_job *jobs)
 {
 	for (const struct writer_job *job = jobs; job; job = job->next)
 		if (job->kind == WRITER_COMMAND)
-			counters_command(w->counters, (int)job->req->body_case, job->status_code);
+			counters_command(w->counters, (int)job->req->body_case, job->status_code,
+					 job->pre.ready);
 }
 
 /* What the jobs of a batch did. */

@@ -184,6 +184,8 @@ static void test_counters(void **state)
 		if (!strcmp(c->commands[i]->command, "refer_household") && !c->commands[i]->status)
 			refer_ok = c->commands[i]->count;
 	assert_true(refer_ok >= 1);
+	/* Every command came through a connection, which prepares it. */
+	assert_int_equal(c->commands_unprepared, 0);
 	assert_true(c->batch_us_total >= c->batch_us_max);
 	/* Every commit in one bucket of commit time; bounds ascending. */
 	assert_true(c->n_commit_us_bounds >= 2);

@@ -256,6 +256,10 @@ static void print_commands(const Maillage__V1__ServerCounters *a,
 	}
 	if (!any)
 		printf("commands (server)      none\n");
+	if (b->commands_unprepared > a->commands_unprepared)
+		printf("                       %" PRIu64 " of them without the loop thread's "
+		       "preparation (hash, household key): the writer computed it\n",
+		       b->commands_unprepared - a->commands_unprepared);
 }
 
 /* The cpu of each thread of b that also was in a and worked. */
