@@ -129,6 +129,12 @@ $(BIN)/maillage-bench: $(CLIENT_O) $(BENCH_O) $(BENCHLIB_O)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# maillage-diskbench (tools/bench.sh): the disk alone, commit-shaped writes.
+DISKBENCH_O := $(patsubst %.c,$(OBJ)/%.o,$(wildcard tools/diskbench/*.c))
+$(BIN)/maillage-diskbench: $(DISKBENCH_O)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ -o $@
+
 # maillage-replaybench (make bench-replay): the core, in process.
 REPLAY_O := $(patsubst %.c,$(OBJ)/%.o,$(wildcard tools/replaybench/*.c))
 $(BIN)/maillage-replaybench: $(CORE_O) $(REPLAY_O)
@@ -185,7 +191,7 @@ bench-sub: $(PROGRAMS) $(BIN)/maillage-subbench ## subscription benchmark: deliv
 	@BUILD=$(BUILD) tools/subbench.sh
 
 .PHONY: bench bench-maillage bench-postgres
-bench-maillage: $(PROGRAMS) $(BIN)/maillage-bench ## command benchmark: durable commands/s and latency of a realistic mix over 64 connections (build/bench/)
+bench-maillage: $(PROGRAMS) $(BIN)/maillage-bench $(BIN)/maillage-diskbench ## command benchmark: the disk alone, then durable commands/s and latency of a realistic mix over 64 connections (build/bench/)
 	@BUILD=$(BUILD) tools/bench.sh $(BENCH_ARGS)
 
 bench-postgres: ## PostgreSQL 15 doing maillage's durable appends: pgbench over TLS, synchronous commit (build/bench/postgres/)
@@ -197,7 +203,7 @@ bench-replay: $(BIN)/maillage-replaybench ## rebuild every model from a log of a
 
 bench: SHELL := /bin/bash
 bench: .SHELLFLAGS := -eu -o pipefail -c
-bench: $(PROGRAMS) $(BIN)/maillage-bench ## maillage's commands against PostgreSQL doing the same durable appends, and the ratio (about 2 minutes)
+bench: $(PROGRAMS) $(BIN)/maillage-bench $(BIN)/maillage-diskbench ## maillage's commands against PostgreSQL doing the same durable appends, and the ratio (about 2 minutes)
 	@BUILD=$(BUILD) tools/bench.sh $(BENCH_ARGS) | tee $(BUILD)/bench-maillage.txt
 	@echo
 	@BUILD=$(BUILD) tools/bench-postgres.sh $(BENCH_PG_ARGS) | tee $(BUILD)/bench-postgres.txt

@@ -2,7 +2,8 @@
 # bench.sh [OPTIONS] - the command benchmark (make bench-maillage): starts a
 # fresh maillaged (its own data directory and development certificates under
 # BUILD/bench/commands/, a free port on 127.0.0.1), runs maillage-bench
-# against it, stops it and prints the figures. The last line is
+# against it, stops it and prints the figures; first, the disk alone
+# (maillage-diskbench). The last line is
 # "maillage commands/s: N" (with --idle: "maillage idle connections: N,
 # server rss: M MiB").
 set -euo pipefail
@@ -28,8 +29,10 @@ landlord, the coordination and three lead partners of vaulx-bron.
   --hold N          --idle: seconds they are held (5)
   -h, --help        this help
 
-Uses BUILD/bench/commands/ (wiped first; BUILD defaults to build). The
-server's log is kept there (server.log), with the figures (results.txt).
+First times the disk alone with writes shaped like the server's commits
+(maillage-diskbench; not with --idle). Uses BUILD/bench/commands/ (wiped
+first; BUILD defaults to build). The server's log is kept there
+(server.log), with the figures (results.txt).
 EOF
 }
 
@@ -75,7 +78,7 @@ BUILD=${BUILD:-build}
 [[ $BUILD == /* ]] || BUILD=$TOP/$BUILD
 BIN=$BUILD/bin
 WORK=$BUILD/bench/commands
-for prog in maillaged maillage maillage-bench; do
+for prog in maillaged maillage maillage-bench maillage-diskbench; do
 	[ -x "$BIN/$prog" ] || {
 		echo "bench: no '$BIN/$prog' (make bench-maillage builds it)" >&2
 		exit 1
@@ -97,6 +100,16 @@ fi
 
 rm -rf "$WORK"
 mkdir -p "$WORK"
+
+# The disk alone, where the data directory will be: commits of a paced run
+# (~40 pages) and of a run at full speed (~900 pages), for reading the
+# server's commit times against.
+if [ "$IDLE" -eq 0 ]; then
+	echo "== the disk alone (maillage-diskbench in $WORK, before the server starts)"
+	"$BIN/maillage-diskbench" --dir "$WORK" --pages 40 --rounds 1000
+	"$BIN/maillage-diskbench" --dir "$WORK" --pages 900 --rounds 40
+	echo
+fi
 PORT=$(python3 -c 'import socket
 s = socket.socket()
 s.bind(("127.0.0.1", 0))

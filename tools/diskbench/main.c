@@ -1,0 +1,197 @@
+/* main.c - maillage-diskbench: what the disk alone gives for the writes of
+ * one commit, so the server's commit times and latency can be read against
+ * it. A commit of LMDB writes its dirty pages (pwrite), flushes them
+ * (fdatasync), then writes its meta page through a descriptor opened with
+ * O_DSYNC; this does the same with PAGES pages at random places in a file
+ * of FILE_MB, ROUNDS times, and prints the time of a round (p50, p90, p99,
+ * p99.9, max) and the share over 2.5 and 5 ms.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROG "maillage-diskbench"
+#define PAGE 4096
+
+static const char usage_text[] =
+	"usage: " PROG " --dir DIR [--pages N] [--rounds N] [--file-mb N]\n"
+	"\n"
+	"Times ROUNDS commit-shaped writes in a scratch file DIR/diskbench.tmp\n"
+	"(removed at the end): N pages of 4 KiB at random places (pwrite), fdatasync,\n"
+	"then one page through an O_DSYNC descriptor, as an LMDB commit writes its\n"
+	"dirty pages and its meta page. Prints the time of a round: p50, p90, p99,\n"
+	"p99.9, max, and the share over 2.5 ms and 5 ms.\n"
+	"\n"
+	"  --dir DIR      a directory on the disk to measure (the data directory's)\n"
+	"  --pages N      pages per round (40: a commit of ~7 commands)\n"
+	"  --rounds N     rounds (2000)\n"
+	"  --file-mb N    size of the scratch file (256)\n"
+	"  -h, --help     this help\n"
+	"\n"
+	"Exit status: 0 done, 1 failed (a write or flush failed), 2 usage.\n";
+
+struct opts {
+	const char *dir;
+	long pages, rounds, file_mb;
+};
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int parse_long(const char *s, const char *name, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max) {
+		fprintf(stderr, PROG ": --%s must be a number from %ld to %ld\n", name, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_options(struct opts *o, int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "pages", required_argument, NULL, 'p' },
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "file-mb", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch, rc = 0;
+
+	while (!rc && (ch = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		case 'd': o->dir = optarg; break;
+		case 'p': rc = parse_long(optarg, "pages", 1, 100000, &o->pages); break;
+		case 'r': rc = parse_long(optarg, "rounds", 1, 10000000, &o->rounds); break;
+		case 'f': rc = parse_long(optarg, "file-mb", 1, 65536, &o->file_mb); break;
+		default: return -1;
+		}
+	}
+	if (!rc && (optind != argc || !o->dir)) {
+		fprintf(stderr, PROG ": --dir is required (see --help)\n");
+		rc = -1;
+	}
+	return rc;
+}
+
+/* Write every page of fd once and flush, so that rounds overwrite blocks
+ * the file already has (as LMDB mostly does). */
+static int fill(int fd, long file_pages, unsigned char *page)
+{
+	for (long i = 0; i < file_pages; i++)
+		if (pwrite(fd, page, PAGE, (off_t)i * PAGE) != PAGE)
+			return -1;
+	return fdatasync(fd);
+}
+
+/* One round: the dirty pages, their flush, the meta page. */
+static int round_once(int fd, int meta_fd, long pages, long file_pages, unsigned char *page,
+		      unsigned *seed)
+{
+	for (long p = 0; p < pages; p++) {
+		off_t at = (off_t)(1 + rand_r(seed) % (file_pages - 1)) * PAGE;
+
+		page[0]++;
+		if (pwrite(fd, page, PAGE, at) != PAGE)
+			return -1;
+	}
+	if (fdatasync(fd))
+		return -1;
+	return pwrite(meta_fd, page, PAGE, 0) == PAGE ? 0 : -1;
+}
+
+static void report(const struct opts *o, double *ms, double total_ms)
+{
+	long n = o->rounds, over25 = 0, over5 = 0;
+
+	for (long i = 0; i < n; i++) {
+		over25 += ms[i] > 2.5;
+		over5 += ms[i] > 5.0;
+	}
+	qsort(ms, (size_t)n, sizeof(*ms), cmp_double);
+	printf("disk alone             %ld rounds of %ld random 4 KiB pages + fdatasync + one "
+	       "O_DSYNC page (%.0f rounds/s)\n", n, o->pages, total_ms > 0 ? n * 1e3 / total_ms : 0);
+	printf("                       p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, "
+	       "max %.2f ms; over 2.5 ms: %.1f%%, over 5 ms: %.1f%%\n", ms[n / 2],
+	       ms[n * 9 / 10], ms[n * 99 / 100], ms[n * 999 / 1000], ms[n - 1],
+	       100.0 * over25 / n, 100.0 * over5 / n);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .pages = 40, .rounds = 2000, .file_mb = 256 };
+	unsigned char page[PAGE];
+	unsigned seed = (unsigned)time(NULL);
+	char path[4096];
+	double *ms = NULL, start;
+	long file_pages;
+	int fd = -1, meta_fd = -1, rc = 1;
+
+	if (parse_options(&o, argc, argv))
+		return 2;
+	file_pages = o.file_mb * (1024 * 1024 / PAGE);
+	memset(page, 0x5a, sizeof(page));
+	if ((size_t)snprintf(path, sizeof(path), "%s/diskbench.tmp", o.dir) >= sizeof(path)) {
+		fprintf(stderr, PROG ": directory name too long\n");
+		return 2;
+	}
+	ms = calloc((size_t)o.rounds, sizeof(*ms));
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (!ms || fd < 0 || (meta_fd = open(path, O_WRONLY | O_DSYNC | O_CLOEXEC)) < 0) {
+		fprintf(stderr, PROG ": cannot open '%s': %s\n", path, strerror(errno));
+		goto out;
+	}
+	if (fill(fd, file_pages, page)) {
+		fprintf(stderr, PROG ": cannot fill '%s': %s\n", path, strerror(errno));
+		goto out;
+	}
+	start = mono_ms();
+	for (long i = 0; i < o.rounds; i++) {
+		double t = mono_ms();
+
+		if (round_once(fd, meta_fd, o.pages, file_pages, page, &seed)) {
+			fprintf(stderr, PROG ": cannot write '%s': %s\n", path, strerror(errno));
+			goto out;
+		}
+		ms[i] = mono_ms() - t;
+	}
+	report(&o, ms, mono_ms() - start);
+	rc = 0;
+out:
+	if (meta_fd >= 0)
+		close(meta_fd);
+	if (fd >= 0) {
+		close(fd);
+		unlink(path);
+	}
+	free(ms);
+	return rc;
+}
