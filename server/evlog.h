@@ -57,9 +57,11 @@ struct evlog_txn;
 struct kek;
 
 /* Open (creating if needed, mode 0700) the data directory dir with a map of
- * map_size bytes (0: the size the environment was last used with). Refuses a directory of another schema version (ML_ESCHEMA)
- * or one whose log does not decode (ML_ECORRUPT). On failure writes a message
- * naming dir into err. */
+ * map_size bytes (0: the size the environment was last used with), upgrading
+ * an older schema when writable (EVLOG_SCHEMA_UPGRADE). Refuses a directory
+ * of another schema version, or whose databases are not its version's
+ * (ML_ESCHEMA), or one whose log does not decode (ML_ECORRUPT). On failure
+ * writes a message naming dir into err. */
 int evlog_open(const char *dir, size_t map_size, bool readonly,
 	       struct evlog **out, char *err, size_t errlen);
 void evlog_close(struct evlog *log);

@@ -88,6 +88,7 @@ int evlog_commands_open(struct evlog_txn *txn);
  * the command log and drop it (nothing to do when it is absent). */
 int evlog_commands_migrate(struct evlog_txn *txn);
 void evlog_commands_rollback(struct evlog *log);
+void evlog_commands_free(struct evlog *log);
 
 /* Schema 4 and before kept the data keys in "keys": move every record into
  * households, same key and value, and drop keys (evlog_keys.c). ML_ECORRUPT
@@ -101,7 +102,6 @@ static inline bool evlog_is_household_row(const MDB_val *key)
 {
 	return key->mv_size == WIRE_HASH_LEN;
 }
-void evlog_commands_free(struct evlog *log);
 
 /* The streams index (evlog_streams.c): index the event at pos as version
  * `version` of case_id. ML_ECORRUPT when that version is indexed already or
