@@ -121,15 +121,55 @@ static int put_schema(struct evlog_txn *txn)
 						      0)), "meta");
 }
 
+/* Refuse a directory whose databases are not those of its schema v
+ * (EVLOG_SCHEMA_READ..EVLOG_SCHEMA_VERSION): stream_tails from schema 4 on
+ * (a writable open has just made it), keys until schema 4 only. */
+static int check_layout(const struct evlog *log, uint32_t v, char *err, size_t errlen)
+{
+	int db = -1;
+
+	if (log->no_tails && v >= 4)
+		db = DB_TAILS;
+	else if (log->old_keys != (v < 5))
+		db = DB_KEYS;
+	if (db < 0)
+		return 0;
+	snprintf(err, errlen, "'%s' is not a maillage data directory (%s '%s' database in "
+		 "schema %u)", log->dir, db == DB_KEYS && log->old_keys ? "a" : "no",
+		 evlog_db_names[db], v);
+	return ML_ESCHEMA;
+}
+
+/* Upgrade a directory of schema `from` (EVLOG_SCHEMA_UPGRADE on) in the
+ * open's write transaction, so that a crash leaves one schema or the other;
+ * open_dbs() has made stream_tails. */
+static int upgrade(struct evlog_txn *txn, uint32_t from, char *err, size_t errlen)
+{
+	int rc = from == 2 ? evlog_commands_migrate(txn) : 0;
+
+	if (!rc)
+		rc = evlog_datakeys_migrate(txn, from);
+	if (!rc)
+		rc = put_schema(txn);
+	if (rc)
+		snprintf(err, errlen, "cannot upgrade '%s' from schema %u: %s", txn->log->dir,
+			 from, ml_strerror(rc));
+	else if (from == 3)
+		log_info("schema_upgraded", "from=3 detail=\"stream_tails added: each "
+			 "case's next events are indexed there first\"");
+	return rc;
+}
+
 /* A new directory gets the schema version, one from EVLOG_SCHEMA_UPGRADE on
- * is upgraded (a read-only open reads schema 3 as it is), any other version
- * is refused. */
+ * is upgraded, a read-only open reads one from EVLOG_SCHEMA_READ on as it
+ * is; any other version, or databases not of the version, are refused. */
 static int check_schema(struct evlog_txn *txn, bool readonly, char *err, size_t errlen)
 {
+	uint32_t oldest = readonly ? EVLOG_SCHEMA_READ : EVLOG_SCHEMA_UPGRADE, v;
 	MDB_val val;
 	int rc = evlog_get_raw(txn, DB_META, schema_key, sizeof(schema_key) - 1, &val);
 
-	if (rc == ML_ENOTFOUND && !readonly && txn->last_pos == 0)
+	if (rc == ML_ENOTFOUND && !readonly && txn->last_pos == 0 && !txn->log->old_keys)
 		return put_schema(txn);
 	if (rc == ML_ENOTFOUND) {
 		snprintf(err, errlen, "'%s' is not a maillage data directory (no schema version)",
@@ -138,33 +178,16 @@ static int check_schema(struct evlog_txn *txn, bool readonly, char *err, size_t 
 	}
 	if (rc)
 		return rc;
-	if (!readonly && val.mv_size == 4 && wire_get_be32(val.mv_data) >= EVLOG_SCHEMA_UPGRADE &&
-	    wire_get_be32(val.mv_data) < EVLOG_SCHEMA_VERSION) {
-		/* open_dbs() created the databases of the later versions. */
-		uint32_t from = wire_get_be32(val.mv_data);
-
-		rc = from == 2 ? evlog_commands_migrate(txn) : 0;
-		if (!rc && (rc = put_schema(txn)) == 0 && from == 3)
-			log_info("schema_upgraded", "from=3 detail=\"stream_tails added: each "
-				 "case's next events are indexed there first\"");
-		return rc;
-	}
-	/* Schema 3 reads as it is: every event in streams, no tails. */
-	if (readonly && val.mv_size == 4 && wire_get_be32(val.mv_data) == 3 && txn->log->no_tails)
-		return 0;
-	if (txn->log->no_tails && val.mv_size == 4 &&
-	    wire_get_be32(val.mv_data) == EVLOG_SCHEMA_VERSION) {
-		snprintf(err, errlen, "'%s' is not a maillage data directory (no '%s' database)",
-			 txn->log->dir, evlog_db_names[DB_TAILS]);
-		return ML_ESCHEMA;
-	}
-	if (val.mv_size != 4 || wire_get_be32(val.mv_data) != EVLOG_SCHEMA_VERSION) {
+	v = val.mv_size == 4 ? wire_get_be32(val.mv_data) : 0;
+	if (v < oldest || v > EVLOG_SCHEMA_VERSION) {
 		snprintf(err, errlen, "'%s' has schema version %u; this maillaged reads version %u",
-			 txn->log->dir, val.mv_size == 4 ? wire_get_be32(val.mv_data) : 0,
-			 EVLOG_SCHEMA_VERSION);
+			 txn->log->dir, v, EVLOG_SCHEMA_VERSION);
 		return ML_ESCHEMA;
 	}
-	return 0;
+	rc = check_layout(txn->log, v, err, errlen);
+	if (!rc && !readonly && v < EVLOG_SCHEMA_VERSION)
+		rc = upgrade(txn, v, err, errlen);
+	return rc;
 }
 
 static int open_dbs(struct evlog *log, bool readonly, char *err, size_t errlen)
@@ -178,11 +201,18 @@ static int open_dbs(struct evlog *log, bool readonly, char *err, size_t errlen)
 		return rc;
 	}
 	for (int i = 0; i < DB_COUNT; i++) {
-		int mrc = mdb_dbi_open(txn->txn, evlog_db_names[i], readonly ? 0 : MDB_CREATE,
-				       &log->dbi[i]);
+		/* keys is never made: schema 5 keeps the data keys in households. */
+		int mrc = mdb_dbi_open(txn->txn, evlog_db_names[i],
+				       readonly || i == DB_KEYS ? 0 : MDB_CREATE, &log->dbi[i]);
+
 		if (mrc == MDB_NOTFOUND && i == DB_TAILS && readonly) {
 			log->no_tails = true;      /* schema 3: check_schema() says */
 			continue;
+		}
+		if (i == DB_KEYS) {
+			log->old_keys = !mrc;      /* schema 4 or before: check_schema() says */
+			if (mrc == MDB_NOTFOUND)
+				continue;
 		}
 		if (mrc) {
 			if (mrc == MDB_NOTFOUND && i == DB_COMMANDS)
@@ -640,16 +670,47 @@ out_close:
 }
 
 /* The databases derived from the log (DESIGN.md: "can be dropped and
- * rebuilt"); the sequence counters in meta stay. */
+ * rebuilt"); the sequence counters in meta stay, and so do the data keys in
+ * households (evlog_keys.c): its rows are those of evlog_is_household_row. */
 static const int model_dbs[] = { DB_CASES, DB_HOUSEHOLDS, DB_PENDING, DB_CASELOAD };
+
+/* key is a row of the model kept in db. */
+static bool model_row(int db, const MDB_val *key)
+{
+	return db != DB_HOUSEHOLDS || evlog_is_household_row(key);
+}
+
+/* Delete the households' rows, one by one: the data keys stay. */
+static int clear_households(struct evlog_txn *txn)
+{
+	MDB_cursor *cur;
+	MDB_val key, val;
+	int rc = mdb_cursor_open(txn->txn, txn->log->dbi[DB_HOUSEHOLDS], &cur);
+
+	if (rc)
+		return evlog_map_err(rc, "cursor");
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); !rc;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		/* After a delete the cursor is on the next row: MDB_NEXT
+		 * returns it (mdb_cursor_next, C_DEL). */
+		if (evlog_is_household_row(&key) &&
+		    (rc = evlog_wrote(txn, mdb_cursor_del(cur, 0))))
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : evlog_map_err(rc, "clear");
+}
 
 int evlog_models_clear(struct evlog_txn *txn)
 {
 	for (size_t i = 0; i < sizeof(model_dbs) / sizeof(model_dbs[0]); i++) {
-		int rc = evlog_wrote(txn, mdb_drop(txn->txn, txn->log->dbi[model_dbs[i]], 0));
+		int db = model_dbs[i];
+		int rc = db == DB_HOUSEHOLDS ? clear_households(txn) :
+			 evlog_map_err(evlog_wrote(txn, mdb_drop(txn->txn, txn->log->dbi[db], 0)),
+				       "clear");
 
 		if (rc)
-			return evlog_map_err(rc, "clear");
+			return rc;
 	}
 	return 0;
 }
@@ -669,8 +730,18 @@ static void show_key(const MDB_val *k, char *out, size_t len)
 	out[n < len ? n : len - 1] = 0;
 }
 
-/* Walk one database of a and b side by side; 1 and fault filled at the first
- * difference. */
+/* The cursor's row at op, or the first model row of db after it. */
+static int model_get(MDB_cursor *cur, int db, MDB_val *key, MDB_val *val, MDB_cursor_op op)
+{
+	int rc = mdb_cursor_get(cur, key, val, op);
+
+	while (!rc && !model_row(db, key))
+		rc = mdb_cursor_get(cur, key, val, MDB_NEXT);
+	return rc;
+}
+
+/* Walk the model rows of one database of a and b side by side; 1 and fault
+ * filled at the first difference. */
 static int compare_db(struct evlog_txn *a, struct evlog_txn *b, int db, char *fault,
 		      size_t len)
 {
@@ -686,9 +757,9 @@ static int compare_db(struct evlog_txn *a, struct evlog_txn *b, int db, char *fa
 		rc = evlog_map_err(rc, "cursor");
 		goto out_close;
 	}
-	for (ra = mdb_cursor_get(ca, &ka, &va, MDB_FIRST), rb = mdb_cursor_get(cb, &kb, &vb, MDB_FIRST);
+	for (ra = model_get(ca, db, &ka, &va, MDB_FIRST), rb = model_get(cb, db, &kb, &vb, MDB_FIRST);
 	     !ra && !rb;
-	     ra = mdb_cursor_get(ca, &ka, &va, MDB_NEXT), rb = mdb_cursor_get(cb, &kb, &vb, MDB_NEXT)) {
+	     ra = model_get(ca, db, &ka, &va, MDB_NEXT), rb = model_get(cb, db, &kb, &vb, MDB_NEXT)) {
 		if (ka.mv_size != kb.mv_size || memcmp(ka.mv_data, kb.mv_data, ka.mv_size)) {
 			show_key(&ka, key, sizeof(key));
 			snprintf(fault, len, "%s: entry '%s' is not what the log gives",
@@ -742,12 +813,14 @@ int evlog_copy(struct evlog *log, int fd)
 }
 
 /* Loading the models of a rebuild: each row goes at the end of its database
- * (MDB_APPEND), so pages are filled instead of split in half, and a row
- * that does not sort after the last one is refused. */
-static int append_row(struct evlog_txn *txn, int db, MDB_val *key, MDB_val *val,
-		      unsigned flags)
+ * (flags MDB_APPEND), so pages are filled instead of split in half, and a
+ * row that does not sort after the last one is refused. Households' rows
+ * cannot (the data keys stay among them): they are put where they sort, and
+ * one already there is refused (MDB_NOOVERWRITE). */
+static int load_row(struct evlog_txn *txn, int db, MDB_val *key, MDB_val *val,
+		    unsigned flags)
 {
-	int rc = evlog_wrote(txn, mdb_put(txn->txn, txn->log->dbi[db], key, val, flags | MDB_APPEND));
+	int rc = evlog_wrote(txn, mdb_put(txn->txn, txn->log->dbi[db], key, val, flags));
 
 	return rc == MDB_KEYEXIST ? ML_EINVAL : evlog_map_err(rc, evlog_db_names[db]);
 }
@@ -758,7 +831,7 @@ int evlog_case_append(struct evlog_txn *txn, const char *case_id, const void *su
 	MDB_val key = { .mv_size = strlen(case_id), .mv_data = (void *)case_id };
 	MDB_val val = { .mv_size = len, .mv_data = (void *)summary };
 
-	return append_row(txn, DB_CASES, &key, &val, 0);
+	return load_row(txn, DB_CASES, &key, &val, MDB_APPEND);
 }
 
 int evlog_household_append(struct evlog_txn *txn, const uint8_t *key,
@@ -766,7 +839,7 @@ int evlog_household_append(struct evlog_txn *txn, const uint8_t *key,
 {
 	MDB_val k = { .mv_size = WIRE_HASH_LEN, .mv_data = (void *)key };
 	MDB_val val = { .mv_size = wire_packed_size(hc), .mv_data = NULL };
-	int rc = append_row(txn, DB_HOUSEHOLDS, &k, &val, MDB_RESERVE);
+	int rc = load_row(txn, DB_HOUSEHOLDS, &k, &val, MDB_NOOVERWRITE | MDB_RESERVE);
 
 	if (!rc)
 		wire_pack_to(hc, val.mv_data);
@@ -779,7 +852,7 @@ int evlog_pending_append(struct evlog_txn *txn, int64_t referred_at, const char 
 	MDB_val key, val = { .mv_size = 0, .mv_data = NULL };
 	int rc = pending_key(buf, referred_at, case_id, &key);
 
-	return rc ? rc : append_row(txn, DB_PENDING, &key, &val, 0);
+	return rc ? rc : load_row(txn, DB_PENDING, &key, &val, MDB_APPEND);
 }
 
 int evlog_caseload_append(struct evlog_txn *txn, const char *platform, const char *case_id)
@@ -788,5 +861,5 @@ int evlog_caseload_append(struct evlog_txn *txn, const char *platform, const cha
 	MDB_val key, val = { .mv_size = 0, .mv_data = NULL };
 	int rc = caseload_key(buf, platform, case_id, &key);
 
-	return rc ? rc : append_row(txn, DB_CASELOAD, &key, &val, 0);
+	return rc ? rc : load_row(txn, DB_CASELOAD, &key, &val, MDB_APPEND);
 }

@@ -9,13 +9,15 @@
  *   command_log sequence (u64 BE)              -> command id (16 bytes), packed
  *               CommandRecord; indexed by command id in memory (evlog_commands.c)
  *   households  household key (32 bytes)      -> packed HouseholdCases
+ *               household key (32), platform id -> packed DataKey: the data
+ *               keys, beside their household's cases (evlog_keys.c)
  *   proj_cases  case id                        -> packed CaseSummary
  *   meta        name                           -> value ("schema_version",
  *               "seq/CODE/YEAR" case number counters)
  *   proj_pending referred_at (u64 BE), case id  -> nothing: the referrals
  *               waiting for a decision, oldest first
  *   proj_caseload platform id, 0, case id     -> nothing: each platform's cases
- *   keys        household key (32), platform id -> packed DataKey (evlog_keys.c)
+ *   keys        (schema 4 and before) the data keys, as in households now
  *   journal     case id, 0, at (u64 BE), seq (u32 BE) -> packed AccessRecord
  *   journal_time at (u64 BE), seq (u32 BE), case id -> nothing: the journal by
  *               age, for its retention (evlog_journal.c)
@@ -39,20 +41,27 @@
 
 #include "wire.h"
 
-#define EVLOG_SCHEMA_VERSION 4
+#define EVLOG_SCHEMA_VERSION 5
 /* A directory of this version or a later one (below EVLOG_SCHEMA_VERSION) is
- * upgraded when the server opens it: 2 moves its idempotency records into
- * the command log; 3 gets the (empty) stream_tails. */
+ * upgraded when the server opens it, in the open's one write transaction:
+ * 2 moves its idempotency records into the command log; 2 and 3 get the
+ * (empty) stream_tails; 2, 3 and 4 have their data keys moved from keys into
+ * households. */
 #define EVLOG_SCHEMA_UPGRADE 2
+/* A read-only open (maillage-admin verify and export, the checks of a
+ * backup) reads a directory of this version or a later one as it is. */
+#define EVLOG_SCHEMA_READ 3
 
 struct evlog;
 struct evlog_txn;
 struct kek;
 
 /* Open (creating if needed, mode 0700) the data directory dir with a map of
- * map_size bytes (0: the size the environment was last used with). Refuses a directory of another schema version (ML_ESCHEMA)
- * or one whose log does not decode (ML_ECORRUPT). On failure writes a message
- * naming dir into err. */
+ * map_size bytes (0: the size the environment was last used with), upgrading
+ * an older schema when writable (EVLOG_SCHEMA_UPGRADE). Refuses a directory
+ * of another schema version, or whose databases are not its version's
+ * (ML_ESCHEMA), or one whose log does not decode (ML_ECORRUPT). On failure
+ * writes a message naming dir into err. */
 int evlog_open(const char *dir, size_t map_size, bool readonly,
 	       struct evlog **out, char *err, size_t errlen);
 void evlog_close(struct evlog *log);
@@ -167,18 +176,21 @@ typedef int (*evlog_case_id_fn)(void *arg, const char *case_id);
 int evlog_caseload_scan(struct evlog_txn *txn, const char *platform, const char *after,
 			evlog_case_id_fn fn, void *arg);
 
-/* Empty every model database (proj_cases, households, proj_pending,
- * proj_caseload) before a rebuild. Write transaction. */
+/* Empty every model (proj_cases, proj_pending, proj_caseload, and the
+ * households' cases in households) before a rebuild; the data keys in
+ * households stay. Write transaction. */
 int evlog_models_clear(struct evlog_txn *txn);
 
 /* Loading emptied models (a rebuild, after evlog_models_clear()): each
  * call stores one row at the end of its database, so the rows of a database
- * must come in its key order (above): case id for proj_cases, household key
- * for households, (referred_at as u64 BE, case id) for proj_pending,
- * (platform, case id) for proj_caseload; all compared as bytes (memcmp, a
- * shorter key before a longer one it begins). A row not above the previous
- * one: ML_EINVAL, nothing stored. summary is a packed CaseSummary, stored as
- * given. Write transaction. */
+ * must come in its key order (above): case id for proj_cases,
+ * (referred_at as u64 BE, case id) for proj_pending, (platform, case id) for
+ * proj_caseload; all compared as bytes (memcmp, a shorter key before a
+ * longer one it begins). A row not above the previous one: ML_EINVAL,
+ * nothing stored. Households are the exception: their rows go among the data
+ * keys that stay in households, so they may come in any order, and a
+ * household already there is refused (ML_EINVAL, nothing stored). summary
+ * is a packed CaseSummary, stored as given. Write transaction. */
 int evlog_case_append(struct evlog_txn *txn, const char *case_id, const void *summary,
 		      size_t len);
 int evlog_household_append(struct evlog_txn *txn, const uint8_t *key,
@@ -193,7 +205,8 @@ int evlog_meta_get(struct evlog_txn *txn, const char *name, void *buf, size_t le
 int evlog_meta_put(struct evlog_txn *txn, const char *name, const void *val, size_t len);
 int evlog_meta_del(struct evlog_txn *txn, const char *name);
 
-/* Data keys (DESIGN.md section 5), by household key and platform. */
+/* Data keys (DESIGN.md section 5), by household key and platform (not
+ * empty: ML_EINVAL). */
 int evlog_datakey_get(struct evlog_txn *txn, const uint8_t *hk, const char *platform,
 		      ml_data_key **out);
 /* replace: overwrite an existing one (else ML_EDB when there is one). */
@@ -204,7 +217,7 @@ int evlog_datakey_del(struct evlog_txn *txn, const uint8_t *hk, const char *plat
 
 /* Call fn for every data key's household key and platform (valid during fn
  * only), in key order. Same return contract as evlog_stream_scan. Do not
- * change the keys database from fn. */
+ * change households (where the data keys are) from fn. */
 typedef int (*evlog_datakey_fn)(void *arg, const uint8_t *hk, const char *platform);
 int evlog_datakey_scan(struct evlog_txn *txn, evlog_datakey_fn fn, void *arg);
 

@@ -22,7 +22,8 @@ enum {
 	DB_META,
 	DB_PENDING,
 	DB_CASELOAD,
-	DB_KEYS,
+	DB_KEYS,                 /* schema 4 and before: the data keys; since
+				  * schema 5 they are in households */
 	DB_JOURNAL,
 	DB_JOURNAL_TIME,
 	DB_TAILS,
@@ -42,6 +43,9 @@ struct evlog {
 	uint8_t head_hash[WIRE_HASH_LEN];
 	struct kek *kek;
 	bool no_tails;           /* a read-only open of schema 3: no stream_tails */
+	bool old_keys;           /* the data keys are in keys, not households: a
+				  * read-only open of schema 3 or 4, or a writable
+				  * one until its upgrade (evlog_datakeys_migrate) */
 	/* The command log's last committed sequence and the index of its
 	 * records by command id (evlog_commands.c); writer thread only. */
 	uint64_t cmd_seq;
@@ -85,6 +89,19 @@ int evlog_commands_open(struct evlog_txn *txn);
 int evlog_commands_migrate(struct evlog_txn *txn);
 void evlog_commands_rollback(struct evlog *log);
 void evlog_commands_free(struct evlog *log);
+
+/* Schema 4 and before kept the data keys in "keys": move every record into
+ * households, same key and value, and drop keys (evlog_keys.c). ML_ECORRUPT
+ * when a key of keys is no data key's (32 bytes or less) or is in
+ * households already. Logs the upgrade from schema `from`. */
+int evlog_datakeys_migrate(struct evlog_txn *txn, uint32_t from);
+
+/* A record of households that is a household's cases (its key is the
+ * household key), not a data key (household key, then platform id). */
+static inline bool evlog_is_household_row(const MDB_val *key)
+{
+	return key->mv_size == WIRE_HASH_LEN;
+}
 
 /* The streams index (evlog_streams.c): index the event at pos as version
  * `version` of case_id. ML_ECORRUPT when that version is indexed already or

@@ -1,10 +1,11 @@
 /* vault.h - the households' data keys (DESIGN.md section 5).
  *
  * One random 256-bit key per household and platform, made with the
- * household's first referral on that platform and stored in the "keys"
- * database wrapped (AES-256-GCM) by the data directory's key-encryption key
- * (kek.h, attached to the evlog), itself wrapped by the master key read from
- * the file the configuration names. Personal data is sealed with it
+ * household's first referral on that platform and stored in the
+ * "households" database, beside the household's cases (evlog_keys.c),
+ * wrapped (AES-256-GCM) by the data directory's key-encryption key (kek.h,
+ * attached to the evlog), itself wrapped by the master key read from the
+ * file the configuration names. Personal data is sealed with it
  * (personal.h). Destroying it, then rotating the key-encryption key
  * (vault_rewrap_all), erases the household's personal data on that platform
  * for good: the events stay, their sealed fields can never be opened again.

@@ -111,7 +111,7 @@ static void test_nothing_personal_in_clear(void **state)
 	free(id);
 }
 
-/* The wrapped data key of the household of case id, from the keys database
+/* The wrapped data key of the household of case id, from the households database
  * (read with LMDB directly, as anyone with the files could). */
 static size_t wrapped_key(const char *id, uint8_t *out)
 {
@@ -132,7 +132,7 @@ static size_t wrapped_key(const char *id, uint8_t *out)
 	mdb_env_set_maxdbs(env, 32);
 	assert_int_equal(mdb_env_open(env, H.data, MDB_RDONLY, 0600), 0);
 	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, "keys", 0, &dbi), 0);
+	assert_int_equal(mdb_dbi_open(txn, "households", 0, &dbi), 0);
 	k.mv_data = key;
 	k.mv_size = 42;
 	if (mdb_get(txn, dbi, &k, &v) == 0) {

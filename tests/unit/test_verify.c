@@ -1,8 +1,9 @@
 /* test_verify.c - maillage-admin verify's checker against a log damaged on
  * purpose: a flipped byte in an event, a broken hash chain, a missing streams
  * entry (in streams, and in a case's tail), a missing idempotency record;
- * and the upgrade of a directory of schema 2 and of schema 3. The damage is done with LMDB directly
- * (this test is the only place outside evlog.c that does so).
+ * and the upgrade of a directory of schema 2, 3 and 4. The damage is done
+ * with LMDB directly (this test is the only place outside evlog.c that does
+ * so).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,7 +19,9 @@
 #include "err.h"
 #include "evlog.h"
 #include "fixture.h"
+#include "kek.h"
 #include "models.h"
+#include "vault.h"
 #include "verify.h"
 
 static char dir[FIXTURE_DIR_LEN];
@@ -181,14 +184,13 @@ static void test_intact(void **state)
 }
 
 /* Directories before schema 4 had no stream_tails: every event of a case
- * was in streams, under (case id, 0, version). Move the tails there, drop
- * stream_tails and set the schema version. */
-static void fold_tails(MDB_txn *txn, uint8_t schema)
+ * was in streams, under (case id, 0, version). Move the tails there and drop
+ * stream_tails. */
+static void fold_tails(MDB_txn *txn)
 {
-	MDB_dbi tails, streams, meta;
+	MDB_dbi tails, streams;
 	MDB_cursor *cur;
 	MDB_val k, v;
-	uint8_t version[4] = { 0, 0, 0, schema };
 
 	assert_int_equal(mdb_dbi_open(txn, "stream_tails", 0, &tails), 0);
 	assert_int_equal(mdb_dbi_open(txn, "streams", 0, &streams), 0);
@@ -209,10 +211,47 @@ static void fold_tails(MDB_txn *txn, uint8_t schema)
 	}
 	mdb_cursor_close(cur);
 	assert_int_equal(mdb_drop(txn, tails, 1), 0);
+}
+
+/* Directories before schema 5 kept the data keys in "keys": move those of
+ * households (household key, then platform id) there. */
+static void split_keys(MDB_txn *txn)
+{
+	MDB_dbi households, keys;
+	MDB_cursor *cur;
+	MDB_val k, v;
+
+	assert_int_equal(mdb_dbi_open(txn, "households", 0, &households), 0);
+	assert_int_equal(mdb_dbi_open(txn, "keys", MDB_CREATE, &keys), 0);
+	assert_int_equal(mdb_cursor_open(txn, households, &cur), 0);
+	for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size == WIRE_HASH_LEN)
+			continue;
+		assert_int_equal(mdb_put(txn, keys, &k, &v, MDB_NOOVERWRITE), 0);
+		assert_int_equal(mdb_cursor_del(cur, 0), 0);
+	}
+	mdb_cursor_close(cur);
+}
+
+static void set_schema(MDB_txn *txn, uint8_t schema)
+{
+	uint8_t version[4] = { 0, 0, 0, schema };
+	MDB_val k = { 14, "schema_version" }, v = { 4, version };
+	MDB_dbi meta;
+
 	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-	k = (MDB_val){ 14, "schema_version" };
-	v = (MDB_val){ 4, version };
 	assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
+}
+
+/* Make the directory's layout that of schema (2 to 4), with stream_tails or
+ * without. */
+static void downgrade(MDB_txn *txn, uint8_t schema, bool tails)
+{
+	if (!tails)
+		fold_tails(txn);
+	split_keys(txn);
+	set_schema(txn, schema);
 }
 
 /* A directory of schema 2 kept the idempotency records in "commands", keyed
@@ -236,7 +275,7 @@ static void downgrade_to_schema_2(void)
 	}
 	mdb_cursor_close(cur);
 	assert_int_equal(mdb_drop(txn, log, 1), 0);
-	fold_tails(txn, 2);
+	downgrade(txn, 2, false);
 	raw_close(env, txn);
 }
 
@@ -344,13 +383,13 @@ static void test_upgrade_from_schema_3(void **state)
 
 	(void)state;
 	raw_open("meta", &env, &raw, &dbi);
-	fold_tails(raw, 3);
+	downgrade(raw, 3, false);
 	raw_close(env, raw);
 	check_streams(true, 5);
 	assert_int_equal(verify(fault, sizeof(fault)), 0);
 	assert_int_equal(schema_version(), 3);
 	check_streams(false, 5);
-	assert_int_equal(schema_version(), 4);
+	assert_int_equal(schema_version(), EVLOG_SCHEMA_VERSION);
 
 	/* Case 2 continues: version 1 in streams, version 2 in a new tail. */
 	assert_int_equal(fixture_log_open(dir, 16 << 20, &cfg, 1, &log, &kek), 0);
@@ -367,12 +406,152 @@ static void test_upgrade_from_schema_3(void **state)
 	assert_int_equal(verify(fault, sizeof(fault)), 0);
 
 	raw_open("meta", &env, &raw, &dbi);
-	fold_tails(raw, 4);
+	downgrade(raw, 4, false);
 	raw_close(env, raw);
 	assert_int_equal(evlog_open(dir, 16 << 20, true, &log, err, sizeof(err)), ML_ESCHEMA);
 	assert_non_null(strstr(err, "no 'stream_tails' database"));
 	check_streams(false, 6);     /* a writable open makes it again */
 	assert_int_equal(verify(fault, sizeof(fault)), 0);
+}
+
+/* The data keys (records keyed by more than a household key) in database
+ * name; -1 when there is no such database. */
+static int raw_data_keys(const char *name)
+{
+	MDB_env *env;
+	MDB_txn *raw;
+	MDB_dbi dbi;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int n = -1;
+
+	raw_open("meta", &env, &raw, &dbi);
+	if (!mdb_dbi_open(raw, name, 0, &dbi)) {
+		assert_int_equal(mdb_cursor_open(raw, dbi, &cur), 0);
+		for (n = 0; !mdb_cursor_get(cur, &k, &v, MDB_NEXT); )
+			n += k.mv_size > WIRE_HASH_LEN;
+		mdb_cursor_close(cur);
+	}
+	raw_close(env, raw);
+	return n;
+}
+
+struct unwrap {
+	struct evlog_txn *txn;
+	int n;
+};
+
+static int unwrap_one(void *arg, const uint8_t *hk, const char *platform)
+{
+	struct unwrap *u = arg;
+	struct vault_key k;
+
+	assert_string_equal(platform, "vaulx-bron");
+	assert_int_equal(vault_get(u->txn, hk, platform, false, &k), 0);
+	vault_key_wipe(&k);
+	u->n++;
+	return 0;
+}
+
+/* Open the directory, read-only or not, with its key-encryption key: the
+ * number of its data keys, each of which unwraps; and its models compare
+ * equal to a rebuild's. */
+static int unwrap_all(bool readonly)
+{
+	struct verify_report rep;
+	struct unwrap u = { .n = 0 };
+	struct evlog *log;
+	struct kek *kek;
+	char err[256];
+
+	assert_int_equal(evlog_open(dir, 16 << 20, readonly, &log, err, sizeof(err)), 0);
+	assert_int_equal(kek_open(dir, cfg.master_key, 1, &kek, err, sizeof(err)), 0);
+	evlog_attach_kek(log, kek);
+	assert_int_equal(evlog_txn_begin(log, false, &u.txn), 0);
+	assert_int_equal(evlog_datakey_scan(u.txn, unwrap_one, &u), 0);
+	evlog_txn_abort(u.txn);
+	assert_int_equal(verify_models(log, "/tmp", &rep), 0);
+	fixture_log_close(log, kek);
+	return u.n;
+}
+
+/* evlog_open() refuses the directory with a message holding expect. */
+static void expect_refused(bool readonly, int code, const char *expect)
+{
+	struct evlog *log = NULL;
+	char err[256] = "";
+
+	assert_int_equal(evlog_open(dir, 16 << 20, readonly, &log, err, sizeof(err)), code);
+	if (!strstr(err, expect))
+		fail_msg("expected '%s' in '%s'", expect, err);
+}
+
+/* Put (value not NULL) or delete key k in database name, made if needed. */
+static void raw_change(const char *name, MDB_val k, const char *value)
+{
+	MDB_env *env;
+	MDB_txn *raw;
+	MDB_dbi dbi;
+	MDB_val v = { value ? strlen(value) : 0, (void *)value };
+
+	raw_open("meta", &env, &raw, &dbi);
+	assert_int_equal(mdb_dbi_open(raw, name, MDB_CREATE, &dbi), 0);
+	assert_int_equal(value ? mdb_put(raw, dbi, &k, &v, 0) : mdb_del(raw, dbi, &k, NULL), 0);
+	raw_close(env, raw);
+}
+
+/* A directory of schema 4 kept the data keys in keys: a read-only open reads
+ * them there; a writable one moves them into households and drops keys, all
+ * or nothing. A schema 5 directory with keys, a schema 4 one without, are
+ * refused. */
+static void test_upgrade_from_schema_4(void **state)
+{
+	uint8_t hk[WIRE_HASH_LEN] = { 7 };
+	MDB_val bad = { WIRE_HASH_LEN, hk };
+	char fault[512];
+	MDB_env *env;
+	MDB_txn *raw;
+	MDB_dbi dbi;
+
+	(void)state;
+	raw_open("meta", &env, &raw, &dbi);
+	downgrade(raw, 4, true);
+	raw_close(env, raw);
+	assert_int_equal(raw_data_keys("keys"), 5);
+	assert_int_equal(raw_data_keys("households"), 0);
+	assert_int_equal(unwrap_all(true), 5);
+	assert_int_equal(verify(fault, sizeof(fault)), 0);
+
+	/* An upgrade that fails half-way (a record of keys that is no data
+	 * key's) leaves schema 4 as it was. */
+	raw_change("keys", bad, "x");
+	expect_refused(false, ML_ECORRUPT, "cannot upgrade");
+	assert_int_equal(schema_version(), 4);
+	assert_int_equal(raw_data_keys("households"), 0);
+	raw_change("keys", bad, NULL);
+
+	assert_int_equal(unwrap_all(false), 5);
+	assert_int_equal(schema_version(), 5);
+	assert_int_equal(raw_data_keys("keys"), -1);
+	assert_int_equal(raw_data_keys("households"), 5);
+	assert_int_equal(verify(fault, sizeof(fault)), 0);
+	assert_int_equal(unwrap_all(true), 5);
+
+	/* keys again (one record, then empty): refused, read-only or not. */
+	raw_change("keys", bad, "x");
+	raw_change("keys", bad, NULL);
+	expect_refused(true, ML_ESCHEMA, "(a 'keys' database in schema 5)");
+	expect_refused(false, ML_ESCHEMA, "(a 'keys' database in schema 5)");
+	raw_open("keys", &env, &raw, &dbi);
+	assert_int_equal(mdb_drop(raw, dbi, 1), 0);
+	set_schema(raw, 4);
+	raw_close(env, raw);
+	expect_refused(true, ML_ESCHEMA, "(no 'keys' database in schema 4)");
+	expect_refused(false, ML_ESCHEMA, "(no 'keys' database in schema 4)");
+	raw_open("meta", &env, &raw, &dbi);
+	set_schema(raw, 5);
+	raw_close(env, raw);
+	assert_int_equal(unwrap_all(false), 5);
 }
 
 /* A byte changed inside event 2's body: event 3 no longer chains to it. */
@@ -543,6 +722,7 @@ int main(void)
 		cmocka_unit_test(test_intact),
 		cmocka_unit_test(test_upgrade_from_schema_2),
 		cmocka_unit_test(test_upgrade_from_schema_3),
+		cmocka_unit_test(test_upgrade_from_schema_4),
 		cmocka_unit_test(test_malformed_tail_counted),
 		cmocka_unit_test(test_flipped_byte),
 		cmocka_unit_test(test_broken_chain),
