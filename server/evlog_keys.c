@@ -101,7 +101,7 @@ int evlog_datakey_scan(struct evlog_txn *txn, evlog_datakey_fn fn, void *arg)
 
 		if (db == DB_HOUSEHOLDS && evlog_is_household_row(&key))
 			continue;
-		if (key.mv_size <= WIRE_HASH_LEN || n >= sizeof(platform)) {
+		if (!evlog_is_datakey_row(&key) || n >= sizeof(platform)) {
 			rc = ML_ECORRUPT;
 			break;
 		}
@@ -115,8 +115,9 @@ int evlog_datakey_scan(struct evlog_txn *txn, evlog_datakey_fn fn, void *arg)
 	return mrc == MDB_NOTFOUND || !mrc ? 0 : evlog_map_err(mrc, "data keys scan");
 }
 
-/* Copy every record of keys into households; *n the count. */
-static int copy_keys(struct evlog_txn *txn, uint64_t *n)
+/* Copy every record of keys into households; *n the count. A record that is
+ * no data key's, or one households has already: ML_ECORRUPT, named in err. */
+static int copy_keys(struct evlog_txn *txn, uint64_t *n, char *err, size_t errlen)
 {
 	MDB_dbi to = txn->log->dbi[DB_HOUSEHOLDS];
 	MDB_cursor *cur;
@@ -127,36 +128,49 @@ static int copy_keys(struct evlog_txn *txn, uint64_t *n)
 		return evlog_map_err(mrc, "cursor");
 	for (mrc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); !mrc;
 	     mrc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-		if (key.mv_size <= WIRE_HASH_LEN) {
-			mrc = MDB_KEYEXIST;       /* a household's key: not a data key */
-			break;
+		const char *why = NULL;
+
+		if (!evlog_is_datakey_row(&key))
+			why = "is no data key (the key is not a household key then a platform)";
+		else if ((mrc = evlog_wrote(txn, mdb_put(txn->txn, to, &key, &val,
+							 MDB_NOOVERWRITE))) == MDB_KEYEXIST)
+			why = "is in households already";
+		if (why) {
+			char hex[2 * WIRE_HASH_LEN + 1];
+			size_t m = key.mv_size < WIRE_HASH_LEN ? key.mv_size : WIRE_HASH_LEN;
+
+			for (size_t i = 0; i < m; i++)
+				snprintf(hex + 2 * i, 3, "%02x", ((const uint8_t *)key.mv_data)[i]);
+			hex[2 * m] = 0;
+			snprintf(err, errlen, "record %llu of keys (key %s, %zu bytes) %s",
+				 (unsigned long long)*n + 1, hex, key.mv_size, why);
+			mdb_cursor_close(cur);
+			return ML_ECORRUPT;
 		}
-		mrc = evlog_wrote(txn, mdb_put(txn->txn, to, &key, &val, MDB_NOOVERWRITE));
 		if (mrc)
 			break;
 		(*n)++;
 	}
 	mdb_cursor_close(cur);
-	if (mrc == MDB_KEYEXIST)
-		return ML_ECORRUPT;
 	return mrc == MDB_NOTFOUND ? 0 : evlog_map_err(mrc, "keys");
 }
 
-int evlog_datakeys_migrate(struct evlog_txn *txn, uint32_t from)
+int evlog_datakeys_migrate(struct evlog_txn *txn, uint64_t *n, char *err, size_t errlen)
 {
 	struct evlog *log = txn->log;
-	uint64_t n = 0;
-	int rc = copy_keys(txn, &n);
+	int rc;
 
+	*n = 0;
+	if (!log->old_keys)
+		return 0;        /* no keys database: log->dbi[DB_KEYS] is EVLOG_DBI_NONE */
+	rc = copy_keys(txn, n, err, errlen);
 	if (!rc)
 		rc = evlog_map_err(evlog_wrote(txn, mdb_drop(txn->txn, log->dbi[DB_KEYS], 1)),
 				   "keys");
 	if (rc)
 		return rc;
-	log->dbi[DB_KEYS] = 0;           /* closed by mdb_drop */
+	log->dbi[DB_KEYS] = EVLOG_DBI_NONE;      /* closed by mdb_drop */
 	log->old_keys = false;
-	log_info("schema_upgraded", "from=%u keys=%llu detail=\"data keys moved into "
-		 "households, beside each household's cases\"", from, (unsigned long long)n);
 	return 0;
 }
 

@@ -506,7 +506,7 @@ static void raw_change(const char *name, MDB_val k, const char *value)
  * refused. */
 static void test_upgrade_from_schema_4(void **state)
 {
-	uint8_t hk[WIRE_HASH_LEN] = { 7 };
+	uint8_t hk[WIRE_HASH_LEN];
 	MDB_val bad = { WIRE_HASH_LEN, hk };
 	char fault[512];
 	MDB_env *env;
@@ -514,6 +514,7 @@ static void test_upgrade_from_schema_4(void **state)
 	MDB_dbi dbi;
 
 	(void)state;
+	memset(hk, 0xff, sizeof(hk));     /* sorts after every data key */
 	raw_open("meta", &env, &raw, &dbi);
 	downgrade(raw, 4, true);
 	raw_close(env, raw);
@@ -522,16 +523,19 @@ static void test_upgrade_from_schema_4(void **state)
 	assert_int_equal(unwrap_all(true), 5);
 	assert_int_equal(verify(fault, sizeof(fault)), 0);
 
-	/* An upgrade that fails half-way (a record of keys that is no data
-	 * key's) leaves schema 4 as it was. */
+	/* An upgrade that fails half-way (the last record of keys is no data
+	 * key's: every data key was copied before it) leaves schema 4 as it
+	 * was. */
 	raw_change("keys", bad, "x");
 	expect_refused(false, ML_ECORRUPT, "cannot upgrade");
+	expect_refused(false, ML_ECORRUPT, "record 6 of keys (key ffffffff");
 	assert_int_equal(schema_version(), 4);
+	assert_int_equal(raw_data_keys("keys"), 5);
 	assert_int_equal(raw_data_keys("households"), 0);
 	raw_change("keys", bad, NULL);
 
 	assert_int_equal(unwrap_all(false), 5);
-	assert_int_equal(schema_version(), 5);
+	assert_int_equal(schema_version(), EVLOG_SCHEMA_VERSION);
 	assert_int_equal(raw_data_keys("keys"), -1);
 	assert_int_equal(raw_data_keys("households"), 5);
 	assert_int_equal(verify(fault, sizeof(fault)), 0);
@@ -540,8 +544,10 @@ static void test_upgrade_from_schema_4(void **state)
 	/* keys again (one record, then empty): refused, read-only or not. */
 	raw_change("keys", bad, "x");
 	raw_change("keys", bad, NULL);
-	expect_refused(true, ML_ESCHEMA, "(a 'keys' database in schema 5)");
-	expect_refused(false, ML_ESCHEMA, "(a 'keys' database in schema 5)");
+	expect_refused(true, ML_ESCHEMA, "has a 'keys' database in schema 5 (data keys "
+		       "belong in 'households')");
+	expect_refused(false, ML_ESCHEMA, "has a 'keys' database in schema 5 (data keys "
+		       "belong in 'households')");
 	raw_open("keys", &env, &raw, &dbi);
 	assert_int_equal(mdb_drop(raw, dbi, 1), 0);
 	set_schema(raw, 4);
