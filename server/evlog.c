@@ -736,8 +736,13 @@ static int clear_households(struct evlog_txn *txn)
 		return evlog_map_err(rc, "cursor");
 	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); !rc;
 	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-		/* After a delete the cursor is on the next row: MDB_NEXT
-		 * returns it (mdb_cursor_next, C_DEL). */
+		/* After mdb_cursor_del the cursor already sits on the row
+		 * that followed the deleted one, and MDB_NEXT returns that
+		 * row rather than the one after it: LMDB 0.9's mdb_cursor_del0
+		 * sets C_DEL on the cursor and mdb_cursor_next, seeing it,
+		 * clears it and does not advance. Behaviour of mdb.c, not
+		 * documented in lmdb.h: test_models_rebuild's households side
+		 * by side fail if a row is stepped over. */
 		if (evlog_is_household_row(&key) &&
 		    (rc = evlog_wrote(txn, mdb_cursor_del(cur, 0))))
 			break;
@@ -748,16 +753,17 @@ static int clear_households(struct evlog_txn *txn)
 
 int evlog_models_clear(struct evlog_txn *txn)
 {
-	for (size_t i = 0; i < sizeof(model_dbs) / sizeof(model_dbs[0]); i++) {
-		int db = model_dbs[i];
-		int rc = db == DB_HOUSEHOLDS ? clear_households(txn) :
-			 evlog_map_err(evlog_wrote(txn, mdb_drop(txn->txn, txn->log->dbi[db], 0)),
-				       "clear");
+	uint64_t keys;
+	int rc = evlog_datakey_count(txn, &keys);
 
-		if (rc)
-			return rc;
+	for (size_t i = 0; !rc && i < sizeof(model_dbs) / sizeof(model_dbs[0]); i++) {
+		int db = model_dbs[i];
+
+		rc = db == DB_HOUSEHOLDS ? clear_households(txn) :
+		     evlog_map_err(evlog_wrote(txn, mdb_drop(txn->txn, txn->log->dbi[db], 0)),
+				   "clear");
 	}
-	return 0;
+	return rc ? rc : evlog_datakeys_unchanged(txn, keys, "clear models");
 }
 
 /* "k" as text when printable, else as hex, for fault messages. */

@@ -178,7 +178,8 @@ int evlog_caseload_scan(struct evlog_txn *txn, const char *platform, const char 
 
 /* Empty every model (proj_cases, proj_pending, proj_caseload, and the
  * households' cases in households) before a rebuild; the data keys in
- * households stay. Write transaction. */
+ * households stay: counted before and after, ML_ECORRUPT (logged; abort
+ * txn) when they differ (evlog_datakeys_unchanged()). Write transaction. */
 int evlog_models_clear(struct evlog_txn *txn);
 
 /* Loading emptied models (a rebuild, after evlog_models_clear()): each
@@ -220,6 +221,16 @@ int evlog_datakey_del(struct evlog_txn *txn, const uint8_t *hk, const char *plat
  * change households (where the data keys are) from fn. */
 typedef int (*evlog_datakey_fn)(void *arg, const uint8_t *hk, const char *platform);
 int evlog_datakey_scan(struct evlog_txn *txn, evlog_datakey_fn fn, void *arg);
+
+/* *n gets the number of data keys txn sees (a walk of households, keys
+ * before schema 5). 0 or a storage error. */
+int evlog_datakey_count(struct evlog_txn *txn, uint64_t *n);
+/* The guard of a rebuild (evlog_models_clear(), models_rebuild()): txn
+ * still holds `before` data keys (counted with evlog_datakey_count() in the
+ * same transaction, before op changed households). 0; ML_ECORRUPT, logged
+ * (event data_keys_changed, naming op), when the count differs: the caller
+ * must abort txn, so that no data key is lost; or a storage error. */
+int evlog_datakeys_unchanged(struct evlog_txn *txn, uint64_t before, const char *op);
 
 /* LMDB's txnid of txn: for a write transaction the id it will commit as;
  * for a read transaction the id of the last commit its snapshot holds. */

@@ -115,6 +115,35 @@ int evlog_datakey_scan(struct evlog_txn *txn, evlog_datakey_fn fn, void *arg)
 	return mrc == MDB_NOTFOUND || !mrc ? 0 : evlog_map_err(mrc, "data keys scan");
 }
 
+int evlog_datakey_count(struct evlog_txn *txn, uint64_t *n)
+{
+	MDB_cursor *cur;
+	MDB_val key, val;
+	int mrc = mdb_cursor_open(txn->txn, txn->log->dbi[datakey_db(txn)], &cur);
+
+	*n = 0;
+	if (mrc)
+		return evlog_map_err(mrc, "cursor");
+	for (mrc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); !mrc;
+	     mrc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+		*n += evlog_is_datakey_row(&key);
+	mdb_cursor_close(cur);
+	return mrc == MDB_NOTFOUND ? 0 : evlog_map_err(mrc, "data keys count");
+}
+
+int evlog_datakeys_unchanged(struct evlog_txn *txn, uint64_t before, const char *op)
+{
+	uint64_t after;
+	int rc = evlog_datakey_count(txn, &after);
+
+	if (rc || after == before)
+		return rc;
+	log_error("data_keys_changed", "op=%s before=%llu after=%llu detail=\"the data keys "
+		  "are not those there were: refused, nothing committed\"", op,
+		  (unsigned long long)before, (unsigned long long)after);
+	return ML_ECORRUPT;
+}
+
 /* Copy every record of keys into households; *n the count. A record that is
  * no data key's, or one households has already: ML_ECORRUPT, named in err. */
 static int copy_keys(struct evlog_txn *txn, uint64_t *n, char *err, size_t errlen)
