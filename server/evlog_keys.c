@@ -115,6 +115,60 @@ int evlog_datakey_scan(struct evlog_txn *txn, evlog_datakey_fn fn, void *arg)
 	return mrc == MDB_NOTFOUND || !mrc ? 0 : evlog_map_err(mrc, "data keys scan");
 }
 
+/* Fill fault with the data key at key, whose household has no record. */
+static int orphan(const MDB_val *key, char *fault, size_t len)
+{
+	const uint8_t *p = key->mv_data;
+	char hex[2 * WIRE_HASH_LEN + 1];
+	int plen = (int)(key->mv_size - WIRE_HASH_LEN);
+
+	for (size_t i = 0; i < WIRE_HASH_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", p[i]);
+	snprintf(fault, len, "households: data key of household %s on platform '%.*s' has "
+		 "no household record", hex, plen > 64 ? 64 : plen, (const char *)p + WIRE_HASH_LEN);
+	return ML_ECORRUPT;
+}
+
+int evlog_datakeys_check(struct evlog_txn *txn, char *fault, size_t len)
+{
+	uint8_t last[WIRE_HASH_LEN];
+	bool have = false;
+	MDB_cursor *cur;
+	MDB_val key, val;
+	int rc = 0, mrc = mdb_cursor_open(txn->txn, txn->log->dbi[datakey_db(txn)], &cur);
+
+	if (mrc)
+		return evlog_map_err(mrc, "cursor");
+	/* Households: each data key comes right after its household's record
+	 * (the same 32 bytes, then more), so one walk. Keys (before schema
+	 * 5): a look-up in households per data key. */
+	for (mrc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); !mrc && !rc;
+	     mrc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		MDB_val hk = { .mv_size = WIRE_HASH_LEN, .mv_data = key.mv_data }, hv;
+
+		if (evlog_is_household_row(&key)) {
+			memcpy(last, key.mv_data, WIRE_HASH_LEN);
+			have = true;
+		} else if (!evlog_is_datakey_row(&key)) {
+			snprintf(fault, len, "households: a record whose key of %zu bytes is "
+				 "neither a household's nor a data key's", key.mv_size);
+			rc = ML_ECORRUPT;
+		} else if (txn->log->old_keys) {
+			mrc = mdb_get(txn->txn, txn->log->dbi[DB_HOUSEHOLDS], &hk, &hv);
+			if (mrc == MDB_NOTFOUND)
+				rc = orphan(&key, fault, len);
+			else if (mrc)
+				break;
+		} else if (!have || memcmp(last, key.mv_data, WIRE_HASH_LEN)) {
+			rc = orphan(&key, fault, len);
+		}
+	}
+	mdb_cursor_close(cur);
+	if (rc)
+		return rc;
+	return mrc == MDB_NOTFOUND || !mrc ? 0 : evlog_map_err(mrc, "data keys check");
+}
+
 int evlog_datakey_count(struct evlog_txn *txn, uint64_t *n)
 {
 	MDB_cursor *cur;
