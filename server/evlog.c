@@ -865,15 +865,35 @@ int evlog_copy(struct evlog *log, int fd)
 
 /* Loading the models of a rebuild: each row goes at the end of its database
  * (flags MDB_APPEND), so pages are filled instead of split in half, and a
- * row that does not sort after the last one is refused. Households' rows
- * cannot (the data keys stay among them): they are put where they sort, and
- * one already there is refused (MDB_NOOVERWRITE). */
+ * row that does not sort after the last one is refused. */
 static int load_row(struct evlog_txn *txn, int db, MDB_val *key, MDB_val *val,
 		    unsigned flags)
 {
 	int rc = evlog_wrote(txn, mdb_put(txn->txn, txn->log->dbi[db], key, val, flags));
 
 	return rc == MDB_KEYEXIST ? ML_EINVAL : evlog_map_err(rc, evlog_db_names[db]);
+}
+
+/* Households' rows go among the data keys that stay in households: at the
+ * end when the row sorts last (always, into a fresh environment: verify,
+ * the check of a backup), else where it sorts (a rebuild in place; LMDB
+ * refuses an append that does not sort last with MDB_KEYEXIST, changing
+ * nothing). One already there is refused (MDB_NOOVERWRITE): ML_EINVAL. */
+static int load_household(struct evlog_txn *txn, MDB_val *key, MDB_val *val)
+{
+	MDB_dbi dbi = txn->log->dbi[DB_HOUSEHOLDS];
+	MDB_val v = *val;
+	int rc = evlog_wrote(txn, mdb_put(txn->txn, dbi, key, &v,
+					  MDB_APPEND | MDB_NOOVERWRITE | MDB_RESERVE));
+
+	if (rc == MDB_KEYEXIST) {
+		v = *val;
+		rc = evlog_wrote(txn, mdb_put(txn->txn, dbi, key, &v,
+					      MDB_NOOVERWRITE | MDB_RESERVE));
+	}
+	if (!rc)
+		*val = v;
+	return rc == MDB_KEYEXIST ? ML_EINVAL : evlog_map_err(rc, evlog_db_names[DB_HOUSEHOLDS]);
 }
 
 int evlog_case_append(struct evlog_txn *txn, const char *case_id, const void *summary,
@@ -890,7 +910,7 @@ int evlog_household_append(struct evlog_txn *txn, const uint8_t *key,
 {
 	MDB_val k = { .mv_size = WIRE_HASH_LEN, .mv_data = (void *)key };
 	MDB_val val = { .mv_size = wire_packed_size(hc), .mv_data = NULL };
-	int rc = load_row(txn, DB_HOUSEHOLDS, &k, &val, MDB_NOOVERWRITE | MDB_RESERVE);
+	int rc = load_household(txn, &k, &val);
 
 	if (!rc)
 		wire_pack_to(hc, val.mv_data);

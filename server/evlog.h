@@ -189,8 +189,10 @@ int evlog_models_clear(struct evlog_txn *txn);
  * proj_caseload; all compared as bytes (memcmp, a shorter key before a
  * longer one it begins). A row not above the previous one: ML_EINVAL,
  * nothing stored. Households are the exception: their rows go among the data
- * keys that stay in households, so they may come in any order, and a
- * household already there is refused (ML_EINVAL, nothing stored). summary
+ * keys that stay in households, so they may come in any order (appended
+ * when they sort last, as into a fresh environment; else put where they
+ * sort), and a household already there is refused (ML_EINVAL, nothing
+ * stored). summary
  * is a packed CaseSummary, stored as given. Write transaction. */
 int evlog_case_append(struct evlog_txn *txn, const char *case_id, const void *summary,
 		      size_t len);
