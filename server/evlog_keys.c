@@ -20,6 +20,7 @@
  * of free pages is LMDB's free database (handle 0), read as mdb_stat -f does:
  * key = the freeing transaction's id, value = a count then page numbers.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,8 +206,10 @@ static int copy_keys(struct evlog_txn *txn, uint64_t *n, char *err, size_t errle
 	MDB_dbi to = txn->log->dbi[DB_HOUSEHOLDS];
 	MDB_cursor *cur;
 	MDB_val key, val;
-	int mrc = mdb_cursor_open(txn->txn, txn->log->dbi[DB_KEYS], &cur);
+	int mrc;
 
+	assert(txn->log->old_keys);      /* else dbi[DB_KEYS] is EVLOG_DBI_NONE */
+	mrc = mdb_cursor_open(txn->txn, txn->log->dbi[DB_KEYS], &cur);
 	if (mrc)
 		return evlog_map_err(mrc, "cursor");
 	for (mrc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); !mrc;
