@@ -178,7 +178,8 @@ int evlog_caseload_scan(struct evlog_txn *txn, const char *platform, const char 
 
 /* Empty every model (proj_cases, proj_pending, proj_caseload, and the
  * households' cases in households) before a rebuild; the data keys in
- * households stay. Write transaction. */
+ * households stay: counted before and after, ML_ECORRUPT (logged; abort
+ * txn) when they differ (evlog_datakeys_unchanged()). Write transaction. */
 int evlog_models_clear(struct evlog_txn *txn);
 
 /* Loading emptied models (a rebuild, after evlog_models_clear()): each
@@ -188,8 +189,10 @@ int evlog_models_clear(struct evlog_txn *txn);
  * proj_caseload; all compared as bytes (memcmp, a shorter key before a
  * longer one it begins). A row not above the previous one: ML_EINVAL,
  * nothing stored. Households are the exception: their rows go among the data
- * keys that stay in households, so they may come in any order, and a
- * household already there is refused (ML_EINVAL, nothing stored). summary
+ * keys that stay in households, so they may come in any order (appended
+ * when they sort last, as into a fresh environment; else put where they
+ * sort), and a household already there is refused (ML_EINVAL, nothing
+ * stored). summary
  * is a packed CaseSummary, stored as given. Write transaction. */
 int evlog_case_append(struct evlog_txn *txn, const char *case_id, const void *summary,
 		      size_t len);
@@ -220,6 +223,23 @@ int evlog_datakey_del(struct evlog_txn *txn, const uint8_t *hk, const char *plat
  * change households (where the data keys are) from fn. */
 typedef int (*evlog_datakey_fn)(void *arg, const uint8_t *hk, const char *platform);
 int evlog_datakey_scan(struct evlog_txn *txn, evlog_datakey_fn fn, void *arg);
+
+/* Every data key has its household's record of cases in households (one
+ * walk of households; schema 4 and before, a look-up per key of keys): 0;
+ * ML_ECORRUPT with fault naming the first data key without one ("data key
+ * of household <hex> on platform '<p>' has no household record") or a
+ * record that is neither; or a storage error. */
+int evlog_datakeys_check(struct evlog_txn *txn, char *fault, size_t len);
+
+/* *n gets the number of data keys txn sees (a walk of households, keys
+ * before schema 5). 0 or a storage error. */
+int evlog_datakey_count(struct evlog_txn *txn, uint64_t *n);
+/* The guard of a rebuild (evlog_models_clear(), models_rebuild()): txn
+ * still holds `before` data keys (counted with evlog_datakey_count() in the
+ * same transaction, before op changed households). 0; ML_ECORRUPT, logged
+ * (event data_keys_changed, naming op), when the count differs: the caller
+ * must abort txn, so that no data key is lost; or a storage error. */
+int evlog_datakeys_unchanged(struct evlog_txn *txn, uint64_t before, const char *op);
 
 /* LMDB's txnid of txn: for a write transaction the id it will commit as;
  * for a read transaction the id of the last commit its snapshot holds. */

@@ -271,14 +271,15 @@ void evlog_commands_free(struct evlog *log)
 	log->cmds = NULL;
 }
 
-int evlog_commands_migrate(struct evlog_txn *txn)
+int evlog_commands_migrate(struct evlog_txn *txn, uint64_t *n)
 {
 	MDB_dbi old;
 	MDB_cursor *cur;
 	MDB_val key, val, nk, nv;
 	uint8_t k[8];
-	uint64_t n = 0;
 	int mrc = mdb_dbi_open(txn->txn, "commands", 0, &old);
+
+	*n = 0;
 
 	if (mrc == MDB_NOTFOUND)
 		return 0;
@@ -288,7 +289,7 @@ int evlog_commands_migrate(struct evlog_txn *txn)
 	     mrc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
 		if (key.mv_size != WIRE_COMMAND_ID_LEN)
 			continue;
-		evlog_put_be64(k, ++n);
+		evlog_put_be64(k, ++*n);
 		nk = (MDB_val){ .mv_size = sizeof(k), .mv_data = k };
 		nv = (MDB_val){ .mv_size = WIRE_COMMAND_ID_LEN + val.mv_size };
 		mrc = evlog_wrote(txn, mdb_put(txn->txn, txn->log->dbi[DB_COMMANDS], &nk, &nv,
@@ -301,8 +302,5 @@ int evlog_commands_migrate(struct evlog_txn *txn)
 	mdb_cursor_close(cur);
 	if (mrc == MDB_NOTFOUND)
 		mrc = evlog_wrote(txn, mdb_drop(txn->txn, old, 1));
-	if (mrc)
-		return evlog_map_err(mrc, "commands");
-	log_info("schema_upgraded", "from=2 commands=%llu", (unsigned long long)n);
-	return 0;
+	return evlog_map_err(mrc, "commands");
 }

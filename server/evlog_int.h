@@ -9,6 +9,7 @@
 
 #include <lmdb.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "evlog.h"
@@ -32,11 +33,17 @@ enum {
 
 extern const char *const evlog_db_names[DB_COUNT];
 
+/* The handle of a database the directory does not have (keys from schema 5
+ * on, stream_tails in a read-only open of schema 3). Not 0: that is LMDB's
+ * free database, a valid handle. LMDB refuses this one with EINVAL (mdb.c,
+ * TXN_DBI_EXIST: a handle at or past the transaction's count of databases). */
+#define EVLOG_DBI_NONE ((MDB_dbi)-1)
+
 #define STREAM_KEY_MAX 256
 
 struct evlog {
 	MDB_env *env;
-	MDB_dbi dbi[DB_COUNT];
+	MDB_dbi dbi[DB_COUNT];          /* EVLOG_DBI_NONE: not in the directory */
 	char *dir;
 	/* Head of the committed log; read and written by the writer thread only. */
 	uint64_t last_pos;
@@ -85,22 +92,38 @@ static inline int evlog_wrote(struct evlog_txn *txn, int rc)
  * thread (or a single-threaded tool) only. */
 int evlog_commands_open(struct evlog_txn *txn);
 /* Schema 2 kept the records in "commands", by command id: move them into
- * the command log and drop it (nothing to do when it is absent). */
-int evlog_commands_migrate(struct evlog_txn *txn);
+ * the command log and drop it (nothing to do when it is absent); *n gets
+ * how many moved. Runs in the open's write transaction only; logs nothing
+ * (evlog_open() logs the upgrade once it has committed). */
+int evlog_commands_migrate(struct evlog_txn *txn, uint64_t *n);
 void evlog_commands_rollback(struct evlog *log);
 void evlog_commands_free(struct evlog *log);
 
 /* Schema 4 and before kept the data keys in "keys": move every record into
- * households, same key and value, and drop keys (evlog_keys.c). ML_ECORRUPT
- * when a key of keys is no data key's (32 bytes or less) or is in
- * households already. Logs the upgrade from schema `from`. */
-int evlog_datakeys_migrate(struct evlog_txn *txn, uint32_t from);
+ * households, same key and value, and drop keys (evlog_keys.c); *n gets how
+ * many moved (0, nothing done, when there is no keys database:
+ * !log->old_keys). ML_ECORRUPT when a key of keys is no data key's
+ * (evlog_is_datakey_row) or is in households already: err names the record
+ * and why. Runs only in the
+ * open's write transaction (open_dbs()), and changes the state of txn->log
+ * as it goes (log->dbi[DB_KEYS], log->old_keys) before that transaction
+ * commits: when the transaction aborts, the evlog is in neither schema and
+ * must be discarded (evlog_open() closes it). Logs nothing (evlog_open()
+ * logs the upgrade once it has committed). */
+int evlog_datakeys_migrate(struct evlog_txn *txn, uint64_t *n, char *err, size_t errlen);
 
 /* A record of households that is a household's cases (its key is the
  * household key), not a data key (household key, then platform id). */
 static inline bool evlog_is_household_row(const MDB_val *key)
 {
 	return key->mv_size == WIRE_HASH_LEN;
+}
+
+/* A record of households (or of keys, schema 4 and before) that is a data
+ * key: household key, then a platform id, never empty. */
+static inline bool evlog_is_datakey_row(const MDB_val *key)
+{
+	return key->mv_size > WIRE_HASH_LEN;
 }
 
 /* The streams index (evlog_streams.c): index the event at pos as version

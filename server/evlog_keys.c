@@ -20,6 +20,7 @@
  * of free pages is LMDB's free database (handle 0), read as mdb_stat -f does:
  * key = the freeing transaction's id, value = a count then page numbers.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,7 +102,7 @@ int evlog_datakey_scan(struct evlog_txn *txn, evlog_datakey_fn fn, void *arg)
 
 		if (db == DB_HOUSEHOLDS && evlog_is_household_row(&key))
 			continue;
-		if (key.mv_size <= WIRE_HASH_LEN || n >= sizeof(platform)) {
+		if (!evlog_is_datakey_row(&key) || n >= sizeof(platform)) {
 			rc = ML_ECORRUPT;
 			break;
 		}
@@ -115,48 +116,147 @@ int evlog_datakey_scan(struct evlog_txn *txn, evlog_datakey_fn fn, void *arg)
 	return mrc == MDB_NOTFOUND || !mrc ? 0 : evlog_map_err(mrc, "data keys scan");
 }
 
-/* Copy every record of keys into households; *n the count. */
-static int copy_keys(struct evlog_txn *txn, uint64_t *n)
+/* Fill fault with the data key at key, whose household has no record. */
+static int orphan(const MDB_val *key, char *fault, size_t len)
+{
+	const uint8_t *p = key->mv_data;
+	char hex[2 * WIRE_HASH_LEN + 1];
+	int plen = (int)(key->mv_size - WIRE_HASH_LEN);
+
+	for (size_t i = 0; i < WIRE_HASH_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", p[i]);
+	snprintf(fault, len, "households: data key of household %s on platform '%.*s' has "
+		 "no household record", hex, plen > 64 ? 64 : plen, (const char *)p + WIRE_HASH_LEN);
+	return ML_ECORRUPT;
+}
+
+int evlog_datakeys_check(struct evlog_txn *txn, char *fault, size_t len)
+{
+	uint8_t last[WIRE_HASH_LEN];
+	bool have = false;
+	MDB_cursor *cur;
+	MDB_val key, val;
+	int rc = 0, mrc = mdb_cursor_open(txn->txn, txn->log->dbi[datakey_db(txn)], &cur);
+
+	if (mrc)
+		return evlog_map_err(mrc, "cursor");
+	/* Households: each data key comes right after its household's record
+	 * (the same 32 bytes, then more), so one walk. Keys (before schema
+	 * 5): a look-up in households per data key. */
+	for (mrc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); !mrc && !rc;
+	     mrc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		MDB_val hk = { .mv_size = WIRE_HASH_LEN, .mv_data = key.mv_data }, hv;
+
+		if (evlog_is_household_row(&key)) {
+			memcpy(last, key.mv_data, WIRE_HASH_LEN);
+			have = true;
+		} else if (!evlog_is_datakey_row(&key)) {
+			snprintf(fault, len, "households: a record whose key of %zu bytes is "
+				 "neither a household's nor a data key's", key.mv_size);
+			rc = ML_ECORRUPT;
+		} else if (txn->log->old_keys) {
+			mrc = mdb_get(txn->txn, txn->log->dbi[DB_HOUSEHOLDS], &hk, &hv);
+			if (mrc == MDB_NOTFOUND)
+				rc = orphan(&key, fault, len);
+			else if (mrc)
+				break;
+		} else if (!have || memcmp(last, key.mv_data, WIRE_HASH_LEN)) {
+			rc = orphan(&key, fault, len);
+		}
+	}
+	mdb_cursor_close(cur);
+	if (rc)
+		return rc;
+	return mrc == MDB_NOTFOUND || !mrc ? 0 : evlog_map_err(mrc, "data keys check");
+}
+
+int evlog_datakey_count(struct evlog_txn *txn, uint64_t *n)
+{
+	MDB_cursor *cur;
+	MDB_val key, val;
+	int mrc = mdb_cursor_open(txn->txn, txn->log->dbi[datakey_db(txn)], &cur);
+
+	*n = 0;
+	if (mrc)
+		return evlog_map_err(mrc, "cursor");
+	for (mrc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); !mrc;
+	     mrc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+		*n += evlog_is_datakey_row(&key);
+	mdb_cursor_close(cur);
+	return mrc == MDB_NOTFOUND ? 0 : evlog_map_err(mrc, "data keys count");
+}
+
+int evlog_datakeys_unchanged(struct evlog_txn *txn, uint64_t before, const char *op)
+{
+	uint64_t after;
+	int rc = evlog_datakey_count(txn, &after);
+
+	if (rc || after == before)
+		return rc;
+	log_error("data_keys_changed", "op=%s before=%llu after=%llu detail=\"the data keys "
+		  "are not those there were: refused, nothing committed\"", op,
+		  (unsigned long long)before, (unsigned long long)after);
+	return ML_ECORRUPT;
+}
+
+/* Copy every record of keys into households; *n the count. A record that is
+ * no data key's, or one households has already: ML_ECORRUPT, named in err. */
+static int copy_keys(struct evlog_txn *txn, uint64_t *n, char *err, size_t errlen)
 {
 	MDB_dbi to = txn->log->dbi[DB_HOUSEHOLDS];
 	MDB_cursor *cur;
 	MDB_val key, val;
-	int mrc = mdb_cursor_open(txn->txn, txn->log->dbi[DB_KEYS], &cur);
+	int mrc;
 
+	assert(txn->log->old_keys);      /* else dbi[DB_KEYS] is EVLOG_DBI_NONE */
+	mrc = mdb_cursor_open(txn->txn, txn->log->dbi[DB_KEYS], &cur);
 	if (mrc)
 		return evlog_map_err(mrc, "cursor");
 	for (mrc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); !mrc;
 	     mrc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-		if (key.mv_size <= WIRE_HASH_LEN) {
-			mrc = MDB_KEYEXIST;       /* a household's key: not a data key */
-			break;
+		const char *why = NULL;
+
+		if (!evlog_is_datakey_row(&key))
+			why = "is no data key (the key is not a household key then a platform)";
+		else if ((mrc = evlog_wrote(txn, mdb_put(txn->txn, to, &key, &val,
+							 MDB_NOOVERWRITE))) == MDB_KEYEXIST)
+			why = "is in households already";
+		if (why) {
+			char hex[2 * WIRE_HASH_LEN + 1];
+			size_t m = key.mv_size < WIRE_HASH_LEN ? key.mv_size : WIRE_HASH_LEN;
+
+			for (size_t i = 0; i < m; i++)
+				snprintf(hex + 2 * i, 3, "%02x", ((const uint8_t *)key.mv_data)[i]);
+			hex[2 * m] = 0;
+			snprintf(err, errlen, "record %llu of keys (key %s, %zu bytes) %s",
+				 (unsigned long long)*n + 1, hex, key.mv_size, why);
+			mdb_cursor_close(cur);
+			return ML_ECORRUPT;
 		}
-		mrc = evlog_wrote(txn, mdb_put(txn->txn, to, &key, &val, MDB_NOOVERWRITE));
 		if (mrc)
 			break;
 		(*n)++;
 	}
 	mdb_cursor_close(cur);
-	if (mrc == MDB_KEYEXIST)
-		return ML_ECORRUPT;
 	return mrc == MDB_NOTFOUND ? 0 : evlog_map_err(mrc, "keys");
 }
 
-int evlog_datakeys_migrate(struct evlog_txn *txn, uint32_t from)
+int evlog_datakeys_migrate(struct evlog_txn *txn, uint64_t *n, char *err, size_t errlen)
 {
 	struct evlog *log = txn->log;
-	uint64_t n = 0;
-	int rc = copy_keys(txn, &n);
+	int rc;
 
+	*n = 0;
+	if (!log->old_keys)
+		return 0;        /* no keys database: log->dbi[DB_KEYS] is EVLOG_DBI_NONE */
+	rc = copy_keys(txn, n, err, errlen);
 	if (!rc)
 		rc = evlog_map_err(evlog_wrote(txn, mdb_drop(txn->txn, log->dbi[DB_KEYS], 1)),
 				   "keys");
 	if (rc)
 		return rc;
-	log->dbi[DB_KEYS] = 0;           /* closed by mdb_drop */
+	log->dbi[DB_KEYS] = EVLOG_DBI_NONE;      /* closed by mdb_drop */
 	log->old_keys = false;
-	log_info("schema_upgraded", "from=%u keys=%llu detail=\"data keys moved into "
-		 "households, beside each household's cases\"", from, (unsigned long long)n);
 	return 0;
 }
 

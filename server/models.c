@@ -332,6 +332,7 @@ static int store(struct replay *r, struct evlog_txn *dst)
 int models_rebuild(struct evlog_txn *src, struct evlog_txn *dst)
 {
 	struct replay r = { .slots = calloc(REPLAY_SLOTS, sizeof(*r.slots)) };
+	uint64_t keys = 0;
 	int rc = r.slots ? index_grow(&r) : ML_ENOMEM;
 
 	if (!rc)
@@ -342,8 +343,14 @@ int models_rebuild(struct evlog_txn *src, struct evlog_txn *dst)
 		else
 			wire_free(r.slots[i].c);
 	}
+	/* The data keys in dst's households stay as they were: counted before
+	 * and after, as evlog_models_clear() does before and after clearing. */
+	if (!rc)
+		rc = evlog_datakey_count(dst, &keys);
 	if (!rc)
 		rc = store(&r, dst);
+	if (!rc)
+		rc = evlog_datakeys_unchanged(dst, keys, "rebuild models");
 	for (size_t i = 0; i < r.n; i++) {
 		free(r.cases[i].case_id);
 		free(r.cases[i].platform);

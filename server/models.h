@@ -20,8 +20,10 @@ int models_apply(struct evlog_txn *txn, ml_case **c, const ml_event *ev);
  * memory, then each model is stored at once, in key order. Memory: about
  * the size of proj_cases (every case's packed summary) until it returns.
  * Each transaction may belong to another environment; dst must be a write
- * transaction, and nothing is visible to others before it commits. 0,
- * ML_ECORRUPT (an event that does not decode or fit its case), ML_EINVAL
+ * transaction, and nothing is visible to others before it commits. The
+ * data keys of dst are counted before and after the loading. 0,
+ * ML_ECORRUPT (an event that does not decode or fit its case, or the data
+ * keys' count changed: abort dst), ML_EINVAL
  * (dst's models not empty), ML_ENOMEM, or a storage error (evlog.h). */
 int models_rebuild(struct evlog_txn *src, struct evlog_txn *dst);
 

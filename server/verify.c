@@ -114,6 +114,8 @@ int verify_models(struct evlog *log, const char *tmpdir, struct verify_report *r
 		goto out_remove;
 	rc = evlog_txn_begin(log, false, &src);
 	if (!rc)
+		rc = evlog_datakeys_check(src, rep->fault, sizeof(rep->fault));
+	if (!rc)
 		rc = evlog_txn_begin(scratch, true, &dst);
 	if (!rc)
 		rc = models_rebuild(src, dst);

@@ -23,7 +23,9 @@ struct verify_report {
  * cannot be read. */
 int verify_log(struct evlog *log, struct verify_report *report);
 
-/* Rebuild every model from the log into a scratch environment in a new
+/* Check that every data key has its household's record (before anything
+ * else: ML_ECORRUPT, report->fault naming it); then rebuild every model
+ * from the log into a scratch environment in a new
  * directory under tmpdir (any name: it never reaches a shell; removed
  * before returning) and compare it byte for byte with the live models of
  * log: 0, ML_ECORRUPT with the first difference in report->fault, ML_EINVAL

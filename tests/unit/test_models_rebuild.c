@@ -3,13 +3,15 @@
  * second case after a decline, referrals left pending, acknowledged,
  * accepted and declined, in an order that makes cases leave the rebuild's
  * cache and come back; and the in-order loading it relies on. The
- * households' data keys, in households with their cases, survive a rebuild.
+ * households' data keys, in households with their cases, survive a rebuild,
+ * counted before and after; so do households whose data keys were destroyed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <lmdb.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -326,6 +328,126 @@ static void test_append_in_key_order(void **state)
 	check_models();
 }
 
+/* Into a fresh environment (verify, the check of a backup) the households'
+ * records are loaded in key order, appended: their leaf pages are full,
+ * within a twentieth of the fewest that can hold them. (This does not tell
+ * MDB_APPEND from a put in key order: for a record past the last one,
+ * mdb_page_split already moves only that record to the new page; here 61
+ * leaf pages appended, 63 put, for 3000 records.) Sizes as mdb.c lays a
+ * leaf page out: a 16-byte header, then per record a 2-byte index and an
+ * 8-byte node header, key and value, each node at an even offset. */
+static void test_fresh_rebuild_fills_household_pages(void **state)
+{
+	char scratch[FIXTURE_DIR_LEN], err[256];
+	struct evlog *elog2;
+	struct evlog_txn *src, *dst;
+	MDB_env *env;
+	MDB_txn *raw;
+	MDB_dbi dbi;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	MDB_stat st;
+	size_t bytes = 0, fewest;
+
+	(void)state;
+	assert_int_equal(fixture_dir_make(scratch, "rebuild-fresh"), 0);
+	assert_int_equal(evlog_open(scratch, 256 << 20, false, &elog2, err, sizeof(err)), 0);
+	assert_int_equal(evlog_txn_begin(elog, false, &src), 0);
+	assert_int_equal(evlog_txn_begin(elog2, true, &dst), 0);
+	assert_int_equal(models_rebuild(src, dst), 0);
+	assert_int_equal(evlog_txn_commit(dst), 0);
+	evlog_txn_abort(src);
+	evlog_close(elog2);
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 16);
+	assert_int_equal(mdb_env_open(env, scratch, MDB_RDONLY, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &raw), 0);
+	assert_int_equal(mdb_dbi_open(raw, "households", 0, &dbi), 0);
+	assert_int_equal(mdb_stat(raw, dbi, &st), 0);
+	assert_int_equal(mdb_cursor_open(raw, dbi, &cur), 0);
+	while (!mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		bytes += 2 + ((8 + k.mv_size + v.mv_size + 1) & ~(size_t)1);
+	mdb_cursor_close(cur);
+	mdb_txn_abort(raw);
+	mdb_env_close(env);
+	assert_int_equal(st.ms_entries, PER_PLATFORM);
+	fewest = (bytes + st.ms_psize - 16 - 1) / (st.ms_psize - 16);
+	if (st.ms_leaf_pages > fewest + fewest / 20)
+		fail_msg("%zu leaf pages for %zu records in %zu bytes (fewest %zu)",
+			 (size_t)st.ms_leaf_pages, (size_t)st.ms_entries, bytes, fewest);
+	assert_int_equal(fixture_dir_remove(scratch), 0);
+}
+
+/* The household keys of the data keys, in key order, each once. */
+struct households_seen {
+	uint8_t (*hk)[WIRE_HASH_LEN];
+	size_t n;
+};
+
+static int note_household(void *arg, const uint8_t *hk, const char *platform)
+{
+	struct households_seen *s = arg;
+
+	(void)platform;
+	if (s->n && !memcmp(s->hk[s->n - 1], hk, WIRE_HASH_LEN))
+		return 0;
+	assert_true(s->n < PER_PLATFORM);
+	memcpy(s->hk[s->n++], hk, WIRE_HASH_LEN);
+	return 0;
+}
+
+/* Households whose data keys were destroyed (an erasure leaves the
+ * household's record of cases): the last ERASED_RUN households in key order,
+ * so a run of household records side by side over several pages up to the
+ * last record of households, and every third one before them, records side
+ * by side in pairs. A rebuild in place clears and reloads each of them
+ * (a record left behind would be refused by the loading), keeps the data
+ * keys left, which unwrap, and gives the models a rebuild elsewhere gives. */
+#define ERASED_RUN 400
+
+static void test_rebuild_beside_erased_households(void **state)
+{
+	static uint8_t hks[PER_PLATFORM][WIRE_HASH_LEN];
+	struct households_seen seen = { .hk = hks };
+	struct keys_seen left;
+	struct verify_report rep;
+	uint64_t before, after;
+	size_t erased = 0;
+
+	(void)state;
+	assert_int_equal(evlog_txn_begin(elog, true, &txn), 0);
+	assert_int_equal(evlog_datakey_scan(txn, note_household, &seen), 0);
+	assert_int_equal(seen.n, PER_PLATFORM);
+	for (size_t i = 0; i < seen.n; i++) {
+		if (i < seen.n - ERASED_RUN && i % 3)
+			continue;
+		assert_int_equal(evlog_datakey_del(txn, hks[i], "vaulx-bron"), 0);
+		assert_int_equal(evlog_datakey_del(txn, hks[i], "lyon-7-8"), 0);
+		erased++;
+	}
+	assert_int_equal(evlog_txn_commit(txn), 0);
+	txn = NULL;
+
+	assert_int_equal(evlog_txn_begin(elog, true, &txn), 0);
+	assert_int_equal(evlog_datakey_count(txn, &before), 0);
+	assert_int_equal(before, 2 * (PER_PLATFORM - erased));
+	assert_int_equal(evlog_models_clear(txn), 0);
+	assert_int_equal(models_rebuild(txn, txn), 0);
+	assert_int_equal(evlog_datakey_count(txn, &after), 0);
+	assert_int_equal(after, before);
+	assert_int_equal(evlog_txn_commit(txn), 0);
+	txn = NULL;
+
+	assert_int_equal(verify_models(elog, "/tmp", &rep), 0);
+	assert_int_equal(evlog_txn_begin(elog, false, &left.txn), 0);
+	left.n[0] = left.n[1] = 0;
+	assert_int_equal(evlog_datakey_scan(left.txn, unwrap_key, &left), 0);
+	evlog_txn_abort(left.txn);
+	assert_int_equal(left.n[0], PER_PLATFORM - erased);
+	assert_int_equal(left.n[1], PER_PLATFORM - erased);
+}
+
 static int abort_open(void **state)
 {
 	(void)state;
@@ -340,6 +462,9 @@ int main(void)
 		cmocka_unit_test_teardown(test_rebuild_gives_the_stored_models, abort_open),
 		cmocka_unit_test_teardown(test_failed_rebuild_leaves_nothing, abort_open),
 		cmocka_unit_test_teardown(test_append_in_key_order, abort_open),
+		cmocka_unit_test(test_fresh_rebuild_fills_household_pages),
+		/* Last: it destroys data keys. */
+		cmocka_unit_test_teardown(test_rebuild_beside_erased_households, abort_open),
 	};
 
 	return cmocka_run_group_tests_name("models_rebuild", tests, setup, teardown);

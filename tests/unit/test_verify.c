@@ -1,7 +1,8 @@
 /* test_verify.c - maillage-admin verify's checker against a log damaged on
  * purpose: a flipped byte in an event, a broken hash chain, a missing streams
  * entry (in streams, and in a case's tail), a missing idempotency record;
- * and the upgrade of a directory of schema 2, 3 and 4. The damage is done
+ * a data key whose household lost its record; and the upgrade of a
+ * directory of schema 2, 3 and 4. The damage is done
  * with LMDB directly (this test is the only place outside evlog.c that does
  * so).
  */
@@ -18,6 +19,7 @@
 #include "command.h"
 #include "err.h"
 #include "evlog.h"
+#include "evlog_int.h"      /* evlog_is_household_row, evlog_is_datakey_row */
 #include "fixture.h"
 #include "kek.h"
 #include "models.h"
@@ -226,7 +228,7 @@ static void split_keys(MDB_txn *txn)
 	assert_int_equal(mdb_cursor_open(txn, households, &cur), 0);
 	for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size == WIRE_HASH_LEN)
+		if (evlog_is_household_row(&k))
 			continue;
 		assert_int_equal(mdb_put(txn, keys, &k, &v, MDB_NOOVERWRITE), 0);
 		assert_int_equal(mdb_cursor_del(cur, 0), 0);
@@ -252,6 +254,67 @@ static void downgrade(MDB_txn *txn, uint8_t schema, bool tails)
 		fold_tails(txn);
 	split_keys(txn);
 	set_schema(txn, schema);
+}
+
+/* The data keys (records keyed by more than a household key) in database
+ * name; -1 when there is no such database. */
+static int raw_data_keys(const char *name)
+{
+	MDB_env *env;
+	MDB_txn *raw;
+	MDB_dbi dbi;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int n = -1;
+
+	raw_open("meta", &env, &raw, &dbi);
+	if (!mdb_dbi_open(raw, name, 0, &dbi)) {
+		assert_int_equal(mdb_cursor_open(raw, dbi, &cur), 0);
+		for (n = 0; !mdb_cursor_get(cur, &k, &v, MDB_NEXT); )
+			n += evlog_is_datakey_row(&k);
+		mdb_cursor_close(cur);
+	}
+	raw_close(env, raw);
+	return n;
+}
+
+struct unwrap {
+	struct evlog_txn *txn;
+	int n;
+};
+
+static int unwrap_one(void *arg, const uint8_t *hk, const char *platform)
+{
+	struct unwrap *u = arg;
+	struct vault_key k;
+
+	assert_string_equal(platform, "vaulx-bron");
+	assert_int_equal(vault_get(u->txn, hk, platform, false, &k), 0);
+	vault_key_wipe(&k);
+	u->n++;
+	return 0;
+}
+
+/* Open the directory, read-only or not, with its key-encryption key: the
+ * number of its data keys, each of which unwraps; and its models compare
+ * equal to a rebuild's. */
+static int unwrap_all(bool readonly)
+{
+	struct verify_report rep;
+	struct unwrap u = { .n = 0 };
+	struct evlog *log;
+	struct kek *kek;
+	char err[256];
+
+	assert_int_equal(evlog_open(dir, 16 << 20, readonly, &log, err, sizeof(err)), 0);
+	assert_int_equal(kek_open(dir, cfg.master_key, 1, &kek, err, sizeof(err)), 0);
+	evlog_attach_kek(log, kek);
+	assert_int_equal(evlog_txn_begin(log, false, &u.txn), 0);
+	assert_int_equal(evlog_datakey_scan(u.txn, unwrap_one, &u), 0);
+	evlog_txn_abort(u.txn);
+	assert_int_equal(verify_models(log, "/tmp", &rep), 0);
+	fixture_log_close(log, kek);
+	return u.n;
 }
 
 /* A directory of schema 2 kept the idempotency records in "commands", keyed
@@ -307,6 +370,10 @@ static void test_upgrade_from_schema_2(void **state)
 	assert_int_equal(mdb_dbi_open(raw, "commands", 0, &dbi), MDB_NOTFOUND);
 	raw_close(env, raw);
 	assert_int_equal(verify(fault, sizeof(fault)), 0);
+	/* The data keys moved from keys into households, and unwrap. */
+	assert_int_equal(raw_data_keys("keys"), -1);
+	assert_int_equal(raw_data_keys("households"), 5);
+	assert_int_equal(unwrap_all(true), 5);
 }
 
 /* Every case's version 1 at its position, and n entries in all. */
@@ -388,8 +455,13 @@ static void test_upgrade_from_schema_3(void **state)
 	check_streams(true, 5);
 	assert_int_equal(verify(fault, sizeof(fault)), 0);
 	assert_int_equal(schema_version(), 3);
+	assert_int_equal(raw_data_keys("keys"), 5);
+	assert_int_equal(unwrap_all(true), 5);
 	check_streams(false, 5);
 	assert_int_equal(schema_version(), EVLOG_SCHEMA_VERSION);
+	assert_int_equal(raw_data_keys("keys"), -1);
+	assert_int_equal(raw_data_keys("households"), 5);
+	assert_int_equal(unwrap_all(true), 5);
 
 	/* Case 2 continues: version 1 in streams, version 2 in a new tail. */
 	assert_int_equal(fixture_log_open(dir, 16 << 20, &cfg, 1, &log, &kek), 0);
@@ -412,67 +484,6 @@ static void test_upgrade_from_schema_3(void **state)
 	assert_non_null(strstr(err, "no 'stream_tails' database"));
 	check_streams(false, 6);     /* a writable open makes it again */
 	assert_int_equal(verify(fault, sizeof(fault)), 0);
-}
-
-/* The data keys (records keyed by more than a household key) in database
- * name; -1 when there is no such database. */
-static int raw_data_keys(const char *name)
-{
-	MDB_env *env;
-	MDB_txn *raw;
-	MDB_dbi dbi;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int n = -1;
-
-	raw_open("meta", &env, &raw, &dbi);
-	if (!mdb_dbi_open(raw, name, 0, &dbi)) {
-		assert_int_equal(mdb_cursor_open(raw, dbi, &cur), 0);
-		for (n = 0; !mdb_cursor_get(cur, &k, &v, MDB_NEXT); )
-			n += k.mv_size > WIRE_HASH_LEN;
-		mdb_cursor_close(cur);
-	}
-	raw_close(env, raw);
-	return n;
-}
-
-struct unwrap {
-	struct evlog_txn *txn;
-	int n;
-};
-
-static int unwrap_one(void *arg, const uint8_t *hk, const char *platform)
-{
-	struct unwrap *u = arg;
-	struct vault_key k;
-
-	assert_string_equal(platform, "vaulx-bron");
-	assert_int_equal(vault_get(u->txn, hk, platform, false, &k), 0);
-	vault_key_wipe(&k);
-	u->n++;
-	return 0;
-}
-
-/* Open the directory, read-only or not, with its key-encryption key: the
- * number of its data keys, each of which unwraps; and its models compare
- * equal to a rebuild's. */
-static int unwrap_all(bool readonly)
-{
-	struct verify_report rep;
-	struct unwrap u = { .n = 0 };
-	struct evlog *log;
-	struct kek *kek;
-	char err[256];
-
-	assert_int_equal(evlog_open(dir, 16 << 20, readonly, &log, err, sizeof(err)), 0);
-	assert_int_equal(kek_open(dir, cfg.master_key, 1, &kek, err, sizeof(err)), 0);
-	evlog_attach_kek(log, kek);
-	assert_int_equal(evlog_txn_begin(log, false, &u.txn), 0);
-	assert_int_equal(evlog_datakey_scan(u.txn, unwrap_one, &u), 0);
-	evlog_txn_abort(u.txn);
-	assert_int_equal(verify_models(log, "/tmp", &rep), 0);
-	fixture_log_close(log, kek);
-	return u.n;
 }
 
 /* evlog_open() refuses the directory with a message holding expect. */
@@ -506,7 +517,7 @@ static void raw_change(const char *name, MDB_val k, const char *value)
  * refused. */
 static void test_upgrade_from_schema_4(void **state)
 {
-	uint8_t hk[WIRE_HASH_LEN] = { 7 };
+	uint8_t hk[WIRE_HASH_LEN];
 	MDB_val bad = { WIRE_HASH_LEN, hk };
 	char fault[512];
 	MDB_env *env;
@@ -514,6 +525,7 @@ static void test_upgrade_from_schema_4(void **state)
 	MDB_dbi dbi;
 
 	(void)state;
+	memset(hk, 0xff, sizeof(hk));     /* sorts after every data key */
 	raw_open("meta", &env, &raw, &dbi);
 	downgrade(raw, 4, true);
 	raw_close(env, raw);
@@ -522,16 +534,19 @@ static void test_upgrade_from_schema_4(void **state)
 	assert_int_equal(unwrap_all(true), 5);
 	assert_int_equal(verify(fault, sizeof(fault)), 0);
 
-	/* An upgrade that fails half-way (a record of keys that is no data
-	 * key's) leaves schema 4 as it was. */
+	/* An upgrade that fails half-way (the last record of keys is no data
+	 * key's: every data key was copied before it) leaves schema 4 as it
+	 * was. */
 	raw_change("keys", bad, "x");
 	expect_refused(false, ML_ECORRUPT, "cannot upgrade");
+	expect_refused(false, ML_ECORRUPT, "record 6 of keys (key ffffffff");
 	assert_int_equal(schema_version(), 4);
+	assert_int_equal(raw_data_keys("keys"), 5);
 	assert_int_equal(raw_data_keys("households"), 0);
 	raw_change("keys", bad, NULL);
 
 	assert_int_equal(unwrap_all(false), 5);
-	assert_int_equal(schema_version(), 5);
+	assert_int_equal(schema_version(), EVLOG_SCHEMA_VERSION);
 	assert_int_equal(raw_data_keys("keys"), -1);
 	assert_int_equal(raw_data_keys("households"), 5);
 	assert_int_equal(verify(fault, sizeof(fault)), 0);
@@ -540,8 +555,10 @@ static void test_upgrade_from_schema_4(void **state)
 	/* keys again (one record, then empty): refused, read-only or not. */
 	raw_change("keys", bad, "x");
 	raw_change("keys", bad, NULL);
-	expect_refused(true, ML_ESCHEMA, "(a 'keys' database in schema 5)");
-	expect_refused(false, ML_ESCHEMA, "(a 'keys' database in schema 5)");
+	expect_refused(true, ML_ESCHEMA, "has a 'keys' database in schema 5 (data keys "
+		       "belong in 'households')");
+	expect_refused(false, ML_ESCHEMA, "has a 'keys' database in schema 5 (data keys "
+		       "belong in 'households')");
 	raw_open("keys", &env, &raw, &dbi);
 	assert_int_equal(mdb_drop(raw, dbi, 1), 0);
 	set_schema(raw, 4);
@@ -716,6 +733,54 @@ static void test_models_against_a_rebuild(void **state)
 	evlog_close(log);
 }
 
+/* A data key whose household has lost its record of cases: named by
+ * verify_models before any rebuild; a rebuild puts the record back. */
+static void test_data_key_without_household(void **state)
+{
+	struct verify_report rep;
+	struct evlog_txn *txn;
+	struct evlog *log;
+	ml_case *c;
+	uint8_t hk[WIRE_HASH_LEN];
+	char err[256], expect[256];
+	size_t n;
+	MDB_env *env;
+	MDB_txn *raw;
+	MDB_dbi dbi;
+	MDB_val k = { WIRE_HASH_LEN, hk };
+
+	(void)state;
+	assert_int_equal(evlog_open(dir, 16 << 20, true, &log, err, sizeof(err)), 0);
+	assert_int_equal(evlog_txn_begin(log, false, &txn), 0);
+	assert_int_equal(evlog_case_get(txn, "VNX-2026-000002", &c), 0);
+	assert_int_equal(c->household_key.len, WIRE_HASH_LEN);
+	memcpy(hk, c->household_key.data, WIRE_HASH_LEN);
+	wire_free(c);
+	evlog_txn_abort(txn);
+	evlog_close(log);
+	n = (size_t)snprintf(expect, sizeof(expect), "households: data key of household ");
+	for (size_t i = 0; i < WIRE_HASH_LEN; i++)
+		n += (size_t)snprintf(expect + n, sizeof(expect) - n, "%02x", hk[i]);
+	snprintf(expect + n, sizeof(expect) - n, " on platform 'vaulx-bron' has no household "
+		 "record");
+
+	raw_open("households", &env, &raw, &dbi);
+	assert_int_equal(mdb_del(raw, dbi, &k, NULL), 0);
+	raw_close(env, raw);
+	assert_int_equal(evlog_open(dir, 16 << 20, true, &log, err, sizeof(err)), 0);
+	assert_int_equal(verify_models(log, "/tmp", &rep), ML_ECORRUPT);
+	assert_string_equal(rep.fault, expect);
+	evlog_close(log);
+
+	assert_int_equal(evlog_open(dir, 16 << 20, false, &log, err, sizeof(err)), 0);
+	assert_int_equal(evlog_txn_begin(log, true, &txn), 0);
+	assert_int_equal(evlog_models_clear(txn), 0);
+	assert_int_equal(models_rebuild(txn, txn), 0);
+	assert_int_equal(evlog_txn_commit(txn), 0);
+	assert_int_equal(verify_models(log, "/tmp", &rep), 0);
+	evlog_close(log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -730,6 +795,7 @@ int main(void)
 		cmocka_unit_test(test_missing_streams_entry),
 		cmocka_unit_test(test_missing_command_record),
 		cmocka_unit_test(test_models_against_a_rebuild),
+		cmocka_unit_test(test_data_key_without_household),
 	};
 
 	return cmocka_run_group_tests_name("verify", tests, setup, teardown);
