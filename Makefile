@@ -203,7 +203,7 @@ bench-replay: $(BIN)/maillage-replaybench ## rebuild every model from a log of a
 
 bench: SHELL := /bin/bash
 bench: .SHELLFLAGS := -eu -o pipefail -c
-bench: $(PROGRAMS) $(BIN)/maillage-bench $(BIN)/maillage-diskbench ## maillage's commands against PostgreSQL doing the same durable appends, and the ratio (about 2 minutes)
+bench: $(PROGRAMS) $(BIN)/maillage-bench $(BIN)/maillage-diskbench ## the disk alone, maillage's commands against PostgreSQL doing the same durable appends, and the ratio (about 2 minutes)
 	@BUILD=$(BUILD) tools/bench.sh $(BENCH_ARGS) | tee $(BUILD)/bench-maillage.txt
 	@echo
 	@BUILD=$(BUILD) tools/bench-postgres.sh $(BENCH_PG_ARGS) | tee $(BUILD)/bench-postgres.txt

@@ -132,16 +132,15 @@ static int put_schema(struct evlog_txn *txn)
  * EVLOG_SCHEMA_KEYS_IN_HOUSEHOLDS only. */
 static int check_layout(const struct evlog *log, uint32_t v, char *err, size_t errlen)
 {
-	if (log->no_tails && v >= EVLOG_SCHEMA_TAILS)
-		snprintf(err, errlen, "'%s' is not a maillage data directory (no '%s' database "
-			 "in schema %u)", log->dir, evlog_db_names[DB_TAILS], v);
-	else if (log->old_keys && v >= EVLOG_SCHEMA_KEYS_IN_HOUSEHOLDS)
+	bool no_tails = log->no_tails && v >= EVLOG_SCHEMA_TAILS;
+
+	if (log->old_keys && v >= EVLOG_SCHEMA_KEYS_IN_HOUSEHOLDS)
 		snprintf(err, errlen, "'%s' has a '%s' database in schema %u (data keys belong "
 			 "in '%s')", log->dir, evlog_db_names[DB_KEYS], v,
 			 evlog_db_names[DB_HOUSEHOLDS]);
-	else if (!log->old_keys && v < EVLOG_SCHEMA_KEYS_IN_HOUSEHOLDS)
+	else if (no_tails || (!log->old_keys && v < EVLOG_SCHEMA_KEYS_IN_HOUSEHOLDS))
 		snprintf(err, errlen, "'%s' is not a maillage data directory (no '%s' database "
-			 "in schema %u)", log->dir, evlog_db_names[DB_KEYS], v);
+			 "in schema %u)", log->dir, evlog_db_names[no_tails ? DB_TAILS : DB_KEYS], v);
 	else
 		return 0;
 	return ML_ESCHEMA;
@@ -213,8 +212,10 @@ static int check_schema(struct evlog_txn *txn, bool readonly, struct upgraded *u
 		return rc;
 	v = val.mv_size == 4 ? wire_get_be32(val.mv_data) : 0;
 	if (v < oldest || v > EVLOG_SCHEMA_VERSION) {
-		snprintf(err, errlen, "'%s' has schema version %u; this maillaged reads version %u",
-			 txn->log->dir, v, EVLOG_SCHEMA_VERSION);
+		snprintf(err, errlen, "'%s' has schema version %u; this maillaged reads versions "
+			 "%u to %u%s", txn->log->dir, v, oldest, EVLOG_SCHEMA_VERSION,
+			 v >= EVLOG_SCHEMA_UPGRADE && v < oldest ? " (start the server once on it "
+			 "to upgrade it)" : "");
 		return ML_ESCHEMA;
 	}
 	rc = check_layout(txn->log, v, err, errlen);

@@ -280,7 +280,6 @@ int evlog_commands_migrate(struct evlog_txn *txn, uint64_t *n)
 	int mrc = mdb_dbi_open(txn->txn, "commands", 0, &old);
 
 	*n = 0;
-
 	if (mrc == MDB_NOTFOUND)
 		return 0;
 	if (mrc || (mrc = mdb_cursor_open(txn->txn, old, &cur)))

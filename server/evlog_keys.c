@@ -116,17 +116,27 @@ int evlog_datakey_scan(struct evlog_txn *txn, evlog_datakey_fn fn, void *arg)
 	return mrc == MDB_NOTFOUND || !mrc ? 0 : evlog_map_err(mrc, "data keys scan");
 }
 
-/* Fill fault with the data key at key, whose household has no record. */
-static int orphan(const MDB_val *key, char *fault, size_t len)
+/* The first 32 bytes of key (fewer if shorter) in hex, for messages. */
+static void key_hex(const MDB_val *key, char hex[2 * WIRE_HASH_LEN + 1])
 {
-	const uint8_t *p = key->mv_data;
+	size_t m = key->mv_size < WIRE_HASH_LEN ? key->mv_size : WIRE_HASH_LEN;
+
+	for (size_t i = 0; i < m; i++)
+		snprintf(hex + 2 * i, 3, "%02x", ((const uint8_t *)key->mv_data)[i]);
+	hex[2 * m] = 0;
+}
+
+/* Fill fault with the data key at key in database db, whose household has
+ * no record. */
+static int orphan(int db, const MDB_val *key, char *fault, size_t len)
+{
 	char hex[2 * WIRE_HASH_LEN + 1];
 	int plen = (int)(key->mv_size - WIRE_HASH_LEN);
 
-	for (size_t i = 0; i < WIRE_HASH_LEN; i++)
-		snprintf(hex + 2 * i, 3, "%02x", p[i]);
-	snprintf(fault, len, "households: data key of household %s on platform '%.*s' has "
-		 "no household record", hex, plen > 64 ? 64 : plen, (const char *)p + WIRE_HASH_LEN);
+	key_hex(key, hex);
+	snprintf(fault, len, "%s: data key of household %s on platform '%.*s' has no household "
+		 "record", evlog_db_names[db], hex, plen > 64 ? 64 : plen,
+		 (const char *)key->mv_data + WIRE_HASH_LEN);
 	return ML_ECORRUPT;
 }
 
@@ -134,9 +144,10 @@ int evlog_datakeys_check(struct evlog_txn *txn, char *fault, size_t len)
 {
 	uint8_t last[WIRE_HASH_LEN];
 	bool have = false;
+	int db = datakey_db(txn);
 	MDB_cursor *cur;
 	MDB_val key, val;
-	int rc = 0, mrc = mdb_cursor_open(txn->txn, txn->log->dbi[datakey_db(txn)], &cur);
+	int rc = 0, mrc = mdb_cursor_open(txn->txn, txn->log->dbi[db], &cur);
 
 	if (mrc)
 		return evlog_map_err(mrc, "cursor");
@@ -147,21 +158,22 @@ int evlog_datakeys_check(struct evlog_txn *txn, char *fault, size_t len)
 	     mrc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
 		MDB_val hk = { .mv_size = WIRE_HASH_LEN, .mv_data = key.mv_data }, hv;
 
-		if (evlog_is_household_row(&key)) {
+		if (db == DB_HOUSEHOLDS && evlog_is_household_row(&key)) {
 			memcpy(last, key.mv_data, WIRE_HASH_LEN);
 			have = true;
 		} else if (!evlog_is_datakey_row(&key)) {
-			snprintf(fault, len, "households: a record whose key of %zu bytes is "
-				 "neither a household's nor a data key's", key.mv_size);
+			snprintf(fault, len, "%s: a record whose key of %zu bytes is %s",
+				 evlog_db_names[db], key.mv_size, db == DB_HOUSEHOLDS ?
+				 "neither a household's nor a data key's" : "no data key's");
 			rc = ML_ECORRUPT;
-		} else if (txn->log->old_keys) {
+		} else if (db == DB_KEYS) {
 			mrc = mdb_get(txn->txn, txn->log->dbi[DB_HOUSEHOLDS], &hk, &hv);
 			if (mrc == MDB_NOTFOUND)
-				rc = orphan(&key, fault, len);
+				rc = orphan(db, &key, fault, len);
 			else if (mrc)
 				break;
 		} else if (!have || memcmp(last, key.mv_data, WIRE_HASH_LEN)) {
-			rc = orphan(&key, fault, len);
+			rc = orphan(db, &key, fault, len);
 		}
 	}
 	mdb_cursor_close(cur);
@@ -204,6 +216,7 @@ int evlog_datakeys_unchanged(struct evlog_txn *txn, uint64_t before, const char 
 static int copy_keys(struct evlog_txn *txn, uint64_t *n, char *err, size_t errlen)
 {
 	MDB_dbi to = txn->log->dbi[DB_HOUSEHOLDS];
+	const char *why = NULL;
 	MDB_cursor *cur;
 	MDB_val key, val;
 	int mrc;
@@ -214,30 +227,25 @@ static int copy_keys(struct evlog_txn *txn, uint64_t *n, char *err, size_t errle
 		return evlog_map_err(mrc, "cursor");
 	for (mrc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); !mrc;
 	     mrc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-		const char *why = NULL;
-
 		if (!evlog_is_datakey_row(&key))
 			why = "is no data key (the key is not a household key then a platform)";
 		else if ((mrc = evlog_wrote(txn, mdb_put(txn->txn, to, &key, &val,
 							 MDB_NOOVERWRITE))) == MDB_KEYEXIST)
 			why = "is in households already";
-		if (why) {
-			char hex[2 * WIRE_HASH_LEN + 1];
-			size_t m = key.mv_size < WIRE_HASH_LEN ? key.mv_size : WIRE_HASH_LEN;
-
-			for (size_t i = 0; i < m; i++)
-				snprintf(hex + 2 * i, 3, "%02x", ((const uint8_t *)key.mv_data)[i]);
-			hex[2 * m] = 0;
-			snprintf(err, errlen, "record %llu of keys (key %s, %zu bytes) %s",
-				 (unsigned long long)*n + 1, hex, key.mv_size, why);
-			mdb_cursor_close(cur);
-			return ML_ECORRUPT;
-		}
-		if (mrc)
-			break;
+		if (why || mrc)
+			break;       /* key is the record at fault */
 		(*n)++;
 	}
+	if (why) {
+		char hex[2 * WIRE_HASH_LEN + 1];
+
+		key_hex(&key, hex);
+		snprintf(err, errlen, "record %llu of keys (key %s, %zu bytes) %s",
+			 (unsigned long long)*n + 1, hex, key.mv_size, why);
+	}
 	mdb_cursor_close(cur);
+	if (why)
+		return ML_ECORRUPT;
 	return mrc == MDB_NOTFOUND ? 0 : evlog_map_err(mrc, "keys");
 }
 

@@ -104,11 +104,12 @@ static void test_newer_schema(void **state)
 	assert_int_equal(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
 	{
-		char want[96];
+		char want[96], upto[32];
 
 		snprintf(want, sizeof(want), "has schema version %u; this maillaged reads "
-			 "version %u", version + 1, version);
-		expect_refusal(NULL, NULL, (const char *const[]){ H.data, want, NULL });
+			 "versions ", version + 1);
+		snprintf(upto, sizeof(upto), " to %u", version);
+		expect_refusal(NULL, NULL, (const char *const[]){ H.data, want, upto, NULL });
 	}
 	/* Put it back: the group's teardown checks a clean stop. */
 	assert_int_equal(mdb_env_create(&env), 0);

@@ -198,8 +198,9 @@ static void test_erasure(void **state)
 		 h_erase(&H, id, MAILLAGE__V1__ERASURE_REASON__ERASURE_RETENTION),
 		 ST(INVALID_ARGUMENT));
 
-	/* Pin an old snapshot so that the keys page's copies pile up in the
-	 * free pages while other households are referred. */
+	/* Pin an old snapshot so that the copies of the households page holding
+	 * the data key pile up in the free pages while other households are
+	 * referred. */
 	assert_int_equal(mdb_env_create(&env), 0);
 	mdb_env_set_maxdbs(env, 32);
 	assert_int_equal(mdb_env_open(env, H.data, MDB_RDONLY, 0600), 0);

@@ -446,6 +446,15 @@ static void test_rebuild_beside_erased_households(void **state)
 	evlog_txn_abort(left.txn);
 	assert_int_equal(left.n[0], PER_PLATFORM - erased);
 	assert_int_equal(left.n[1], PER_PLATFORM - erased);
+
+	/* The rebuild's guard: a data key gone since the count is refused. */
+	assert_int_equal(evlog_txn_begin(elog, true, &txn), 0);
+	assert_int_equal(evlog_datakey_count(txn, &before), 0);
+	assert_int_equal(evlog_datakeys_unchanged(txn, before, "test"), 0);
+	assert_int_equal(evlog_datakey_del(txn, hks[1], "vaulx-bron"), 0);   /* kept above */
+	assert_int_equal(evlog_datakeys_unchanged(txn, before, "test"), ML_ECORRUPT);
+	evlog_txn_abort(txn);
+	txn = NULL;
 }
 
 static int abort_open(void **state)

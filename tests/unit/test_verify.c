@@ -511,6 +511,50 @@ static void raw_change(const char *name, MDB_val k, const char *value)
 	raw_close(env, raw);
 }
 
+/* verify_models on dir, opened read-only: its code, the fault in fault. */
+static int models_fault(char *fault, size_t len)
+{
+	struct verify_report rep;
+	struct evlog *log;
+	char err[256];
+	int rc;
+
+	assert_int_equal(evlog_open(dir, 16 << 20, true, &log, err, sizeof(err)), 0);
+	rc = verify_models(log, "/tmp", &rep);
+	snprintf(fault, len, "%s", rep.fault);
+	evlog_close(log);
+	return rc;
+}
+
+/* Take the first record of households (a household's: before schema 5
+ * there is nothing else) out, its key and value saved in key, val, *vlen
+ * (room on entry); put_back puts them back. */
+static void household_row_swap(uint8_t *key, uint8_t *val, size_t *vlen, bool put_back)
+{
+	MDB_val k = { WIRE_HASH_LEN, key }, v;
+	MDB_cursor *cur;
+	MDB_env *env;
+	MDB_txn *raw;
+	MDB_dbi dbi;
+
+	raw_open("households", &env, &raw, &dbi);
+	if (put_back) {
+		v = (MDB_val){ *vlen, val };
+		assert_int_equal(mdb_put(raw, dbi, &k, &v, MDB_NOOVERWRITE), 0);
+	} else {
+		assert_int_equal(mdb_cursor_open(raw, dbi, &cur), 0);
+		assert_int_equal(mdb_cursor_get(cur, &k, &v, MDB_FIRST), 0);
+		assert_int_equal(k.mv_size, WIRE_HASH_LEN);
+		assert_true(v.mv_size <= *vlen);
+		memcpy(key, k.mv_data, WIRE_HASH_LEN);
+		memcpy(val, v.mv_data, v.mv_size);
+		*vlen = v.mv_size;
+		assert_int_equal(mdb_cursor_del(cur, 0), 0);
+		mdb_cursor_close(cur);
+	}
+	raw_close(env, raw);
+}
+
 /* A directory of schema 4 kept the data keys in keys: a read-only open reads
  * them there; a writable one moves them into households and drops keys, all
  * or nothing. A schema 5 directory with keys, a schema 4 one without, are
@@ -533,11 +577,26 @@ static void test_upgrade_from_schema_4(void **state)
 	assert_int_equal(raw_data_keys("households"), 0);
 	assert_int_equal(unwrap_all(true), 5);
 	assert_int_equal(verify(fault, sizeof(fault)), 0);
+	assert_int_equal(models_fault(fault, sizeof(fault)), 0);
+
+	/* verify names a data key of keys whose household lost its record. */
+	{
+		uint8_t key[WIRE_HASH_LEN], val[1024];
+		size_t vlen = sizeof(val);
+
+		household_row_swap(key, val, &vlen, false);
+		assert_int_equal(models_fault(fault, sizeof(fault)), ML_ECORRUPT);
+		assert_non_null(strstr(fault, "keys: data key of household "));
+		assert_non_null(strstr(fault, " has no household record"));
+		household_row_swap(key, val, &vlen, true);
+	}
 
 	/* An upgrade that fails half-way (the last record of keys is no data
 	 * key's: every data key was copied before it) leaves schema 4 as it
 	 * was. */
 	raw_change("keys", bad, "x");
+	assert_int_equal(models_fault(fault, sizeof(fault)), ML_ECORRUPT);
+	assert_string_equal(fault, "keys: a record whose key of 32 bytes is no data key's");
 	expect_refused(false, ML_ECORRUPT, "cannot upgrade");
 	expect_refused(false, ML_ECORRUPT, "record 6 of keys (key ffffffff");
 	assert_int_equal(schema_version(), 4);
@@ -551,6 +610,13 @@ static void test_upgrade_from_schema_4(void **state)
 	assert_int_equal(raw_data_keys("households"), 5);
 	assert_int_equal(verify(fault, sizeof(fault)), 0);
 	assert_int_equal(unwrap_all(true), 5);
+
+	/* A record of households that is neither kind is named. */
+	raw_change("households", (MDB_val){ 5, "short" }, "x");
+	assert_int_equal(models_fault(fault, sizeof(fault)), ML_ECORRUPT);
+	assert_string_equal(fault, "households: a record whose key of 5 bytes is neither a "
+			    "household's nor a data key's");
+	raw_change("households", (MDB_val){ 5, "short" }, NULL);
 
 	/* keys again (one record, then empty): refused, read-only or not. */
 	raw_change("keys", bad, "x");

@@ -29,8 +29,8 @@ static const char usage_text[] =
 	"p99.9, max, and the share over 2.5 ms and 5 ms.\n"
 	"\n"
 	"  --dir DIR      a directory on the disk to measure (the data directory's)\n"
-	"  --pages N      pages per round (40: a commit of ~7 commands)\n"
-	"  --rounds N     rounds (2000)\n"
+	"  --pages N      pages per round (40: a commit at ~5 000 commands/s)\n"
+	"  --rounds N     rounds (2000; at most 1000000)\n"
 	"  --file-mb N    size of the scratch file (256)\n"
 	"  -h, --help     this help\n"
 	"\n"
@@ -71,6 +71,7 @@ static int parse_long(const char *s, const char *name, long min, long max, long 
 	return 0;
 }
 
+/* 0, 1 for --help (printed), -1 for a usage error (said). */
 static int parse_options(struct opts *o, int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -87,10 +88,10 @@ static int parse_options(struct opts *o, int argc, char **argv)
 		switch (ch) {
 		case 'h':
 			fputs(usage_text, stdout);
-			exit(0);
+			return 1;
 		case 'd': o->dir = optarg; break;
 		case 'p': rc = parse_long(optarg, "pages", 1, 100000, &o->pages); break;
-		case 'r': rc = parse_long(optarg, "rounds", 1, 10000000, &o->rounds); break;
+		case 'r': rc = parse_long(optarg, "rounds", 1, 1000000, &o->rounds); break;
 		case 'f': rc = parse_long(optarg, "file-mb", 1, 65536, &o->file_mb); break;
 		default: return -1;
 		}
@@ -102,14 +103,36 @@ static int parse_options(struct opts *o, int argc, char **argv)
 	return rc;
 }
 
+/* pwrite of a whole page; a short write is an error (EIO). */
+static int write_page(int fd, const unsigned char *page, off_t at)
+{
+	ssize_t n = pwrite(fd, page, PAGE, at);
+
+	if (n == PAGE)
+		return 0;
+	if (n >= 0)
+		errno = EIO;
+	return -1;
+}
+
 /* Write every page of fd once and flush, so that rounds overwrite blocks
  * the file already has (as LMDB mostly does). */
 static int fill(int fd, long file_pages, unsigned char *page)
 {
 	for (long i = 0; i < file_pages; i++)
-		if (pwrite(fd, page, PAGE, (off_t)i * PAGE) != PAGE)
+		if (write_page(fd, page, (off_t)i * PAGE))
 			return -1;
 	return fdatasync(fd);
+}
+
+/* A page of the file past the first (the meta page's), at random: two
+ * draws, as RAND_MAX may be as small as 32767. */
+static off_t random_page(long file_pages, unsigned *seed)
+{
+	unsigned long r = (unsigned long)rand_r(seed) * ((unsigned long)RAND_MAX + 1) +
+			  (unsigned long)rand_r(seed);
+
+	return (off_t)(1 + r % (unsigned long)(file_pages - 1)) * PAGE;
 }
 
 /* One round: the dirty pages, their flush, the meta page. */
@@ -117,15 +140,13 @@ static int round_once(int fd, int meta_fd, long pages, long file_pages, unsigned
 		      unsigned *seed)
 {
 	for (long p = 0; p < pages; p++) {
-		off_t at = (off_t)(1 + rand_r(seed) % (file_pages - 1)) * PAGE;
-
 		page[0]++;
-		if (pwrite(fd, page, PAGE, at) != PAGE)
+		if (write_page(fd, page, random_page(file_pages, seed)))
 			return -1;
 	}
 	if (fdatasync(fd))
 		return -1;
-	return pwrite(meta_fd, page, PAGE, 0) == PAGE ? 0 : -1;
+	return write_page(meta_fd, page, 0);
 }
 
 static void report(const struct opts *o, double *ms, double total_ms)
@@ -153,10 +174,11 @@ int main(int argc, char **argv)
 	char path[4096];
 	double *ms = NULL, start;
 	long file_pages;
-	int fd = -1, meta_fd = -1, rc = 1;
+	int fd = -1, meta_fd = -1, rc = parse_options(&o, argc, argv);
 
-	if (parse_options(&o, argc, argv))
-		return 2;
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	rc = 1;
 	file_pages = o.file_mb * (1024 * 1024 / PAGE);
 	memset(page, 0x5a, sizeof(page));
 	if ((size_t)snprintf(path, sizeof(path), "%s/diskbench.tmp", o.dir) >= sizeof(path)) {
@@ -164,8 +186,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	ms = calloc((size_t)o.rounds, sizeof(*ms));
+	if (!ms) {
+		fprintf(stderr, PROG ": out of memory\n");
+		return 1;
+	}
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (!ms || fd < 0 || (meta_fd = open(path, O_WRONLY | O_DSYNC | O_CLOEXEC)) < 0) {
+	if (fd < 0 || (meta_fd = open(path, O_WRONLY | O_DSYNC | O_CLOEXEC)) < 0) {
 		fprintf(stderr, PROG ": cannot open '%s': %s\n", path, strerror(errno));
 		goto out;
 	}
