@@ -134,13 +134,13 @@ static int check_layout(const struct evlog *log, uint32_t v, char *err, size_t e
 {
 	bool no_tails = log->no_tails && v >= EVLOG_SCHEMA_TAILS;
 
-	if (log->old_keys && v >= EVLOG_SCHEMA_KEYS_IN_HOUSEHOLDS)
+	if (no_tails || (!log->old_keys && v < EVLOG_SCHEMA_KEYS_IN_HOUSEHOLDS))
+		snprintf(err, errlen, "'%s' is not a maillage data directory (no '%s' database "
+			 "in schema %u)", log->dir, evlog_db_names[no_tails ? DB_TAILS : DB_KEYS], v);
+	else if (log->old_keys && v >= EVLOG_SCHEMA_KEYS_IN_HOUSEHOLDS)
 		snprintf(err, errlen, "'%s' has a '%s' database in schema %u (data keys belong "
 			 "in '%s')", log->dir, evlog_db_names[DB_KEYS], v,
 			 evlog_db_names[DB_HOUSEHOLDS]);
-	else if (no_tails || (!log->old_keys && v < EVLOG_SCHEMA_KEYS_IN_HOUSEHOLDS))
-		snprintf(err, errlen, "'%s' is not a maillage data directory (no '%s' database "
-			 "in schema %u)", log->dir, evlog_db_names[no_tails ? DB_TAILS : DB_KEYS], v);
 	else
 		return 0;
 	return ML_ESCHEMA;
@@ -212,10 +212,9 @@ static int check_schema(struct evlog_txn *txn, bool readonly, struct upgraded *u
 		return rc;
 	v = val.mv_size == 4 ? wire_get_be32(val.mv_data) : 0;
 	if (v < oldest || v > EVLOG_SCHEMA_VERSION) {
-		snprintf(err, errlen, "'%s' has schema version %u; this maillaged reads versions "
-			 "%u to %u%s", txn->log->dir, v, oldest, EVLOG_SCHEMA_VERSION,
-			 v >= EVLOG_SCHEMA_UPGRADE && v < oldest ? " (start the server once on it "
-			 "to upgrade it)" : "");
+		snprintf(err, errlen, "'%s' has schema version %u; %s reads versions %u to %u",
+			 txn->log->dir, v, readonly ? "a read-only open" : "this maillaged",
+			 oldest, EVLOG_SCHEMA_VERSION);
 		return ML_ESCHEMA;
 	}
 	rc = check_layout(txn->log, v, err, errlen);

@@ -226,9 +226,11 @@ int evlog_datakey_scan(struct evlog_txn *txn, evlog_datakey_fn fn, void *arg);
 
 /* Every data key has its household's record of cases in households (one
  * walk of households; schema 4 and before, a look-up per key of keys): 0;
- * ML_ECORRUPT with fault naming the first data key without one ("data key
- * of household <hex> on platform '<p>' has no household record") or a
- * record that is neither; or a storage error. */
+ * ML_ECORRUPT with fault naming, after the database's name, the first data
+ * key without one ("households: data key of household <hex> on platform
+ * '<p>' has no household record"), or a record of households that is
+ * neither a household's nor a data key's, or one of keys that is no data
+ * key's; or a storage error. */
 int evlog_datakeys_check(struct evlog_txn *txn, char *fault, size_t len);
 
 /* *n gets the number of data keys txn sees (a walk of households, keys

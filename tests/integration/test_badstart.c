@@ -107,7 +107,7 @@ static void test_newer_schema(void **state)
 		char want[96], upto[32];
 
 		snprintf(want, sizeof(want), "has schema version %u; this maillaged reads "
-			 "versions ", version + 1);
+			 "versions 2 to ", version + 1);      /* it upgrades from 2 */
 		snprintf(upto, sizeof(upto), " to %u", version);
 		expect_refusal(NULL, NULL, (const char *const[]){ H.data, want, upto, NULL });
 	}

@@ -447,7 +447,8 @@ static void test_rebuild_beside_erased_households(void **state)
 	assert_int_equal(left.n[0], PER_PLATFORM - erased);
 	assert_int_equal(left.n[1], PER_PLATFORM - erased);
 
-	/* The rebuild's guard: a data key gone since the count is refused. */
+	/* The guard the rebuild and the clear call: a data key gone since the
+	 * count is refused. */
 	assert_int_equal(evlog_txn_begin(elog, true, &txn), 0);
 	assert_int_equal(evlog_datakey_count(txn, &before), 0);
 	assert_int_equal(evlog_datakeys_unchanged(txn, before, "test"), 0);

@@ -34,7 +34,8 @@ static const char usage_text[] =
 	"  --file-mb N    size of the scratch file (256)\n"
 	"  -h, --help     this help\n"
 	"\n"
-	"Exit status: 0 done, 1 failed (a write or flush failed), 2 usage.\n";
+	"Exit status: 0 done, 1 failed (the scratch file, a write or a flush failed, or\n"
+	"out of memory), 2 usage.\n";
 
 struct opts {
 	const char *dir;
