@@ -210,7 +210,7 @@ static int unwrap_one(void *arg, const uint8_t *hk, const char *platform)
 {
 	struct keys_walk *w = arg;
 	struct vault_key k;
-	int rc = vault_get(w->txn, hk, platform, false, &k);
+	int rc = vault_get(w->txn, hk, platform, 0, &k);
 
 	vault_key_wipe(&k);
 	w->n += !rc;

@@ -359,7 +359,7 @@ int command_append(struct evlog_txn *txn, ml_case **c, ml_event *ev, const uint8
 	memset(&taken, 0, sizeof(taken));
 	memset(&k, 0, sizeof(k));
 	if (personal_present(ev)) {
-		rc = vault_get(txn, hk, ev->platform, !*c, &k);
+		rc = vault_get(txn, hk, ev->platform, *c ? 0 : evlog_last_position(txn) + 1, &k);
 		if (rc == ML_ENOTFOUND)
 			rc = ML_ESTATE;   /* erased: nothing personal may be added */
 		if (!rc)

@@ -122,9 +122,11 @@ static int put_schema(struct evlog_txn *txn)
 }
 
 /* The schemas whose layout changed: stream_tails added (schema 4), keys
- * moved into households (schema 5). */
+ * moved into households (schema 5), the keys of households begin with the
+ * household's anchor (schema 6). */
 #define EVLOG_SCHEMA_TAILS 4
 #define EVLOG_SCHEMA_KEYS_IN_HOUSEHOLDS 5
+#define EVLOG_SCHEMA_ANCHORED 6
 
 /* Refuse a directory whose databases are not those of its schema v
  * (EVLOG_SCHEMA_READ..EVLOG_SCHEMA_VERSION): stream_tails from
@@ -151,6 +153,7 @@ struct upgraded {
 	uint32_t from;           /* 0: no upgrade */
 	uint64_t commands;       /* records moved into command_log (from 2) */
 	uint64_t keys;           /* data keys moved into households */
+	uint64_t households;     /* households re-keyed with their anchors */
 };
 
 /* Upgrade a directory of schema `from` (EVLOG_SCHEMA_UPGRADE on) in the
@@ -165,6 +168,8 @@ static int upgrade(struct evlog_txn *txn, uint32_t from, struct upgraded *up, ch
 
 	if (!rc)
 		rc = evlog_datakeys_migrate(txn, &up->keys, why, sizeof(why));
+	if (!rc)
+		rc = evlog_households_anchor(txn, &up->households, why, sizeof(why));
 	if (!rc)
 		rc = put_schema(txn);
 	if (rc)
@@ -183,12 +188,15 @@ static void log_upgraded(const struct upgraded *up)
 	if (up->from == 2)
 		snprintf(commands, sizeof(commands), " commands=%llu",
 			 (unsigned long long)up->commands);
-	log_info("schema_upgraded", "from=%u to=%u%s keys=%llu detail=\"%s%sdata keys moved "
-		 "into households, beside each household's cases\"", up->from,
+	log_info("schema_upgraded", "from=%u to=%u%s keys=%llu households=%llu detail=\"%s%s%s"
+		 "households keyed by their first referral's position\"", up->from,
 		 EVLOG_SCHEMA_VERSION, commands, (unsigned long long)up->keys,
+		 (unsigned long long)up->households,
 		 up->from == 2 ? "idempotency records moved into command_log; " : "",
 		 up->from < EVLOG_SCHEMA_TAILS ? "stream_tails added: each case's next "
-		 "events are indexed there first; " : "");
+		 "events are indexed there first; " : "",
+		 up->from < EVLOG_SCHEMA_KEYS_IN_HOUSEHOLDS ? "data keys moved into "
+		 "households, beside each household's cases; " : "");
 }
 
 /* A new directory gets the schema version, one from EVLOG_SCHEMA_UPGRADE on
@@ -201,8 +209,10 @@ static int check_schema(struct evlog_txn *txn, bool readonly, struct upgraded *u
 	MDB_val val;
 	int rc = evlog_get_raw(txn, DB_META, schema_key, sizeof(schema_key) - 1, &val);
 
-	if (rc == ML_ENOTFOUND && !readonly && txn->last_pos == 0 && !txn->log->old_keys)
+	if (rc == ML_ENOTFOUND && !readonly && txn->last_pos == 0 && !txn->log->old_keys) {
+		txn->log->anchored = true;
 		return put_schema(txn);
+	}
 	if (rc == ML_ENOTFOUND) {
 		snprintf(err, errlen, "'%s' is not a maillage data directory (no schema version)",
 			 txn->log->dir);
@@ -217,6 +227,7 @@ static int check_schema(struct evlog_txn *txn, bool readonly, struct upgraded *u
 			 oldest, EVLOG_SCHEMA_VERSION);
 		return ML_ESCHEMA;
 	}
+	txn->log->anchored = v >= EVLOG_SCHEMA_ANCHORED;
 	rc = check_layout(txn->log, v, err, errlen);
 	if (!rc && !readonly && v < EVLOG_SCHEMA_VERSION)
 		rc = upgrade(txn, v, up, err, errlen);
@@ -302,7 +313,9 @@ int evlog_open(const char *dir, size_t map_size, bool readonly,
 	struct evlog *log = calloc(1, sizeof(*log));
 	int rc;
 
-	if (!log || !(log->dir = strdup(dir))) {
+	if (!log || !(log->dir = strdup(dir)) || evlog_households_init(log)) {
+		if (log)
+			free(log->dir);
 		free(log);
 		snprintf(err, errlen, "out of memory");
 		return ML_ENOMEM;
@@ -337,6 +350,7 @@ int evlog_open(const char *dir, size_t map_size, bool readonly,
 err_close_env:
 	mdb_env_close(log->env);
 err_free_log:
+	evlog_households_free(log);
 	free(log->dir);
 	free(log);
 	return rc;
@@ -357,6 +371,7 @@ void evlog_close(struct evlog *log)
 		return;
 	mdb_env_close(log->env);
 	evlog_commands_free(log);
+	evlog_households_free(log);
 	free(log->dir);
 	free(log);
 }
@@ -549,17 +564,6 @@ int evlog_case_put(struct evlog_txn *txn, const ml_case *c)
 	return evlog_put_msg(txn, DB_CASES, c->case_id, strlen(c->case_id), c, 0);
 }
 
-int evlog_household_get(struct evlog_txn *txn, const uint8_t *key, ml_household_cases **out)
-{
-	return GET_MSG(txn, DB_HOUSEHOLDS, key, WIRE_HASH_LEN,
-		       wire_household_cases_unpack, out);
-}
-
-int evlog_household_put(struct evlog_txn *txn, const uint8_t *key, const ml_household_cases *hc)
-{
-	return evlog_put_msg(txn, DB_HOUSEHOLDS, key, WIRE_HASH_LEN, hc, 0);
-}
-
 int evlog_next_case_number(struct evlog_txn *txn, const char *code, int year, uint32_t *out)
 {
 	char name[64];
@@ -720,9 +724,9 @@ out_close:
 static const int model_dbs[] = { DB_CASES, DB_HOUSEHOLDS, DB_PENDING, DB_CASELOAD };
 
 /* key is a row of the model kept in db. */
-static bool model_row(int db, const MDB_val *key)
+static bool model_row(const struct evlog *log, int db, const MDB_val *key)
 {
-	return db != DB_HOUSEHOLDS || evlog_is_household_row(key);
+	return db != DB_HOUSEHOLDS || evlog_is_household_row(log, key);
 }
 
 /* Delete the households' rows, one by one: the data keys stay. */
@@ -743,7 +747,7 @@ static int clear_households(struct evlog_txn *txn)
 		 * clears it and does not advance. Behaviour of mdb.c, not
 		 * documented in lmdb.h: test_models_rebuild's households side
 		 * by side fail if a row is stepped over. */
-		if (evlog_is_household_row(&key) &&
+		if (evlog_is_household_row(txn->log, &key) &&
 		    (rc = evlog_wrote(txn, mdb_cursor_del(cur, 0))))
 			break;
 	}
@@ -782,11 +786,12 @@ static void show_key(const MDB_val *k, char *out, size_t len)
 }
 
 /* The cursor's row at op, or the first model row of db after it. */
-static int model_get(MDB_cursor *cur, int db, MDB_val *key, MDB_val *val, MDB_cursor_op op)
+static int model_get(const struct evlog *log, MDB_cursor *cur, int db, MDB_val *key,
+		     MDB_val *val, MDB_cursor_op op)
 {
 	int rc = mdb_cursor_get(cur, key, val, op);
 
-	while (!rc && !model_row(db, key))
+	while (!rc && !model_row(log, db, key))
 		rc = mdb_cursor_get(cur, key, val, MDB_NEXT);
 	return rc;
 }
@@ -808,9 +813,11 @@ static int compare_db(struct evlog_txn *a, struct evlog_txn *b, int db, char *fa
 		rc = evlog_map_err(rc, "cursor");
 		goto out_close;
 	}
-	for (ra = model_get(ca, db, &ka, &va, MDB_FIRST), rb = model_get(cb, db, &kb, &vb, MDB_FIRST);
+	for (ra = model_get(a->log, ca, db, &ka, &va, MDB_FIRST),
+	     rb = model_get(b->log, cb, db, &kb, &vb, MDB_FIRST);
 	     !ra && !rb;
-	     ra = model_get(ca, db, &ka, &va, MDB_NEXT), rb = model_get(cb, db, &kb, &vb, MDB_NEXT)) {
+	     ra = model_get(a->log, ca, db, &ka, &va, MDB_NEXT),
+	     rb = model_get(b->log, cb, db, &kb, &vb, MDB_NEXT)) {
 		if (ka.mv_size != kb.mv_size || memcmp(ka.mv_data, kb.mv_data, ka.mv_size)) {
 			show_key(&ka, key, sizeof(key));
 			snprintf(fault, len, "%s: entry '%s' is not what the log gives",
@@ -842,10 +849,61 @@ out_close:
 	return rc;
 }
 
+/* Each household's record of cases in x is in y, under the same anchor
+ * when both have anchors, with the same value: 1 and fault filled at the
+ * first that is not, naming it as `missing` says (x is the store checked:
+ * "there but the log does not give it"; x is the rebuild: "missing"). The
+ * household keys, not the keys of households, are compared: a read-only
+ * open of schema 3 to 5 has none of the anchors of the rebuild. */
+static int households_in(struct evlog_txn *x, struct evlog_txn *y, const char *missing,
+			 char *fault, size_t len)
+{
+	char hex[2 * WIRE_HASH_LEN + 1];
+	const char *what = NULL;
+	MDB_cursor *cur;
+	MDB_val key, val, other, k = { .mv_size = WIRE_HASH_LEN };
+	int rc = 0, mrc = mdb_cursor_open(x->txn, x->log->dbi[DB_HOUSEHOLDS], &cur);
+
+	if (mrc)
+		return evlog_map_err(mrc, "cursor");
+	for (mrc = model_get(x->log, cur, DB_HOUSEHOLDS, &key, &val, MDB_FIRST); !mrc;
+	     mrc = model_get(x->log, cur, DB_HOUSEHOLDS, &key, &val, MDB_NEXT)) {
+		struct evlog_hh h;
+
+		k.mv_data = (void *)evlog_row_hk(x->log, DB_HOUSEHOLDS, &key);
+		rc = evlog_hh_find(y, k.mv_data, &h);
+		if (!rc)
+			rc = evlog_get_raw(y, DB_HOUSEHOLDS, h.prefix, h.len, &other);
+		if (rc == ML_ENOTFOUND)
+			what = missing;
+		else if (!rc && x->log->anchored && y->log->anchored &&
+			 evlog_get_be64(key.mv_data) != h.at)
+			what = "under another anchor than the rebuilt one";
+		else if (!rc && (val.mv_size != other.mv_size ||
+				 memcmp(val.mv_data, other.mv_data, val.mv_size)))
+			what = "not the rebuilt one";
+		if (what || rc)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (what) {
+		evlog_key_hex(&k, hex);
+		snprintf(fault, len, "%s: the record of household %s is %s",
+			 evlog_db_names[DB_HOUSEHOLDS], hex, what);
+		return 1;
+	}
+	return rc ? rc : mrc == MDB_NOTFOUND ? 0 : evlog_map_err(mrc, "compare");
+}
+
 int evlog_models_compare(struct evlog_txn *a, struct evlog_txn *b, char *fault, size_t len)
 {
 	for (size_t i = 0; i < sizeof(model_dbs) / sizeof(model_dbs[0]); i++) {
-		int rc = compare_db(a, b, model_dbs[i], fault, len);
+		int db = model_dbs[i];
+		int rc = db != DB_HOUSEHOLDS ? compare_db(a, b, db, fault, len) :
+			 households_in(a, b, "there but the log does not give it", fault, len);
+
+		if (!rc && db == DB_HOUSEHOLDS)
+			rc = households_in(b, a, "missing", fault, len);
 
 		if (rc)
 			return rc > 0 ? ML_ECORRUPT : rc;
@@ -874,28 +932,6 @@ static int load_row(struct evlog_txn *txn, int db, MDB_val *key, MDB_val *val,
 	return rc == MDB_KEYEXIST ? ML_EINVAL : evlog_map_err(rc, evlog_db_names[db]);
 }
 
-/* Households' rows go among the data keys that stay in households: at the
- * end when the row sorts last (always, into a fresh environment: verify,
- * the check of a backup), else where it sorts (a rebuild in place; LMDB
- * refuses an append that does not sort last with MDB_KEYEXIST, changing
- * nothing). One already there is refused (MDB_NOOVERWRITE): ML_EINVAL. */
-static int load_household(struct evlog_txn *txn, MDB_val *key, MDB_val *val)
-{
-	MDB_dbi dbi = txn->log->dbi[DB_HOUSEHOLDS];
-	MDB_val v = *val;
-	int rc = evlog_wrote(txn, mdb_put(txn->txn, dbi, key, &v,
-					  MDB_APPEND | MDB_NOOVERWRITE | MDB_RESERVE));
-
-	if (rc == MDB_KEYEXIST) {
-		v = *val;
-		rc = evlog_wrote(txn, mdb_put(txn->txn, dbi, key, &v,
-					      MDB_NOOVERWRITE | MDB_RESERVE));
-	}
-	if (!rc)
-		*val = v;
-	return rc == MDB_KEYEXIST ? ML_EINVAL : evlog_map_err(rc, evlog_db_names[DB_HOUSEHOLDS]);
-}
-
 int evlog_case_append(struct evlog_txn *txn, const char *case_id, const void *summary,
 		      size_t len)
 {
@@ -903,18 +939,6 @@ int evlog_case_append(struct evlog_txn *txn, const char *case_id, const void *su
 	MDB_val val = { .mv_size = len, .mv_data = (void *)summary };
 
 	return load_row(txn, DB_CASES, &key, &val, MDB_APPEND);
-}
-
-int evlog_household_append(struct evlog_txn *txn, const uint8_t *key,
-			   const ml_household_cases *hc)
-{
-	MDB_val k = { .mv_size = WIRE_HASH_LEN, .mv_data = (void *)key };
-	MDB_val val = { .mv_size = wire_packed_size(hc), .mv_data = NULL };
-	int rc = load_household(txn, &k, &val);
-
-	if (!rc)
-		wire_pack_to(hc, val.mv_data);
-	return rc;
 }
 
 int evlog_pending_append(struct evlog_txn *txn, int64_t referred_at, const char *case_id)

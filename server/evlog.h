@@ -41,12 +41,13 @@
 
 #include "wire.h"
 
-#define EVLOG_SCHEMA_VERSION 5
+#define EVLOG_SCHEMA_VERSION 6
 /* A directory of this version or a later one (below EVLOG_SCHEMA_VERSION) is
  * upgraded when the server opens it, in the open's one write transaction:
  * 2 moves its idempotency records into the command log; 2 and 3 get the
  * (empty) stream_tails; 2, 3 and 4 have their data keys moved from keys into
- * households. */
+ * households; 2 to 5 have the keys of households re-keyed with each
+ * household's anchor (evlog_households.c). */
 #define EVLOG_SCHEMA_UPGRADE 2
 /* A read-only open (maillage-admin verify and export, the checks of a
  * backup) reads a directory of this version or a later one as it is. */
@@ -148,9 +149,18 @@ int evlog_commands_preload(struct evlog *log);
 int evlog_command_get(struct evlog_txn *txn, const uint8_t *id, ml_command_record **out);
 int evlog_command_put(struct evlog_txn *txn, const uint8_t *id, const ml_command_record *rec);
 
-/* Cases of a household, by 32-byte household key. */
-int evlog_household_get(struct evlog_txn *txn, const uint8_t *key, ml_household_cases **out);
-int evlog_household_put(struct evlog_txn *txn, const uint8_t *key, const ml_household_cases *hc);
+/* Cases of a household, by 32-byte household key (evlog_households.c). A
+ * household's rows in households are keyed by its anchor: the log position of
+ * its first case's first event (the referral that made it known). A put of
+ * a household with no record yet stores it under anchor `at` (that
+ * referral's position; 0: ML_EINVAL); otherwise `at` is not used. Lookups go
+ * through an index in memory, built from households at the first one:
+ * evlog_households_preload() builds it now (the server, at start). Writer
+ * thread for puts; lookups from any thread. */
+int evlog_households_preload(struct evlog *log);
+int evlog_household_get(struct evlog_txn *txn, const uint8_t *hk, ml_household_cases **out);
+int evlog_household_put(struct evlog_txn *txn, const uint8_t *hk, uint64_t at,
+			const ml_household_cases *hc);
 
 /* Take the next case number for platform code and year (1, 2, ...). */
 int evlog_next_case_number(struct evlog_txn *txn, const char *code, int year,
@@ -188,15 +198,15 @@ int evlog_models_clear(struct evlog_txn *txn);
  * (referred_at as u64 BE, case id) for proj_pending, (platform, case id) for
  * proj_caseload; all compared as bytes (memcmp, a shorter key before a
  * longer one it begins). A row not above the previous one: ML_EINVAL,
- * nothing stored. Households are the exception: their rows go among the data
- * keys that stay in households, so they may come in any order (appended
- * when they sort last, as into a fresh environment; else put where they
- * sort), and a household already there is refused (ML_EINVAL, nothing
- * stored). summary
+ * nothing stored. Households are the exception: their rows, each under its
+ * anchor `at` (not 0), go among the data keys that stay in households, so
+ * they may come in any order (appended when they sort last, as into a fresh
+ * environment in the order of their anchors; else put where they sort), and
+ * a household already there is refused (ML_EINVAL, nothing stored). summary
  * is a packed CaseSummary, stored as given. Write transaction. */
 int evlog_case_append(struct evlog_txn *txn, const char *case_id, const void *summary,
 		      size_t len);
-int evlog_household_append(struct evlog_txn *txn, const uint8_t *key,
+int evlog_household_append(struct evlog_txn *txn, const uint8_t *hk, uint64_t at,
 			   const ml_household_cases *hc);
 int evlog_pending_append(struct evlog_txn *txn, int64_t referred_at, const char *case_id);
 int evlog_caseload_append(struct evlog_txn *txn, const char *platform, const char *case_id);
@@ -209,12 +219,16 @@ int evlog_meta_put(struct evlog_txn *txn, const char *name, const void *val, siz
 int evlog_meta_del(struct evlog_txn *txn, const char *name);
 
 /* Data keys (DESIGN.md section 5), by household key and platform (not
- * empty: ML_EINVAL). */
+ * empty: ML_EINVAL), stored after the household's record of cases, under
+ * its anchor. ML_ENOTFOUND for a household with no record. */
 int evlog_datakey_get(struct evlog_txn *txn, const uint8_t *hk, const char *platform,
 		      ml_data_key **out);
-/* replace: overwrite an existing one (else ML_EDB when there is one). */
+/* replace: overwrite an existing one (else ML_EDB when there is one). A
+ * household with no record yet: stored under anchor `at`, the position its
+ * referral will take (0: ML_EINVAL), and its record must follow in the same
+ * transaction (evlog_household_put() with the same `at`). */
 int evlog_datakey_put(struct evlog_txn *txn, const uint8_t *hk, const char *platform,
-		      const ml_data_key *k, bool replace);
+		      uint64_t at, const ml_data_key *k, bool replace);
 /* ML_ENOTFOUND when there is no such key. */
 int evlog_datakey_del(struct evlog_txn *txn, const uint8_t *hk, const char *platform);
 

@@ -20,8 +20,8 @@
  * A read transaction newer than the index (maillage-admin beside a running
  * server) first indexes the records it sees beyond it.
  *
- * Memory: 16 bytes a slot, at most half the slots in use: 32 bytes or less a
- * command recorded (a million commands: 32 MiB at most).
+ * Memory (tagindex.h): 16 bytes a slot, at most half the slots in use: 32
+ * bytes or less a command recorded (a million commands: 32 MiB at most).
  * Threads: in the server only the writer thread looks up and records
  * commands; maillage-admin is single-threaded.
  */
@@ -32,18 +32,10 @@
 #include "err.h"
 #include "evlog_int.h"
 #include "log.h"
-
-#define INDEX_MIN_SLOTS 1024
-
-struct evlog_cmd_slot {
-	uint64_t tag;
-	uint64_t seq;            /* 0: empty (sequences start at 1) */
-};
+#include "tagindex.h"
 
 struct evlog_cmd_index {
-	struct evlog_cmd_slot *slots;
-	size_t cap;              /* a power of two */
-	size_t used;
+	struct tagindex table;   /* tag of a command id -> its sequence */
 	uint64_t max_seq;        /* every record up to this one is indexed */
 	struct crypto_siphash *hash;  /* the tag's, under a key random per process */
 };
@@ -55,45 +47,16 @@ static int tag_of(const struct evlog_cmd_index *ix, const uint8_t *id, uint64_t 
 	return crypto_siphash(ix->hash, id, WIRE_COMMAND_ID_LEN, tag);
 }
 
-static void place(struct evlog_cmd_slot *slots, size_t cap, uint64_t tag, uint64_t seq)
-{
-	size_t i = tag & (cap - 1);
-
-	while (slots[i].seq)
-		i = (i + 1) & (cap - 1);
-	slots[i] = (struct evlog_cmd_slot){ .tag = tag, .seq = seq };
-}
-
-static int grow(struct evlog_cmd_index *ix)
-{
-	size_t cap = ix->cap ? ix->cap * 2 : INDEX_MIN_SLOTS;
-	struct evlog_cmd_slot *slots = calloc(cap, sizeof(*slots));
-
-	if (!slots)
-		return ML_ENOMEM;
-	for (size_t i = 0; i < ix->cap; i++)
-		if (ix->slots[i].seq)
-			place(slots, cap, ix->slots[i].tag, ix->slots[i].seq);
-	free(ix->slots);
-	ix->slots = slots;
-	ix->cap = cap;
-	return 0;
-}
-
 static int add(struct evlog_cmd_index *ix, const uint8_t *id, uint64_t seq)
 {
 	uint64_t tag;
-	int rc = (ix->used + 1) * 2 > ix->cap ? grow(ix) : 0;
+	int rc = tag_of(ix, id, &tag);
 
 	if (!rc)
-		rc = tag_of(ix, id, &tag);
-	if (rc)
-		return rc;
-	place(ix->slots, ix->cap, tag, seq);
-	ix->used++;
-	if (seq > ix->max_seq)
+		rc = tagindex_add(&ix->table, tag, seq);
+	if (!rc && seq > ix->max_seq)
 		ix->max_seq = seq;
-	return 0;
+	return rc;
 }
 
 static struct evlog_cmd_index *index_of(struct evlog *log)
@@ -174,19 +137,20 @@ static int find(struct evlog_txn *txn, struct evlog_cmd_index *ix, const uint8_t
 	int rc = tag_of(ix, id, &tag);
 
 	*found = 0;
-	if (rc || !ix->cap)
+	if (rc)
 		return rc;
-	for (size_t i = tag & (ix->cap - 1); ix->slots[i].seq; i = (i + 1) & (ix->cap - 1)) {
-		if (ix->slots[i].tag != tag)
-			continue;
-		rc = get_record(txn, ix->slots[i].seq, val);
+	for (size_t i = tagindex_first(&ix->table, tag); i != TAGINDEX_END;
+	     i = tagindex_next(&ix->table, i, tag)) {
+		uint64_t seq = ix->table.slots[i].value;
+
+		rc = get_record(txn, seq, val);
 		if (rc == ML_ENOTFOUND)
 			continue;
 		if (rc)
 			return rc;
 		if (val->mv_size >= WIRE_COMMAND_ID_LEN &&
 		    !memcmp(val->mv_data, id, WIRE_COMMAND_ID_LEN)) {
-			*found = ix->slots[i].seq;
+			*found = seq;
 			return 0;
 		}
 	}
@@ -251,7 +215,8 @@ int evlog_commands_preload(struct evlog *log)
 	rc = catch_up(txn, ix);
 	evlog_txn_abort(txn);
 	if (!rc)
-		log_info("command_index", "commands=%zu slots=%zu", ix->used, ix->cap);
+		log_info("command_index", "commands=%zu slots=%zu", ix->table.used,
+			 ix->table.cap);
 	return rc;
 }
 
@@ -265,7 +230,7 @@ void evlog_commands_free(struct evlog *log)
 {
 	if (!log->cmds)
 		return;
-	free(log->cmds->slots);
+	tagindex_free(&log->cmds->table);
 	crypto_siphash_free(log->cmds->hash);
 	free(log->cmds);
 	log->cmds = NULL;

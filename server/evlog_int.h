@@ -57,6 +57,11 @@ struct evlog {
 	 * records by command id (evlog_commands.c); writer thread only. */
 	uint64_t cmd_seq;
 	struct evlog_cmd_index *cmds;
+	/* The keys of households begin with the household's anchor (schema 6,
+	 * evlog_households.c); false: a read-only open of schema 3 to 5, or a
+	 * writable one until its upgrade (evlog_households_anchor()). */
+	bool anchored;
+	struct evlog_hh_index *households;   /* by household key; its own lock */
 };
 
 struct evlog_txn {
@@ -112,19 +117,70 @@ void evlog_commands_free(struct evlog *log);
  * logs the upgrade once it has committed). */
 int evlog_datakeys_migrate(struct evlog_txn *txn, uint64_t *n, char *err, size_t errlen);
 
-/* A record of households that is a household's cases (its key is the
- * household key), not a data key (household key, then platform id). */
-static inline bool evlog_is_household_row(const MDB_val *key)
+/* A household's anchor, as the keys of households begin with it (schema 6). */
+#define EVLOG_ANCHOR_LEN 8
+
+/* The bytes of a key of db (households, or keys before schema 5) before a
+ * data key's platform: the household's prefix, its anchor then its key
+ * (households since schema 6), or its key alone. */
+static inline size_t evlog_hh_prefix_len(const struct evlog *log, int db)
 {
-	return key->mv_size == WIRE_HASH_LEN;
+	return (db == DB_HOUSEHOLDS && log->anchored ? EVLOG_ANCHOR_LEN : 0) + WIRE_HASH_LEN;
 }
 
-/* A record of households (or of keys, schema 4 and before) that is a data
- * key: household key, then a platform id, never empty. */
-static inline bool evlog_is_datakey_row(const MDB_val *key)
+/* A record of households that is a household's cases (its key is the
+ * household's prefix), not a data key (the prefix, then a platform id). */
+static inline bool evlog_is_household_row(const struct evlog *log, const MDB_val *key)
 {
-	return key->mv_size > WIRE_HASH_LEN;
+	return key->mv_size == evlog_hh_prefix_len(log, DB_HOUSEHOLDS);
 }
+
+/* A record of db (households, or keys before schema 5) that is a data key:
+ * the household's prefix, then a platform id, never empty. */
+static inline bool evlog_is_datakey_row(const struct evlog *log, int db, const MDB_val *key)
+{
+	return key->mv_size > evlog_hh_prefix_len(log, db);
+}
+
+/* The household key in the key of a record of db (households or keys). */
+static inline const uint8_t *evlog_row_hk(const struct evlog *log, int db, const MDB_val *key)
+{
+	return (const uint8_t *)key->mv_data + evlog_hh_prefix_len(log, db) - WIRE_HASH_LEN;
+}
+
+/* Where a household's rows are in households (evlog_households.c): the
+ * prefix of their keys (anchor then household key; the key alone before
+ * schema 6) and the anchor (0 before schema 6). */
+struct evlog_hh {
+	uint8_t prefix[EVLOG_ANCHOR_LEN + WIRE_HASH_LEN];
+	size_t len;
+	uint64_t at;
+};
+
+/* h for the household hk anchored at `at` (schema 6). */
+void evlog_hh_at(struct evlog_hh *h, uint64_t at, const uint8_t *hk);
+/* Where hk's rows are: ML_ENOTFOUND when it has no record of cases in txn
+ * (schema 6; before, always 0 and the key alone, found or not). */
+int evlog_hh_find(struct evlog_txn *txn, const uint8_t *hk, struct evlog_hh *h);
+/* The same; when hk has no record yet, *isnew and h for anchor `at`
+ * (ML_EINVAL when at is 0, or before schema 6: nothing is added to the
+ * households of an old layout). */
+int evlog_hh_place(struct evlog_txn *txn, const uint8_t *hk, uint64_t at, struct evlog_hh *h,
+		   bool *isnew);
+/* The index's life: made at open (0, ML_ENOMEM), freed at close. */
+int evlog_households_init(struct evlog *log);
+void evlog_households_free(struct evlog *log);
+/* The upgrade to schema 6, in the open's write transaction (after
+ * evlog_datakeys_migrate()): every row of households is re-keyed with its
+ * household's anchor, the position of the first event of the first case its
+ * record lists (from streams); *n the households. ML_ECORRUPT, err naming
+ * the record, for a record of cases that lists no case or whose first case
+ * has no first event, or a data key not after its household's record.
+ * Holds every row in memory meanwhile. Sets log->anchored; logs nothing. */
+int evlog_households_anchor(struct evlog_txn *txn, uint64_t *n, char *err, size_t errlen);
+
+/* The first 32 bytes of key (fewer if shorter) in hex, for messages. */
+void evlog_key_hex(const MDB_val *key, char hex[2 * WIRE_HASH_LEN + 1]);
 
 /* The streams index (evlog_streams.c): index the event at pos as version
  * `version` of case_id. ML_ECORRUPT when that version is indexed already or

@@ -31,19 +31,20 @@
 #include "fsutil.h"
 #include "log.h"
 
-#define KEY_MAX (WIRE_HASH_LEN + 65)
+#define KEY_MAX (EVLOG_ANCHOR_LEN + WIRE_HASH_LEN + 65)
 
-/* A data key's key: household key (32 bytes), then the platform id, never
- * empty (the household key alone is the household's cases). */
-static int datakey_key(uint8_t *buf, const uint8_t *hk, const char *platform, size_t *len)
+/* A data key's key: its household's prefix (h), then the platform id,
+ * never empty (the prefix alone is the household's record of cases). */
+static int datakey_key(uint8_t *buf, const struct evlog_hh *h, const char *platform,
+		       size_t *len)
 {
 	size_t n = strlen(platform);
 
-	if (!n || WIRE_HASH_LEN + n > KEY_MAX)
+	if (!n || h->len + n > KEY_MAX)
 		return ML_EINVAL;
-	memcpy(buf, hk, WIRE_HASH_LEN);
-	memcpy(buf + WIRE_HASH_LEN, platform, n);
-	*len = WIRE_HASH_LEN + n;
+	memcpy(buf, h->prefix, h->len);
+	memcpy(buf + h->len, platform, n);
+	*len = h->len + n;
 	return 0;
 }
 
@@ -53,23 +54,38 @@ static int datakey_db(const struct evlog_txn *txn)
 	return txn->log->old_keys ? DB_KEYS : DB_HOUSEHOLDS;
 }
 
+/* The key of hk's data key on platform, when hk has a record (else
+ * ML_ENOTFOUND; an empty platform: ML_EINVAL). */
+static int find_key(struct evlog_txn *txn, const uint8_t *hk, const char *platform,
+		    uint8_t *key, size_t *len)
+{
+	struct evlog_hh h;
+	int rc = *platform ? evlog_hh_find(txn, hk, &h) : ML_EINVAL;
+
+	return rc ? rc : datakey_key(key, &h, platform, len);
+}
+
 int evlog_datakey_get(struct evlog_txn *txn, const uint8_t *hk, const char *platform,
 		      ml_data_key **out)
 {
 	uint8_t key[KEY_MAX];
 	size_t len;
-	int rc = datakey_key(key, hk, platform, &len);
+	int rc = find_key(txn, hk, platform, key, &len);
 
 	return rc ? rc : GET_MSG(txn, datakey_db(txn), key, len, wire_data_key_unpack, out);
 }
 
 int evlog_datakey_put(struct evlog_txn *txn, const uint8_t *hk, const char *platform,
-		      const ml_data_key *k, bool replace)
+		      uint64_t at, const ml_data_key *k, bool replace)
 {
 	uint8_t key[KEY_MAX];
+	struct evlog_hh h;
 	size_t len;
-	int rc = datakey_key(key, hk, platform, &len);
+	bool isnew;
+	int rc = evlog_hh_place(txn, hk, at, &h, &isnew);
 
+	if (!rc)
+		rc = datakey_key(key, &h, platform, &len);
 	return rc ? rc : evlog_put_msg(txn, datakey_db(txn), key, len, k, replace ? 0 : MDB_NOOVERWRITE);
 }
 
@@ -77,7 +93,7 @@ int evlog_datakey_del(struct evlog_txn *txn, const uint8_t *hk, const char *plat
 {
 	uint8_t key[KEY_MAX];
 	MDB_val k = { .mv_data = key };
-	int rc = datakey_key(key, hk, platform, &k.mv_size);
+	int rc = find_key(txn, hk, platform, key, &k.mv_size);
 
 	if (rc)
 		return rc;
@@ -98,17 +114,17 @@ int evlog_datakey_scan(struct evlog_txn *txn, evlog_datakey_fn fn, void *arg)
 		return evlog_map_err(mrc, "cursor");
 	for (mrc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); !mrc && !rc;
 	     mrc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-		size_t n = key.mv_size - WIRE_HASH_LEN;
+		size_t prefix = evlog_hh_prefix_len(txn->log, db), n = key.mv_size - prefix;
 
-		if (db == DB_HOUSEHOLDS && evlog_is_household_row(&key))
+		if (db == DB_HOUSEHOLDS && evlog_is_household_row(txn->log, &key))
 			continue;
-		if (!evlog_is_datakey_row(&key) || n >= sizeof(platform)) {
+		if (!evlog_is_datakey_row(txn->log, db, &key) || n >= sizeof(platform)) {
 			rc = ML_ECORRUPT;
 			break;
 		}
-		memcpy(platform, (uint8_t *)key.mv_data + WIRE_HASH_LEN, n);
+		memcpy(platform, (uint8_t *)key.mv_data + prefix, n);
 		platform[n] = 0;
-		rc = fn(arg, key.mv_data, platform);
+		rc = fn(arg, evlog_row_hk(txn->log, db, &key), platform);
 	}
 	mdb_cursor_close(cur);
 	if (rc)
@@ -116,8 +132,7 @@ int evlog_datakey_scan(struct evlog_txn *txn, evlog_datakey_fn fn, void *arg)
 	return mrc == MDB_NOTFOUND || !mrc ? 0 : evlog_map_err(mrc, "data keys scan");
 }
 
-/* The first 32 bytes of key (fewer if shorter) in hex, for messages. */
-static void key_hex(const MDB_val *key, char hex[2 * WIRE_HASH_LEN + 1])
+void evlog_key_hex(const MDB_val *key, char hex[2 * WIRE_HASH_LEN + 1])
 {
 	size_t m = key->mv_size < WIRE_HASH_LEN ? key->mv_size : WIRE_HASH_LEN;
 
@@ -128,23 +143,27 @@ static void key_hex(const MDB_val *key, char hex[2 * WIRE_HASH_LEN + 1])
 
 /* Fill fault with the data key at key in database db, whose household has
  * no record. */
-static int orphan(int db, const MDB_val *key, char *fault, size_t len)
+static int orphan(const struct evlog *log, int db, const MDB_val *key, char *fault,
+		  size_t len)
 {
+	size_t prefix = evlog_hh_prefix_len(log, db);
+	MDB_val hk = { .mv_size = WIRE_HASH_LEN, .mv_data = (void *)evlog_row_hk(log, db, key) };
 	char hex[2 * WIRE_HASH_LEN + 1];
-	int plen = (int)(key->mv_size - WIRE_HASH_LEN);
+	int plen = (int)(key->mv_size - prefix);
 
-	key_hex(key, hex);
+	evlog_key_hex(&hk, hex);
 	snprintf(fault, len, "%s: data key of household %s on platform '%.*s' has no household "
 		 "record", evlog_db_names[db], hex, plen > 64 ? 64 : plen,
-		 (const char *)key->mv_data + WIRE_HASH_LEN);
+		 (const char *)key->mv_data + prefix);
 	return ML_ECORRUPT;
 }
 
 int evlog_datakeys_check(struct evlog_txn *txn, char *fault, size_t len)
 {
-	uint8_t last[WIRE_HASH_LEN];
+	uint8_t last[EVLOG_ANCHOR_LEN + WIRE_HASH_LEN];
 	bool have = false;
 	int db = datakey_db(txn);
+	size_t prefix = evlog_hh_prefix_len(txn->log, db);
 	MDB_cursor *cur;
 	MDB_val key, val;
 	int rc = 0, mrc = mdb_cursor_open(txn->txn, txn->log->dbi[db], &cur);
@@ -152,16 +171,17 @@ int evlog_datakeys_check(struct evlog_txn *txn, char *fault, size_t len)
 	if (mrc)
 		return evlog_map_err(mrc, "cursor");
 	/* Households: each data key comes right after its household's record
-	 * (the same 32 bytes, then more), so one walk. Keys (before schema
-	 * 5): a look-up in households per data key. */
+	 * (the same prefix, then more), so one walk. Keys (before schema 5): a
+	 * look-up in households per data key (households then had the
+	 * household key alone as the record's key). */
 	for (mrc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); !mrc && !rc;
 	     mrc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
 		MDB_val hk = { .mv_size = WIRE_HASH_LEN, .mv_data = key.mv_data }, hv;
 
-		if (db == DB_HOUSEHOLDS && evlog_is_household_row(&key)) {
-			memcpy(last, key.mv_data, WIRE_HASH_LEN);
+		if (db == DB_HOUSEHOLDS && evlog_is_household_row(txn->log, &key)) {
+			memcpy(last, key.mv_data, prefix);
 			have = true;
-		} else if (!evlog_is_datakey_row(&key)) {
+		} else if (!evlog_is_datakey_row(txn->log, db, &key)) {
 			snprintf(fault, len, "%s: a record whose key of %zu bytes is %s",
 				 evlog_db_names[db], key.mv_size, db == DB_HOUSEHOLDS ?
 				 "neither a household's nor a data key's" : "no data key's");
@@ -169,11 +189,11 @@ int evlog_datakeys_check(struct evlog_txn *txn, char *fault, size_t len)
 		} else if (db == DB_KEYS) {
 			mrc = mdb_get(txn->txn, txn->log->dbi[DB_HOUSEHOLDS], &hk, &hv);
 			if (mrc == MDB_NOTFOUND)
-				rc = orphan(db, &key, fault, len);
+				rc = orphan(txn->log, db, &key, fault, len);
 			else if (mrc)
 				break;
-		} else if (!have || memcmp(last, key.mv_data, WIRE_HASH_LEN)) {
-			rc = orphan(db, &key, fault, len);
+		} else if (!have || memcmp(last, key.mv_data, prefix)) {
+			rc = orphan(txn->log, db, &key, fault, len);
 		}
 	}
 	mdb_cursor_close(cur);
@@ -193,7 +213,7 @@ int evlog_datakey_count(struct evlog_txn *txn, uint64_t *n)
 		return evlog_map_err(mrc, "cursor");
 	for (mrc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); !mrc;
 	     mrc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
-		*n += evlog_is_datakey_row(&key);
+		*n += evlog_is_datakey_row(txn->log, datakey_db(txn), &key);
 	mdb_cursor_close(cur);
 	return mrc == MDB_NOTFOUND ? 0 : evlog_map_err(mrc, "data keys count");
 }
@@ -227,7 +247,7 @@ static int copy_keys(struct evlog_txn *txn, uint64_t *n, char *err, size_t errle
 		return evlog_map_err(mrc, "cursor");
 	for (mrc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); !mrc;
 	     mrc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-		if (!evlog_is_datakey_row(&key))
+		if (!evlog_is_datakey_row(txn->log, DB_KEYS, &key))
 			why = "is no data key (the key is not a household key then a platform)";
 		else if ((mrc = evlog_wrote(txn, mdb_put(txn->txn, to, &key, &val,
 							 MDB_NOOVERWRITE))) == MDB_KEYEXIST)
@@ -239,7 +259,7 @@ static int copy_keys(struct evlog_txn *txn, uint64_t *n, char *err, size_t errle
 	if (why) {
 		char hex[2 * WIRE_HASH_LEN + 1];
 
-		key_hex(&key, hex);
+		evlog_key_hex(&key, hex);
 		snprintf(err, errlen, "record %llu of keys (key %s, %zu bytes) %s",
 			 (unsigned long long)*n + 1, hex, key.mv_size, why);
 	}

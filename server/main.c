@@ -98,6 +98,9 @@ int main(int argc, char **argv)
 	if (!rc && (rc = evlog_commands_preload(log)))
 		snprintf(err, sizeof(err), "cannot index the command log of '%s': %s",
 			 cfg->data_dir, ml_strerror(rc));
+	if (!rc && (rc = evlog_households_preload(log)))
+		snprintf(err, sizeof(err), "cannot index the households of '%s': %s",
+			 cfg->data_dir, ml_strerror(rc));
 	if (rc) {
 		fprintf(stderr, "maillaged: %s\n", err);
 		goto out_close_log;

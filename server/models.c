@@ -13,8 +13,9 @@ static bool is_pending(int state)
 	       state == MAILLAGE__V1__CASE_STATE__ACKNOWLEDGED;
 }
 
-/* Remember a new case under its household key. */
-static int index_household(struct evlog_txn *txn, const ml_case *c)
+/* Remember a new case under its household key; a new household is
+ * anchored at `at`, the position of the case's first event. */
+static int index_household(struct evlog_txn *txn, const ml_case *c, uint64_t at)
 {
 	ml_household_cases empty = MAILLAGE__V1__HOUSEHOLD_CASES__INIT, next = empty;
 	ml_household_cases *hc = NULL;
@@ -36,7 +37,7 @@ static int index_household(struct evlog_txn *txn, const ml_case *c)
 		memcpy(next.case_ids, hc->case_ids, hc->n_case_ids * sizeof(*next.case_ids));
 	next.case_ids[hc->n_case_ids] = c->case_id;
 	next.n_case_ids = hc->n_case_ids + 1;
-	rc = evlog_household_put(txn, c->household_key.data, &next);
+	rc = evlog_household_put(txn, c->household_key.data, at, &next);
 	free(next.case_ids);
 out_free:
 	if (hc != &empty)
@@ -44,9 +45,10 @@ out_free:
 	return rc;
 }
 
-/* A new case joins its platform's caseload, the pending referrals and its
- * household; a decided one leaves the pending referrals. */
-static int index_case(struct evlog_txn *txn, int before, const ml_case *c)
+/* A new case (made by the event at position at) joins its platform's
+ * caseload, the pending referrals and its household; a decided one leaves
+ * the pending referrals. */
+static int index_case(struct evlog_txn *txn, int before, const ml_case *c, uint64_t at)
 {
 	int rc;
 
@@ -54,7 +56,7 @@ static int index_case(struct evlog_txn *txn, int before, const ml_case *c)
 		rc = evlog_caseload_put(txn, c->platform, c->case_id);
 		if (!rc)
 			rc = evlog_pending_put(txn, c->referred_at, c->case_id);
-		return rc ? rc : index_household(txn, c);
+		return rc ? rc : index_household(txn, c, at);
 	}
 	if (is_pending(before) && !is_pending(c->state))
 		return evlog_pending_del(txn, c->referred_at, c->case_id);
@@ -68,7 +70,7 @@ int models_apply(struct evlog_txn *txn, ml_case **c, const ml_event *ev)
 
 	if (!rc)
 		rc = evlog_case_put(txn, *c);
-	return rc ? rc : index_case(txn, before, *c);
+	return rc ? rc : index_case(txn, before, *c, ev->position);
 }
 
 /* A rebuild folds each case in memory and keeps, for each case, what the
@@ -91,6 +93,8 @@ struct rb_case {
 	char *case_id;
 	char *platform;
 	uint8_t household[WIRE_HASH_LEN];
+	uint64_t first;         /* the position of its first event */
+	uint64_t anchor;        /* its household's: the first of its first case */
 	int64_t referred_at;
 	bool pending;           /* in proj_pending, as index_case() keeps it */
 	uint8_t *summary;       /* packed, once out of the cache; else NULL */
@@ -152,8 +156,9 @@ static int index_grow(struct replay *r)
 	return 0;
 }
 
-/* A new entry for the case c creates, at *e (an empty index slot). */
-static int case_add(struct replay *r, size_t *e, const ml_case *c)
+/* A new entry for the case c creates with its first event, at position
+ * first, at *e (an empty index slot). */
+static int case_add(struct replay *r, size_t *e, const ml_case *c, uint64_t first)
 {
 	struct rb_case *cs;
 
@@ -178,6 +183,7 @@ static int case_add(struct replay *r, size_t *e, const ml_case *c)
 		return ML_ENOMEM;
 	}
 	memcpy(cs->household, c->household_key.data, WIRE_HASH_LEN);
+	cs->first = first;
 	cs->referred_at = c->referred_at;
 	cs->pending = true;
 	*e = ++r->n;
@@ -232,7 +238,7 @@ static int replay_event(void *arg, const ml_event *ev, const uint8_t *raw, size_
 		/* Created: e is the empty index slot found above. */
 		assert(e && !*e);
 		s->at = r->n;
-		return case_add(r, e, s->c);
+		return case_add(r, e, s->c, ev->position);
 	}
 	if (is_pending(before) && !is_pending(s->c->state))
 		r->cases[s->at].pending = false;
@@ -276,19 +282,37 @@ static int by_household(const void *a, const void *b)
 	return d ? d : (x > y) - (x < y);
 }
 
-/* Store the households of the sorted cases v[0..n). */
+/* By the household's anchor (its rows' order in households), then in the
+ * order of creation. */
+static int by_anchor(const void *a, const void *b)
+{
+	const struct rb_case *x = *(const struct rb_case *const *)a;
+	const struct rb_case *y = *(const struct rb_case *const *)b;
+
+	if (x->anchor != y->anchor)
+		return x->anchor < y->anchor ? -1 : 1;
+	return (x > y) - (x < y);
+}
+
+/* Store the households of the cases v[0..n): each household is anchored at
+ * its first case's first event, and stored in the order of the anchors. */
 static int store_households(struct evlog_txn *dst, struct rb_case **v, size_t n)
 {
 	ml_household_cases hc = MAILLAGE__V1__HOUSEHOLD_CASES__INIT;
 	char **ids = malloc((n ? n : 1) * sizeof(*ids));
 	int rc = ids ? 0 : ML_ENOMEM;
 
-	for (size_t i = 0, j; !rc && i < n; i = j) {
+	qsort(v, n, sizeof(*v), by_household);
+	for (size_t i = 0, j; i < n; i = j)
 		for (j = i; j < n && !memcmp(v[j]->household, v[i]->household, WIRE_HASH_LEN); j++)
+			v[j]->anchor = v[i]->first;
+	qsort(v, n, sizeof(*v), by_anchor);
+	for (size_t i = 0, j; !rc && i < n; i = j) {
+		for (j = i; j < n && v[j]->anchor == v[i]->anchor; j++)
 			ids[j - i] = v[j]->case_id;
 		hc.case_ids = ids;
 		hc.n_case_ids = j - i;
-		rc = evlog_household_append(dst, v[i]->household, &hc);
+		rc = evlog_household_append(dst, v[i]->household, v[i]->anchor, &hc);
 	}
 	free(ids);
 	return rc;
@@ -321,10 +345,8 @@ static int store(struct replay *r, struct evlog_txn *dst)
 		rc = evlog_pending_append(dst, v[i]->referred_at, v[i]->case_id);
 	for (size_t i = 0; !rc && i < r->n; i++)
 		v[i] = &r->cases[i];
-	if (!rc) {
-		qsort(v, r->n, sizeof(*v), by_household);
+	if (!rc)
 		rc = store_households(dst, v, r->n);
-	}
 	free(v);
 	return rc;
 }

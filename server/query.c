@@ -40,7 +40,7 @@ static int open_personal(struct query *q, const ml_case *c, ml_event *ev, struct
 		return 0;
 	if (!q->key_state) {
 		rc = c->household_key.len != CRYPTO_SHA256_LEN ? ML_ECORRUPT :
-		     vault_get(q->txn, c->household_key.data, c->platform, false, &q->key);
+		     vault_get(q->txn, c->household_key.data, c->platform, 0, &q->key);
 		if (rc && rc != ML_ENOTFOUND)
 			return rc;
 		q->key_state = rc ? -1 : 1;

@@ -74,7 +74,7 @@ static size_t wrap_aad(uint8_t *aad, size_t cap, const uint8_t *hk, const char *
 
 /* Store k for hk on platform, wrapped under the current key-encryption key. */
 static int store(struct evlog_txn *txn, const uint8_t *hk, const char *platform,
-		 const struct vault_key *k, bool replace)
+		 uint64_t at, const struct vault_key *k, bool replace)
 {
 	ml_data_key dk = MAILLAGE__V1__DATA_KEY__INIT;
 	uint8_t aad[160], wrapped[KEK_WRAPPED_LEN];
@@ -90,20 +90,20 @@ static int store(struct evlog_txn *txn, const uint8_t *hk, const char *platform,
 	dk.key_id.len = VAULT_KEY_ID_LEN;
 	dk.wrapped.data = wrapped;
 	dk.wrapped.len = sizeof(wrapped);
-	return evlog_datakey_put(txn, hk, platform, &dk, replace);
+	return evlog_datakey_put(txn, hk, platform, at, &dk, replace);
 }
 
-int vault_get(struct evlog_txn *txn, const uint8_t *hk, const char *platform, bool create,
-	      struct vault_key *out)
+int vault_get(struct evlog_txn *txn, const uint8_t *hk, const char *platform,
+	      uint64_t create_at, struct vault_key *out)
 {
 	ml_data_key *dk = NULL;
 	uint8_t aad[160];
 	size_t aadlen;
 	int rc = evlog_datakey_get(txn, hk, platform, &dk);
 
-	if (rc == ML_ENOTFOUND && create) {
+	if (rc == ML_ENOTFOUND && create_at) {
 		rc = crypto_random(out, sizeof(*out));
-		return rc ? rc : store(txn, hk, platform, out, false);
+		return rc ? rc : store(txn, hk, platform, create_at, out, false);
 	}
 	if (rc)
 		return rc;
@@ -162,9 +162,9 @@ int vault_rewrap_all(struct evlog_txn *txn, uint64_t epoch)
 	int rc = evlog_datakey_scan(txn, collect, &e);
 
 	for (size_t i = 0; !rc && i < e.n; i++) {
-		rc = vault_get(txn, e.list[i].hk, e.list[i].platform, false, &k);
+		rc = vault_get(txn, e.list[i].hk, e.list[i].platform, 0, &k);
 		if (!rc)
-			rc = store(txn, e.list[i].hk, e.list[i].platform, &k, true);
+			rc = store(txn, e.list[i].hk, e.list[i].platform, 0, &k, true);
 		vault_key_wipe(&k);
 	}
 	free(e.list);

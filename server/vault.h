@@ -36,11 +36,12 @@ struct vault_key {
 int vault_check_master(struct evlog_txn *txn, const uint8_t *master);
 
 /* The data key of household hk (32 bytes) on platform. ML_ENOTFOUND when
- * there is none (never made, or erased) unless create is set (write
- * transaction): then one is made and stored. ML_ECORRUPT when the stored key
- * does not unwrap. */
-int vault_get(struct evlog_txn *txn, const uint8_t *hk, const char *platform, bool create,
-	      struct vault_key *out);
+ * there is none (never made, or erased) unless create_at is set (write
+ * transaction): then one is made and stored, under anchor create_at when the
+ * household is new (the position of the referral about to be appended:
+ * evlog_datakey_put()). ML_ECORRUPT when the stored key does not unwrap. */
+int vault_get(struct evlog_txn *txn, const uint8_t *hk, const char *platform,
+	      uint64_t create_at, struct vault_key *out);
 
 /* Re-wrap every data key under the key-encryption key being rotated in
  * (writer thread, inside the transaction that destroyed keys) and record

@@ -195,7 +195,7 @@ static int unwrap_key(void *arg, const uint8_t *hk, const char *platform)
 
 	if (!p && strcmp(platform, "vaulx-bron"))
 		fail_msg("a data key on platform '%s'", platform);
-	assert_int_equal(vault_get(s->txn, hk, platform, false, &k), 0);
+	assert_int_equal(vault_get(s->txn, hk, platform, 0, &k), 0);
 	vault_key_wipe(&k);
 	s->n[p]++;
 	return 0;
@@ -318,9 +318,10 @@ static void test_append_in_key_order(void **state)
 	assert_int_equal(evlog_pending_append(txn, 5, "BA"), 0);
 	assert_int_equal(evlog_pending_append(txn, 4, "C"), ML_EINVAL);
 	assert_int_equal(evlog_pending_append(txn, 6, "A"), 0);
-	assert_int_equal(evlog_household_append(txn, high, &hc), 0);
-	assert_int_equal(evlog_household_append(txn, low, &hc), 0);
-	assert_int_equal(evlog_household_append(txn, high, &hc), ML_EINVAL);
+	assert_int_equal(evlog_household_append(txn, high, 20, &hc), 0);
+	assert_int_equal(evlog_household_append(txn, low, 10, &hc), 0);
+	assert_int_equal(evlog_household_append(txn, high, 20, &hc), ML_EINVAL);
+	assert_int_equal(evlog_household_append(txn, low, 0, &hc), ML_EINVAL);
 	assert_int_equal(evlog_case_append(txn, "VNX-2026-000002", "\x0a\x01x", 3), 0);
 	assert_int_equal(evlog_case_append(txn, "VNX-2026-000001", "\x0a\x01x", 3), ML_EINVAL);
 	evlog_txn_abort(txn);

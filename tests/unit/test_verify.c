@@ -2,7 +2,7 @@
  * purpose: a flipped byte in an event, a broken hash chain, a missing streams
  * entry (in streams, and in a case's tail), a missing idempotency record;
  * a data key whose household lost its record; and the upgrade of a
- * directory of schema 2, 3 and 4. The damage is done
+ * directory of schema 2, 3, 4 and 5. The damage is done
  * with LMDB directly (this test is the only place outside evlog.c that does
  * so).
  */
@@ -19,7 +19,7 @@
 #include "command.h"
 #include "err.h"
 #include "evlog.h"
-#include "evlog_int.h"      /* evlog_is_household_row, evlog_is_datakey_row */
+#include "evlog_int.h"      /* EVLOG_ANCHOR_LEN */
 #include "fixture.h"
 #include "kek.h"
 #include "models.h"
@@ -215,6 +215,40 @@ static void fold_tails(MDB_txn *txn)
 	assert_int_equal(mdb_drop(txn, tails, 1), 0);
 }
 
+/* The keys of households before schema 6: the household key first, without
+ * the household's anchor. */
+#define ANCHORED_LEN (EVLOG_ANCHOR_LEN + WIRE_HASH_LEN)
+
+/* Directories before schema 6 keyed households by household key: take the
+ * anchor off every key. */
+static void unanchor(MDB_txn *txn)
+{
+	struct { uint8_t k[128], v[512]; size_t kn, vn; } rows[64];
+	size_t n = 0;
+	MDB_dbi households;
+	MDB_cursor *cur;
+	MDB_val k, v;
+
+	assert_int_equal(mdb_dbi_open(txn, "households", 0, &households), 0);
+	assert_int_equal(mdb_cursor_open(txn, households, &cur), 0);
+	while (!mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		assert_true(n < 64 && k.mv_size >= ANCHORED_LEN && k.mv_size <= 128 &&
+			    v.mv_size <= 512);
+		rows[n].kn = k.mv_size - EVLOG_ANCHOR_LEN;
+		memcpy(rows[n].k, (uint8_t *)k.mv_data + EVLOG_ANCHOR_LEN, rows[n].kn);
+		rows[n].vn = v.mv_size;
+		memcpy(rows[n].v, v.mv_data, v.mv_size);
+		n++;
+	}
+	mdb_cursor_close(cur);
+	assert_int_equal(mdb_drop(txn, households, 0), 0);
+	for (size_t i = 0; i < n; i++) {
+		k = (MDB_val){ rows[i].kn, rows[i].k };
+		v = (MDB_val){ rows[i].vn, rows[i].v };
+		assert_int_equal(mdb_put(txn, households, &k, &v, MDB_NOOVERWRITE), 0);
+	}
+}
+
 /* Directories before schema 5 kept the data keys in "keys": move those of
  * households (household key, then platform id) there. */
 static void split_keys(MDB_txn *txn)
@@ -228,7 +262,7 @@ static void split_keys(MDB_txn *txn)
 	assert_int_equal(mdb_cursor_open(txn, households, &cur), 0);
 	for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (evlog_is_household_row(&k))
+		if (k.mv_size == WIRE_HASH_LEN)
 			continue;
 		assert_int_equal(mdb_put(txn, keys, &k, &v, MDB_NOOVERWRITE), 0);
 		assert_int_equal(mdb_cursor_del(cur, 0), 0);
@@ -246,19 +280,21 @@ static void set_schema(MDB_txn *txn, uint8_t schema)
 	assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
 }
 
-/* Make the directory's layout that of schema (2 to 4), with stream_tails or
+/* Make the directory's layout that of schema (2 to 5), with stream_tails or
  * without. */
 static void downgrade(MDB_txn *txn, uint8_t schema, bool tails)
 {
 	if (!tails)
 		fold_tails(txn);
-	split_keys(txn);
+	unanchor(txn);
+	if (schema < 5)
+		split_keys(txn);
 	set_schema(txn, schema);
 }
 
-/* The data keys (records keyed by more than a household key) in database
- * name; -1 when there is no such database. */
-static int raw_data_keys(const char *name)
+/* The data keys (records keyed by more than a household's prefix of
+ * `prefix` bytes) in database name; -1 when there is no such database. */
+static int raw_data_keys(const char *name, size_t prefix)
 {
 	MDB_env *env;
 	MDB_txn *raw;
@@ -271,7 +307,7 @@ static int raw_data_keys(const char *name)
 	if (!mdb_dbi_open(raw, name, 0, &dbi)) {
 		assert_int_equal(mdb_cursor_open(raw, dbi, &cur), 0);
 		for (n = 0; !mdb_cursor_get(cur, &k, &v, MDB_NEXT); )
-			n += evlog_is_datakey_row(&k);
+			n += k.mv_size > prefix;
 		mdb_cursor_close(cur);
 	}
 	raw_close(env, raw);
@@ -289,7 +325,7 @@ static int unwrap_one(void *arg, const uint8_t *hk, const char *platform)
 	struct vault_key k;
 
 	assert_string_equal(platform, "vaulx-bron");
-	assert_int_equal(vault_get(u->txn, hk, platform, false, &k), 0);
+	assert_int_equal(vault_get(u->txn, hk, platform, 0, &k), 0);
 	vault_key_wipe(&k);
 	u->n++;
 	return 0;
@@ -371,8 +407,8 @@ static void test_upgrade_from_schema_2(void **state)
 	raw_close(env, raw);
 	assert_int_equal(verify(fault, sizeof(fault)), 0);
 	/* The data keys moved from keys into households, and unwrap. */
-	assert_int_equal(raw_data_keys("keys"), -1);
-	assert_int_equal(raw_data_keys("households"), 5);
+	assert_int_equal(raw_data_keys("keys", WIRE_HASH_LEN), -1);
+	assert_int_equal(raw_data_keys("households", ANCHORED_LEN), 5);
 	assert_int_equal(unwrap_all(true), 5);
 }
 
@@ -455,12 +491,12 @@ static void test_upgrade_from_schema_3(void **state)
 	check_streams(true, 5);
 	assert_int_equal(verify(fault, sizeof(fault)), 0);
 	assert_int_equal(schema_version(), 3);
-	assert_int_equal(raw_data_keys("keys"), 5);
+	assert_int_equal(raw_data_keys("keys", WIRE_HASH_LEN), 5);
 	assert_int_equal(unwrap_all(true), 5);
 	check_streams(false, 5);
 	assert_int_equal(schema_version(), EVLOG_SCHEMA_VERSION);
-	assert_int_equal(raw_data_keys("keys"), -1);
-	assert_int_equal(raw_data_keys("households"), 5);
+	assert_int_equal(raw_data_keys("keys", WIRE_HASH_LEN), -1);
+	assert_int_equal(raw_data_keys("households", ANCHORED_LEN), 5);
 	assert_int_equal(unwrap_all(true), 5);
 
 	/* Case 2 continues: version 1 in streams, version 2 in a new tail. */
@@ -573,8 +609,8 @@ static void test_upgrade_from_schema_4(void **state)
 	raw_open("meta", &env, &raw, &dbi);
 	downgrade(raw, 4, true);
 	raw_close(env, raw);
-	assert_int_equal(raw_data_keys("keys"), 5);
-	assert_int_equal(raw_data_keys("households"), 0);
+	assert_int_equal(raw_data_keys("keys", WIRE_HASH_LEN), 5);
+	assert_int_equal(raw_data_keys("households", WIRE_HASH_LEN), 0);
 	assert_int_equal(unwrap_all(true), 5);
 	assert_int_equal(verify(fault, sizeof(fault)), 0);
 	assert_int_equal(models_fault(fault, sizeof(fault)), 0);
@@ -601,14 +637,14 @@ static void test_upgrade_from_schema_4(void **state)
 	expect_refused(false, ML_ECORRUPT, "cannot upgrade");
 	expect_refused(false, ML_ECORRUPT, "record 6 of keys (key ffffffff");
 	assert_int_equal(schema_version(), 4);
-	assert_int_equal(raw_data_keys("keys"), 5);
-	assert_int_equal(raw_data_keys("households"), 0);
+	assert_int_equal(raw_data_keys("keys", WIRE_HASH_LEN), 5);
+	assert_int_equal(raw_data_keys("households", WIRE_HASH_LEN), 0);
 	raw_change("keys", bad, NULL);
 
 	assert_int_equal(unwrap_all(false), 5);
 	assert_int_equal(schema_version(), EVLOG_SCHEMA_VERSION);
-	assert_int_equal(raw_data_keys("keys"), -1);
-	assert_int_equal(raw_data_keys("households"), 5);
+	assert_int_equal(raw_data_keys("keys", WIRE_HASH_LEN), -1);
+	assert_int_equal(raw_data_keys("households", ANCHORED_LEN), 5);
 	assert_int_equal(verify(fault, sizeof(fault)), 0);
 	assert_int_equal(unwrap_all(true), 5);
 
@@ -622,9 +658,9 @@ static void test_upgrade_from_schema_4(void **state)
 	/* keys again (one record, then empty): refused, read-only or not. */
 	raw_change("keys", bad, "x");
 	raw_change("keys", bad, NULL);
-	expect_refused(true, ML_ESCHEMA, "has a 'keys' database in schema 5 (data keys "
+	expect_refused(true, ML_ESCHEMA, "has a 'keys' database in schema 6 (data keys "
 		       "belong in 'households')");
-	expect_refused(false, ML_ESCHEMA, "has a 'keys' database in schema 5 (data keys "
+	expect_refused(false, ML_ESCHEMA, "has a 'keys' database in schema 6 (data keys "
 		       "belong in 'households')");
 	raw_open("keys", &env, &raw, &dbi);
 	assert_int_equal(mdb_drop(raw, dbi, 1), 0);
@@ -633,7 +669,7 @@ static void test_upgrade_from_schema_4(void **state)
 	expect_refused(true, ML_ESCHEMA, "(no 'keys' database in schema 4)");
 	expect_refused(false, ML_ESCHEMA, "(no 'keys' database in schema 4)");
 	raw_open("meta", &env, &raw, &dbi);
-	set_schema(raw, 5);
+	set_schema(raw, EVLOG_SCHEMA_VERSION);
 	raw_close(env, raw);
 	assert_int_equal(unwrap_all(false), 5);
 }
@@ -727,6 +763,84 @@ static void put_tail(const char *case_id, const void *value, size_t len)
 
 /* A tail record that does not decode, of a case whose events are all in
  * streams: found by the count. */
+/* Every key of households begins with its household's anchor: the
+ * position of its case's first event (the fixture's case i is at position
+ * i, one household each); n households. */
+static void check_anchors(int n)
+{
+	MDB_env *env;
+	MDB_txn *raw;
+	MDB_dbi dbi;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint64_t last = 0;
+	int households = 0;
+
+	raw_open("households", &env, &raw, &dbi);
+	assert_int_equal(mdb_cursor_open(raw, dbi, &cur), 0);
+	while (!mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		uint64_t at = (uint64_t)wire_get_be32(k.mv_data) << 32 |
+			      wire_get_be32((uint8_t *)k.mv_data + 4);
+
+		assert_true(k.mv_size >= ANCHORED_LEN);
+		if (k.mv_size == ANCHORED_LEN) {
+			ml_household_cases *hc = wire_household_cases_unpack(v.mv_data,
+									     v.mv_size);
+			char first[32];
+
+			assert_non_null(hc);
+			snprintf(first, sizeof(first), "VNX-2026-%06llu", (unsigned long long)at);
+			assert_string_equal(hc->case_ids[0], first);
+			wire_free(hc);
+			assert_true(at > last);
+			households++;
+		}
+		last = at;
+	}
+	mdb_cursor_close(cur);
+	raw_close(env, raw);
+	assert_int_equal(households, n);
+}
+
+/* A directory of schema 5 keyed households by household key: a read-only
+ * open reads it as it is (and its models compare equal to a rebuild's, which
+ * has anchors); a writable one re-keys every row with its household's
+ * anchor, all or nothing: a record of cases that lists no case stops it. */
+static void test_upgrade_from_schema_5(void **state)
+{
+	uint8_t hk[WIRE_HASH_LEN];
+	char fault[512];
+	MDB_env *env;
+	MDB_txn *raw;
+	MDB_dbi dbi;
+
+	(void)state;
+	check_anchors(5);
+	raw_open("meta", &env, &raw, &dbi);
+	downgrade(raw, 5, true);
+	raw_close(env, raw);
+	assert_int_equal(raw_data_keys("households", WIRE_HASH_LEN), 5);
+	assert_int_equal(unwrap_all(true), 5);
+	assert_int_equal(verify(fault, sizeof(fault)), 0);
+	assert_int_equal(models_fault(fault, sizeof(fault)), 0);
+
+	/* A household with no case (its key sorts last) stops the upgrade. */
+	memset(hk, 0xff, sizeof(hk));
+	raw_change("households", (MDB_val){ WIRE_HASH_LEN, hk }, "");
+	expect_refused(false, ML_ECORRUPT, "cannot upgrade");
+	expect_refused(false, ML_ECORRUPT, "it lists no case");
+	assert_int_equal(schema_version(), 5);
+	assert_int_equal(raw_data_keys("households", WIRE_HASH_LEN), 5);
+	raw_change("households", (MDB_val){ WIRE_HASH_LEN, hk }, NULL);
+
+	assert_int_equal(unwrap_all(false), 5);
+	assert_int_equal(schema_version(), EVLOG_SCHEMA_VERSION);
+	check_anchors(5);
+	assert_int_equal(raw_data_keys("households", ANCHORED_LEN), 5);
+	assert_int_equal(verify(fault, sizeof(fault)), 0);
+	assert_int_equal(models_fault(fault, sizeof(fault)), 0);
+}
+
 static void test_malformed_tail_counted(void **state)
 {
 	uint8_t bad[5] = { 0, 0, 0, 2, 9 };
@@ -827,7 +941,8 @@ static void test_data_key_without_household(void **state)
 	MDB_env *env;
 	MDB_txn *raw;
 	MDB_dbi dbi;
-	MDB_val k = { WIRE_HASH_LEN, hk };
+	uint8_t key[ANCHORED_LEN];
+	MDB_val k = { ANCHORED_LEN, key };
 
 	(void)state;
 	assert_int_equal(evlog_open(dir, 16 << 20, true, &log, err, sizeof(err)), 0);
@@ -835,6 +950,8 @@ static void test_data_key_without_household(void **state)
 	assert_int_equal(evlog_case_get(txn, "VNX-2026-000002", &c), 0);
 	assert_int_equal(c->household_key.len, WIRE_HASH_LEN);
 	memcpy(hk, c->household_key.data, WIRE_HASH_LEN);
+	pos_key(key, 2);         /* the household's anchor: its case's first event */
+	memcpy(key + EVLOG_ANCHOR_LEN, hk, WIRE_HASH_LEN);
 	wire_free(c);
 	evlog_txn_abort(txn);
 	evlog_close(log);
@@ -862,6 +979,7 @@ int main(void)
 		cmocka_unit_test(test_upgrade_from_schema_2),
 		cmocka_unit_test(test_upgrade_from_schema_3),
 		cmocka_unit_test(test_upgrade_from_schema_4),
+		cmocka_unit_test(test_upgrade_from_schema_5),
 		cmocka_unit_test(test_malformed_tail_counted),
 		cmocka_unit_test(test_flipped_byte),
 		cmocka_unit_test(test_broken_chain),
