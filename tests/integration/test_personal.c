@@ -112,7 +112,8 @@ static void test_nothing_personal_in_clear(void **state)
 }
 
 /* The wrapped data key of the household of case id, from the households database
- * (read with LMDB directly, as anyone with the files could). */
+ * (read with LMDB directly, as anyone with the files could): the record whose
+ * key is the household's anchor (8 bytes), its key, then "vaulx-bron". */
 static size_t wrapped_key(const char *id, uint8_t *out)
 {
 	mlc_response *r = h_send_as(&H, "coord-vaulx-bron", h_get_case(&H, id), ST(OK));
@@ -120,6 +121,7 @@ static size_t wrapped_key(const char *id, uint8_t *out)
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
+	MDB_cursor *cur;
 	MDB_val k, v;
 	size_t n = 0;
 	Maillage__V1__DataKey *dk;
@@ -133,15 +135,17 @@ static size_t wrapped_key(const char *id, uint8_t *out)
 	assert_int_equal(mdb_env_open(env, H.data, MDB_RDONLY, 0600), 0);
 	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
 	assert_int_equal(mdb_dbi_open(txn, "households", 0, &dbi), 0);
-	k.mv_data = key;
-	k.mv_size = 42;
-	if (mdb_get(txn, dbi, &k, &v) == 0) {
+	assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+	while (!n && !mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 8 + 42 || memcmp((uint8_t *)k.mv_data + 8, key, 42))
+			continue;
 		dk = maillage__v1__data_key__unpack(NULL, v.mv_size, v.mv_data);
 		assert_non_null(dk);
 		n = dk->wrapped.len;
 		memcpy(out, dk->wrapped.data, n);
 		maillage__v1__data_key__free_unpacked(dk, NULL);
 	}
+	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
 	mdb_env_close(env);
 	return n;
