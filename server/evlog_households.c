@@ -162,7 +162,10 @@ static int catch_up(struct evlog_txn *txn, struct evlog_hh_index *ix)
 }
 
 /* Index what txn sees of households beyond the table (write lock held):
- * *more when something was added. */
+ * *more when something was added. From then on the table has every
+ * household txn sees: a read transaction's snapshot does not change, and
+ * the households a write transaction adds are indexed as they are put
+ * (added()); so txn does not look again (txn->hh_synced). */
 static int sync_index(struct evlog_txn *txn, struct evlog_hh_index *ix, bool *more)
 {
 	uint64_t last;
@@ -172,6 +175,7 @@ static int sync_index(struct evlog_txn *txn, struct evlog_hh_index *ix, bool *mo
 	if (!rc && last > ix->max)
 		rc = catch_up(txn, ix);
 	*more = ix->table.used > used;
+	txn->hh_synced = !rc;
 	return rc;
 }
 
@@ -190,7 +194,7 @@ int evlog_hh_find(struct evlog_txn *txn, const uint8_t *hk, struct evlog_hh *h)
 	pthread_rwlock_rdlock(&ix->lock);
 	rc = probe(txn, ix, hk, h);
 	pthread_rwlock_unlock(&ix->lock);
-	if (rc != ML_ENOTFOUND)
+	if (rc != ML_ENOTFOUND || txn->hh_synced)
 		return rc;
 	pthread_rwlock_wrlock(&ix->lock);
 	rc = sync_index(txn, ix, &more);
@@ -216,8 +220,8 @@ int evlog_hh_place(struct evlog_txn *txn, const uint8_t *hk, uint64_t at, struct
 
 /* A new household's record is stored at h: index it. The table had
  * everything txn sees before (evlog_hh_place() looked hk up, or
- * evlog_household_append() synced), so it now has everything anchored up to
- * h->at. */
+ * evlog_household_append() synced: txn->hh_synced), so it now has
+ * everything anchored up to h->at. */
 static int added(struct evlog *log, const uint8_t *hk, const struct evlog_hh *h)
 {
 	struct evlog_hh_index *ix = log->households;
@@ -292,7 +296,7 @@ int evlog_household_append(struct evlog_txn *txn, const uint8_t *hk, uint64_t at
 	if (!txn->log->anchored || !at)
 		return ML_EINVAL;
 	pthread_rwlock_wrlock(&ix->lock);
-	rc = at > ix->max ? sync_index(txn, ix, &more) : 0;
+	rc = txn->hh_synced ? 0 : sync_index(txn, ix, &more);
 	pthread_rwlock_unlock(&ix->lock);
 	if (rc)
 		return rc;

@@ -74,6 +74,9 @@ struct evlog_txn {
 	uint64_t cmd_seq;                  /* write: the command log's last sequence */
 	uint64_t writes;                   /* writes attempted, with those of the
 					    * children committed into it */
+	bool hh_synced;                    /* the households' index has every
+					    * household this transaction sees
+					    * (evlog_households.c) */
 };
 
 /* Count the write to txn that returned rc (a put, a del or a drop), for
