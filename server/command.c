@@ -350,8 +350,12 @@ static void envelope(struct run *r, int role)
 	r->ev.correlation_id = ctx->req->correlation_id;
 }
 
+/* A referral's data key, made here for a household new to the store, is
+ * stored under the household's anchor: the position the referral takes,
+ * which the household's record of cases gets too (models_apply()). */
 int command_append(struct evlog_txn *txn, ml_case **c, ml_event *ev, const uint8_t *hk)
 {
+	uint64_t create_at = *c ? 0 : evlog_last_position(txn) + 1;
 	struct personal_taken taken;
 	struct vault_key k;
 	int rc = 0;
@@ -359,7 +363,7 @@ int command_append(struct evlog_txn *txn, ml_case **c, ml_event *ev, const uint8
 	memset(&taken, 0, sizeof(taken));
 	memset(&k, 0, sizeof(k));
 	if (personal_present(ev)) {
-		rc = vault_get(txn, hk, ev->platform, *c ? 0 : evlog_last_position(txn) + 1, &k);
+		rc = vault_get(txn, hk, ev->platform, create_at, &k);
 		if (rc == ML_ENOTFOUND)
 			rc = ML_ESTATE;   /* erased: nothing personal may be added */
 		if (!rc)
@@ -367,6 +371,8 @@ int command_append(struct evlog_txn *txn, ml_case **c, ml_event *ev, const uint8
 	}
 	if (!rc)
 		rc = evlog_append(txn, ev);
+	if (!rc && create_at && ev->position != create_at)
+		rc = ML_EINTERNAL;       /* the key's anchor is not the referral's */
 	if (!rc)
 		rc = models_apply(txn, c, ev);
 	personal_restore(ev, &taken);

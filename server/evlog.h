@@ -8,9 +8,12 @@
  *               up to 16 positions (u64 BE) (evlog_streams.c)
  *   command_log sequence (u64 BE)              -> command id (16 bytes), packed
  *               CommandRecord; indexed by command id in memory (evlog_commands.c)
- *   households  household key (32 bytes)      -> packed HouseholdCases
- *               household key (32), platform id -> packed DataKey: the data
- *               keys, beside their household's cases (evlog_keys.c)
+ *   households  anchor (u64 BE), household key (32 bytes) -> packed
+ *               HouseholdCases; anchor, household key, platform id -> packed
+ *               DataKey: the data keys, beside their household's cases. The
+ *               anchor: the position of the household's first case's first
+ *               event (evlog_households.c, evlog_keys.c; before schema 6 the
+ *               household key came first, without it)
  *   proj_cases  case id                        -> packed CaseSummary
  *   meta        name                           -> value ("schema_version",
  *               "seq/CODE/YEAR" case number counters)
@@ -156,7 +159,10 @@ int evlog_command_put(struct evlog_txn *txn, const uint8_t *id, const ml_command
  * referral's position; 0: ML_EINVAL); otherwise `at` is not used. Lookups go
  * through an index in memory, built from households at the first one:
  * evlog_households_preload() builds it now (the server, at start). Writer
- * thread for puts; lookups from any thread. */
+ * thread for puts; lookups from any thread. Errors: ML_ENOTFOUND (no record
+ * of hk), ML_EINVAL (a new household with no anchor), ML_ENOMEM (the index),
+ * ML_ECORRUPT (a key of households that is no anchor then a household key;
+ * a record that does not decode), ML_EDB. */
 int evlog_households_preload(struct evlog *log);
 int evlog_household_get(struct evlog_txn *txn, const uint8_t *hk, ml_household_cases **out);
 int evlog_household_put(struct evlog_txn *txn, const uint8_t *hk, uint64_t at,

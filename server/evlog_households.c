@@ -144,15 +144,18 @@ static int catch_up(struct evlog_txn *txn, struct evlog_hh_index *ix)
 	     mrc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
 		uint64_t at;
 
-		if (key.mv_size <= EVLOG_ANCHOR_LEN + WIRE_HASH_LEN - 1) {
+		at = key.mv_size < EVLOG_ANCHOR_LEN + WIRE_HASH_LEN ? 0 :
+		     evlog_get_be64(key.mv_data);
+		if (!at) {
+			log_error("households_corrupt", "bytes=%zu detail=\"a record of households "
+				  "whose key is no anchor then a household key\"", key.mv_size);
 			rc = ML_ECORRUPT;
 			break;
 		}
-		at = evlog_get_be64(key.mv_data);
 		if (evlog_is_household_row(txn->log, &key))
 			rc = tagindex_add(&ix->table, tag_of((uint8_t *)key.mv_data +
 							     EVLOG_ANCHOR_LEN), at);
-		if (at > ix->max)
+		if (!rc && at > ix->max)
 			ix->max = at;
 	}
 	mdb_cursor_close(cur);
@@ -161,20 +164,18 @@ static int catch_up(struct evlog_txn *txn, struct evlog_hh_index *ix)
 	return rc;
 }
 
-/* Index what txn sees of households beyond the table (write lock held):
- * *more when something was added. From then on the table has every
+/* Index what txn sees of households beyond the table (write lock held).
+ * From then on the table has every
  * household txn sees: a read transaction's snapshot does not change, and
  * the households a write transaction adds are indexed as they are put
  * (added()); so txn does not look again (txn->hh_synced). */
-static int sync_index(struct evlog_txn *txn, struct evlog_hh_index *ix, bool *more)
+static int sync_index(struct evlog_txn *txn, struct evlog_hh_index *ix)
 {
 	uint64_t last;
-	size_t used = ix->table.used;
 	int rc = last_anchor(txn, &last);
 
 	if (!rc && last > ix->max)
 		rc = catch_up(txn, ix);
-	*more = ix->table.used > used;
 	txn->hh_synced = !rc;
 	return rc;
 }
@@ -182,7 +183,6 @@ static int sync_index(struct evlog_txn *txn, struct evlog_hh_index *ix, bool *mo
 int evlog_hh_find(struct evlog_txn *txn, const uint8_t *hk, struct evlog_hh *h)
 {
 	struct evlog_hh_index *ix = txn->log->households;
-	bool more = false;
 	int rc;
 
 	if (!txn->log->anchored) {
@@ -196,10 +196,12 @@ int evlog_hh_find(struct evlog_txn *txn, const uint8_t *hk, struct evlog_hh *h)
 	pthread_rwlock_unlock(&ix->lock);
 	if (rc != ML_ENOTFOUND || txn->hh_synced)
 		return rc;
+	/* Probe again even when this sync added nothing: another thread may
+	 * have added hk between the two locks. */
 	pthread_rwlock_wrlock(&ix->lock);
-	rc = sync_index(txn, ix, &more);
+	rc = sync_index(txn, ix);
 	if (!rc)
-		rc = more ? probe(txn, ix, hk, h) : ML_ENOTFOUND;
+		rc = probe(txn, ix, hk, h);
 	pthread_rwlock_unlock(&ix->lock);
 	return rc;
 }
@@ -290,16 +292,17 @@ int evlog_household_append(struct evlog_txn *txn, const uint8_t *hk, uint64_t at
 	MDB_dbi dbi = txn->log->dbi[DB_HOUSEHOLDS];
 	struct evlog_hh h;
 	MDB_val k, v, val = { .mv_size = wire_packed_size(hc), .mv_data = NULL };
-	bool more;
 	int rc;
 
 	if (!txn->log->anchored || !at)
 		return ML_EINVAL;
 	pthread_rwlock_wrlock(&ix->lock);
-	rc = txn->hh_synced ? 0 : sync_index(txn, ix, &more);
+	rc = txn->hh_synced ? 0 : sync_index(txn, ix);
+	if (!rc)
+		rc = probe(txn, ix, hk, &h);
 	pthread_rwlock_unlock(&ix->lock);
-	if (rc)
-		return rc;
+	if (rc != ML_ENOTFOUND)
+		return rc ? rc : ML_EINVAL;      /* there already, maybe elsewhere */
 	evlog_hh_at(&h, at, hk);
 	k = (MDB_val){ .mv_size = h.len, .mv_data = h.prefix };
 	v = val;
@@ -380,24 +383,32 @@ static int by_key(const void *a, const void *b)
 }
 
 /* The anchor of the household whose record of cases is val: the position
- * of its first case's first event. */
+ * of its first case's first event (the earliest of its cases' first events,
+ * as the rebuild finds it). */
 static int anchor_of(struct evlog_txn *txn, const MDB_val *val, uint64_t *at, char *err,
 		     size_t errlen)
 {
 	ml_household_cases *hc = wire_household_cases_unpack(val->mv_data, val->mv_size);
-	int rc;
+	int rc = 0;
 
+	*at = 0;
 	if (!hc || !hc->n_case_ids) {
 		snprintf(err, errlen, "%s", hc ? "it lists no case" : "it does not decode");
 		wire_free(hc);
 		return ML_ECORRUPT;
 	}
-	rc = evlog_stream_get(txn, hc->case_ids[0], 1, at);
-	if (rc)
-		snprintf(err, errlen, "its first case '%.64s' has no first event (%s)",
-			 hc->case_ids[0], ml_strerror(rc));
+	for (size_t i = 0; !rc && i < hc->n_case_ids; i++) {
+		uint64_t first;
+
+		rc = evlog_stream_get(txn, hc->case_ids[i], 1, &first);
+		if (rc == ML_ENOTFOUND)
+			snprintf(err, errlen, "its case '%.64s' has no first event",
+				 hc->case_ids[i]);
+		else if (!rc && (!*at || first < *at))
+			*at = first;
+	}
 	wire_free(hc);
-	return rc ? ML_ECORRUPT : 0;
+	return rc == ML_ENOTFOUND ? ML_ECORRUPT : rc;
 }
 
 /* Read every row of households (keys of schema 5: household key first) into

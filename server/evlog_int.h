@@ -1,5 +1,6 @@
 /* evlog_int.h - what the files of the LMDB store share (evlog.c, the log and
- * the models; evlog_keys.c, data keys and free-page scrubbing; evlog_journal.c,
+ * the models; evlog_households.c, where a household's rows are and its record
+ * of cases; evlog_keys.c, data keys and free-page scrubbing; evlog_journal.c,
  * the access journal; evlog_commands.c, the idempotency records;
  * evlog_streams.c, each case's events in order; evlog_stat.c, figures).
  * Included by those files only: they are the server's only users of <lmdb.h>.
@@ -76,7 +77,11 @@ struct evlog_txn {
 					    * children committed into it */
 	bool hh_synced;                    /* the households' index has every
 					    * household this transaction sees
-					    * (evlog_households.c) */
+					    * (evlog_households.c): true only
+					    * while every household record
+					    * written goes through
+					    * evlog_household_put() or _append();
+					    * a child begins with its parent's */
 };
 
 /* Count the write to txn that returned rc (a put, a del or a drop), for

@@ -1,11 +1,12 @@
 /* evlog_keys.c - the households' data keys, named values in meta, and the
  * scrubbing of free pages that makes a destroyed key unreadable on disk.
  *
- * Where data keys live: in households, keyed by household key then platform
- * id, beside the household's cases (keyed by the household key alone, 32
- * bytes: evlog_is_household_row). A referral writes both records, under
- * random keys: in two databases that rewrote two random pages a referral,
- * side by side one (make bench: 27 000 to 32 600 commands/s, issue 6).
+ * Where data keys live: in households, keyed by the household's prefix (its
+ * anchor then its key since schema 6: evlog_households.c) then the platform
+ * id, beside the household's cases (keyed by the prefix alone:
+ * evlog_is_household_row). A referral writes both records: in two databases
+ * that rewrote two random pages a referral, side by side one (make bench:
+ * 27 000 to 32 600 commands/s, issue 6).
  * Schema 4 and before kept them in their own database, keys: a read-only open
  * of such a directory reads them there (log->old_keys), a writable one moves
  * them (evlog_datakeys_migrate).

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "log.h"
 #include "models.h"
 #include "project.h"
 
@@ -351,6 +352,21 @@ static int store(struct replay *r, struct evlog_txn *dst)
 	return rc;
 }
 
+/* After a rebuild beside the data keys (in place): each still follows its
+ * household's record. A record the log now gives another anchor than its
+ * data keys' would leave them unfound, and an erasure unable to destroy
+ * them: refused (ML_ECORRUPT, logged), nothing committed. */
+static int keys_still_found(struct evlog_txn *dst)
+{
+	char fault[256];
+	int rc = evlog_datakeys_check(dst, fault, sizeof(fault));
+
+	if (rc == ML_ECORRUPT)
+		log_error("data_keys_orphaned", "fault=\"%s\" detail=\"the rebuild is refused, "
+			  "nothing committed\"", fault);
+	return rc;
+}
+
 int models_rebuild(struct evlog_txn *src, struct evlog_txn *dst)
 {
 	struct replay r = { .slots = calloc(REPLAY_SLOTS, sizeof(*r.slots)) };
@@ -373,6 +389,8 @@ int models_rebuild(struct evlog_txn *src, struct evlog_txn *dst)
 		rc = store(&r, dst);
 	if (!rc)
 		rc = evlog_datakeys_unchanged(dst, keys, "rebuild models");
+	if (!rc && keys)
+		rc = keys_still_found(dst);
 	for (size_t i = 0; i < r.n; i++) {
 		free(r.cases[i].case_id);
 		free(r.cases[i].platform);

@@ -4,6 +4,7 @@
 #include "fixture.h"
 
 #include <assert.h>
+#include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "evlog.h"
 #include "fsutil.h"
 #include "kek.h"
+#include "wire.h"
 
 static struct platform platforms[] = {
 	{ .id = "vaulx-bron", .code = "VNX", .name = "V" },
@@ -103,4 +105,74 @@ void fixture_refer_init(struct fixture_refer *r, const char *platform,
 	r->req.refer_household = &r->body;
 	r->req.command_id.data = r->id;
 	r->req.command_id.len = sizeof(r->id);
+}
+
+int fixture_unanchor_txn(MDB_txn *txn)
+{
+	struct row { MDB_val k, v; } *rows = NULL;
+	size_t n = 0, cap = 0;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	MDB_dbi dbi;
+	int rc = mdb_dbi_open(txn, "households", 0, &dbi);
+
+	if (!rc)
+		rc = mdb_cursor_open(txn, dbi, &cur);
+	while (!rc && !(rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))) {
+		if (n == cap) {
+			struct row *more = realloc(rows, (cap = cap ? 2 * cap : 256) * sizeof(*rows));
+
+			assert(more);
+			rows = more;
+		}
+		assert(k.mv_size > 8);
+		rows[n].k = (MDB_val){ k.mv_size - 8, malloc(k.mv_size - 8) };
+		rows[n].v = (MDB_val){ v.mv_size, malloc(v.mv_size + 1) };
+		assert(rows[n].k.mv_data && rows[n].v.mv_data);
+		memcpy(rows[n].k.mv_data, (uint8_t *)k.mv_data + 8, k.mv_size - 8);
+		memcpy(rows[n].v.mv_data, v.mv_data, v.mv_size);
+		n++;
+	}
+	if (cur)
+		mdb_cursor_close(cur);
+	rc = rc == MDB_NOTFOUND ? mdb_drop(txn, dbi, 0) : rc;
+	for (size_t i = 0; i < n; i++) {
+		if (!rc)
+			rc = mdb_put(txn, dbi, &rows[i].k, &rows[i].v, MDB_NOOVERWRITE);
+		free(rows[i].k.mv_data);
+		free(rows[i].v.mv_data);
+	}
+	free(rows);
+	return rc;
+}
+
+int fixture_unanchor(const char *dir, uint32_t schema)
+{
+	uint8_t version[4];
+	MDB_val sk = { 14, "schema_version" }, sv = { 4, version };
+	MDB_env *env;
+	MDB_txn *txn = NULL;
+	MDB_dbi meta;
+	int rc = mdb_env_create(&env);
+
+	if (rc)
+		return rc;
+	mdb_env_set_maxdbs(env, 32);
+	mdb_env_set_mapsize(env, 1u << 30);
+	wire_put_be32(version, schema);
+	rc = mdb_env_open(env, dir, 0, 0600);
+	if (!rc)
+		rc = mdb_txn_begin(env, NULL, 0, &txn);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "meta", 0, &meta);
+	if (!rc)
+		rc = fixture_unanchor_txn(txn);
+	if (!rc)
+		rc = mdb_put(txn, meta, &sk, &sv, 0);
+	if (!rc)
+		rc = mdb_txn_commit(txn);
+	else if (txn)
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return rc;
 }

@@ -5,6 +5,7 @@
 #ifndef MAILLAGE_TEST_FIXTURE_H
 #define MAILLAGE_TEST_FIXTURE_H
 
+#include <lmdb.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,14 @@ int fixture_log_open(const char *dir, size_t map_size, const struct config *cfg,
 
 /* Close log, then kek (either may be NULL). */
 void fixture_log_close(struct evlog *log, struct kek *kek);
+
+/* Give the households of dir (not open) the keys of schema 5 and before:
+ * the household key first, without the anchor; and set its schema version
+ * to `schema`. fixture_unanchor_txn(): the keys only, in txn (all its rows
+ * copied in memory, households emptied, the rows put back). 0, or an LMDB
+ * error code. */
+int fixture_unanchor(const char *dir, uint32_t schema);
+int fixture_unanchor_txn(MDB_txn *txn);
 
 /* A ReferHousehold request for one person, born 1980-01-01, the one adult
  * of the household. It points into itself: initialise it where it stays. */

@@ -459,6 +459,22 @@ static void test_rebuild_beside_erased_households(void **state)
 	txn = NULL;
 }
 
+/* The upgrade from schema 5 anchors each household at its first case's
+ * first event: households of three cases on two platforms, re-keyed, give
+ * the models and data keys they gave (check_models) and those a rebuild
+ * gives, anchors included (verify_models). */
+static void test_upgrade_anchors_households(void **state)
+{
+	struct verify_report rep;
+
+	(void)state;
+	fixture_log_close(elog, kek);
+	assert_int_equal(fixture_unanchor(dir, 5), 0);
+	assert_int_equal(fixture_log_open(dir, 256 << 20, &cfg, 1, &elog, &kek), 0);
+	check_models();
+	assert_int_equal(verify_models(elog, "/tmp", &rep), 0);
+}
+
 static int abort_open(void **state)
 {
 	(void)state;
@@ -474,6 +490,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_failed_rebuild_leaves_nothing, abort_open),
 		cmocka_unit_test_teardown(test_append_in_key_order, abort_open),
 		cmocka_unit_test(test_fresh_rebuild_fills_household_pages),
+		cmocka_unit_test(test_upgrade_anchors_households),
 		/* Last: it destroys data keys. */
 		cmocka_unit_test_teardown(test_rebuild_beside_erased_households, abort_open),
 	};

@@ -215,39 +215,9 @@ static void fold_tails(MDB_txn *txn)
 	assert_int_equal(mdb_drop(txn, tails, 1), 0);
 }
 
-/* The keys of households before schema 6: the household key first, without
- * the household's anchor. */
+/* A household's record of cases is keyed by its anchor then its key (schema
+ * 6); before, by its key alone. */
 #define ANCHORED_LEN (EVLOG_ANCHOR_LEN + WIRE_HASH_LEN)
-
-/* Directories before schema 6 keyed households by household key: take the
- * anchor off every key. */
-static void unanchor(MDB_txn *txn)
-{
-	struct { uint8_t k[128], v[512]; size_t kn, vn; } rows[64];
-	size_t n = 0;
-	MDB_dbi households;
-	MDB_cursor *cur;
-	MDB_val k, v;
-
-	assert_int_equal(mdb_dbi_open(txn, "households", 0, &households), 0);
-	assert_int_equal(mdb_cursor_open(txn, households, &cur), 0);
-	while (!mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		assert_true(n < 64 && k.mv_size >= ANCHORED_LEN && k.mv_size <= 128 &&
-			    v.mv_size <= 512);
-		rows[n].kn = k.mv_size - EVLOG_ANCHOR_LEN;
-		memcpy(rows[n].k, (uint8_t *)k.mv_data + EVLOG_ANCHOR_LEN, rows[n].kn);
-		rows[n].vn = v.mv_size;
-		memcpy(rows[n].v, v.mv_data, v.mv_size);
-		n++;
-	}
-	mdb_cursor_close(cur);
-	assert_int_equal(mdb_drop(txn, households, 0), 0);
-	for (size_t i = 0; i < n; i++) {
-		k = (MDB_val){ rows[i].kn, rows[i].k };
-		v = (MDB_val){ rows[i].vn, rows[i].v };
-		assert_int_equal(mdb_put(txn, households, &k, &v, MDB_NOOVERWRITE), 0);
-	}
-}
 
 /* Directories before schema 5 kept the data keys in "keys": move those of
  * households (household key, then platform id) there. */
@@ -286,7 +256,7 @@ static void downgrade(MDB_txn *txn, uint8_t schema, bool tails)
 {
 	if (!tails)
 		fold_tails(txn);
-	unanchor(txn);
+	assert_int_equal(fixture_unanchor_txn(txn), 0);
 	if (schema < 5)
 		split_keys(txn);
 	set_schema(txn, schema);
@@ -831,6 +801,10 @@ static void test_upgrade_from_schema_5(void **state)
 	expect_refused(false, ML_ECORRUPT, "it lists no case");
 	assert_int_equal(schema_version(), 5);
 	assert_int_equal(raw_data_keys("households", WIRE_HASH_LEN), 5);
+	/* ...and so does one whose case has no event. */
+	raw_change("households", (MDB_val){ WIRE_HASH_LEN, hk }, "\x0a\x04NOPE");
+	expect_refused(false, ML_ECORRUPT, "its case 'NOPE' has no first event");
+	assert_int_equal(schema_version(), 5);
 	raw_change("households", (MDB_val){ WIRE_HASH_LEN, hk }, NULL);
 
 	assert_int_equal(unwrap_all(false), 5);
@@ -896,6 +870,101 @@ static void rebuild_in_place(void)
 	assert_int_equal(evlog_txn_commit(txn), 0);
 	assert_int_equal(verify_models(log, "/tmp", &rep), 0);
 	evlog_close(log);
+}
+
+/* Move every row of households whose anchor is `from` to anchor `to`
+ * (raw LMDB). */
+static void move_anchor(uint64_t from, uint64_t to)
+{
+	MDB_env *env;
+	MDB_txn *raw;
+	MDB_dbi dbi;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint8_t keys[4][128], vals[4][256];
+	size_t klen[4], vlen[4], n = 0;
+
+	raw_open("households", &env, &raw, &dbi);
+	assert_int_equal(mdb_cursor_open(raw, dbi, &cur), 0);
+	while (!mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		uint8_t at[8];
+
+		pos_key(at, from);
+		if (memcmp(k.mv_data, at, 8))
+			continue;
+		assert_true(n < 4 && k.mv_size <= 128 && v.mv_size <= 256);
+		memcpy(keys[n], k.mv_data, k.mv_size);
+		memcpy(vals[n], v.mv_data, v.mv_size);
+		klen[n] = k.mv_size;
+		vlen[n++] = v.mv_size;
+		assert_int_equal(mdb_cursor_del(cur, 0), 0);
+	}
+	mdb_cursor_close(cur);
+	assert_true(n > 0);
+	for (size_t i = 0; i < n; i++) {
+		pos_key(keys[i], to);
+		k = (MDB_val){ klen[i], keys[i] };
+		v = (MDB_val){ vlen[i], vals[i] };
+		assert_int_equal(mdb_put(raw, dbi, &k, &v, MDB_NOOVERWRITE), 0);
+	}
+	raw_close(env, raw);
+}
+
+/* verify_models' fault on dir, opened writable or not. */
+static void expect_models_fault(bool readonly, const char *expect)
+{
+	struct verify_report rep;
+	struct evlog *log;
+	char err[256];
+
+	assert_int_equal(evlog_open(dir, 16 << 20, readonly, &log, err, sizeof(err)), 0);
+	assert_int_equal(verify_models(log, "/tmp", &rep), ML_ECORRUPT);
+	if (!strstr(rep.fault, expect))
+		fail_msg("expected '%s' in '%s'", expect, rep.fault);
+	evlog_close(log);
+}
+
+/* A household stored under another anchor than the log gives (its record
+ * and its data key moved together): verify names it; a rebuild in place,
+ * which would put its record back under the right anchor and leave its data
+ * key where nothing finds it, is refused and commits nothing. A household
+ * record the log does not give is named too. */
+static void test_household_under_another_anchor(void **state)
+{
+	struct evlog_txn *txn;
+	struct evlog *log;
+	uint8_t key[ANCHORED_LEN];
+	char err[256];
+	ml_household_cases hc = MAILLAGE__V1__HOUSEHOLD_CASES__INIT;
+	char *ids[] = { "VNX-2026-000003" };
+	uint8_t packed[64];
+
+	(void)state;
+	move_anchor(3, 1000);
+	expect_models_fault(true, "is under another anchor than the rebuilt one");
+	assert_int_equal(evlog_open(dir, 16 << 20, false, &log, err, sizeof(err)), 0);
+	assert_int_equal(evlog_txn_begin(log, true, &txn), 0);
+	assert_int_equal(evlog_models_clear(txn), 0);
+	assert_int_equal(models_rebuild(txn, txn), ML_ECORRUPT);
+	evlog_txn_abort(txn);
+	evlog_close(log);
+	assert_int_equal(raw_data_keys("households", ANCHORED_LEN), 6);
+	move_anchor(1000, 3);
+	assert_int_equal(unwrap_all(true), 6);   /* a sixth referral since setup */
+	assert_int_equal(models_fault(err, sizeof(err)), 0);
+
+	/* An extra record (a household key no case has). */
+	hc.case_ids = ids;
+	hc.n_case_ids = 1;
+	assert_true(wire_packed_size(&hc) < sizeof(packed));
+	packed[wire_pack_to(&hc, packed)] = 0;
+	pos_key(key, 900);
+	memset(key + EVLOG_ANCHOR_LEN, 0x42, WIRE_HASH_LEN);
+	raw_change("households", (MDB_val){ ANCHORED_LEN, key }, (const char *)packed);
+	expect_models_fault(true, "households: the record of household 4242");
+	expect_models_fault(true, " is there but the log does not give it");
+	raw_change("households", (MDB_val){ ANCHORED_LEN, key }, NULL);
+	assert_int_equal(models_fault(err, sizeof(err)), 0);
 }
 
 /* Models: a changed case summary and a lost pending entry are found by the
@@ -988,6 +1057,7 @@ int main(void)
 		cmocka_unit_test(test_missing_command_record),
 		cmocka_unit_test(test_models_against_a_rebuild),
 		cmocka_unit_test(test_data_key_without_household),
+		cmocka_unit_test(test_household_under_another_anchor),
 	};
 
 	return cmocka_run_group_tests_name("verify", tests, setup, teardown);
