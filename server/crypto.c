@@ -23,17 +23,18 @@ static pthread_once_t fetched = PTHREAD_ONCE_INIT;
 static EVP_CIPHER *aes_gcm;
 static EVP_MD *sha256;
 
-/* Nonces come from a per-thread pool of random bytes that RAND_bytes refills
- * (one call per NONCE_POOL_LEN / CRYPTO_NONCE_LEN nonces instead of one per
- * seal: each call takes the DRBG's lock and a getpid()). A fork counts a new
- * generation, which empties the child's pool: parent and child never draw the
- * same nonce. Bytes handed out are wiped from the pool. */
-#define NONCE_POOL_LEN (CRYPTO_NONCE_LEN * 64)
+/* Nonces and new data keys come from a per-thread pool of random bytes that
+ * RAND_bytes refills (one call per POOL_LEN bytes instead of one per seal
+ * or key: each call costs a few microseconds, the DRBG's lock and a
+ * getpid()). A fork counts a new generation, which empties the child's
+ * pool: parent and child never draw the same bytes. Bytes handed out are
+ * wiped from the pool. */
+#define POOL_LEN 4096
 static atomic_uint fork_generation;
 static bool pool_off;                       /* fork handler not registered:
-					     * one RAND_bytes per nonce */
-static _Thread_local struct nonce_pool {
-	uint8_t bytes[NONCE_POOL_LEN];
+					     * one RAND_bytes per draw */
+static _Thread_local struct random_pool {
+	uint8_t bytes[POOL_LEN];
 	size_t left;                        /* unused bytes at the end of bytes */
 	unsigned generation;
 } pool;
@@ -73,26 +74,25 @@ int crypto_random(void *buf, size_t len)
 	return RAND_bytes(buf, (int)len) == 1 ? 0 : ML_ECRYPTO;
 }
 
-/* A fresh random nonce from this thread's pool. 0 or ML_ECRYPTO. */
-static int nonce(uint8_t out[CRYPTO_NONCE_LEN])
+int crypto_random_pooled(void *buf, size_t len)
 {
 	unsigned generation;
 	uint8_t *p;
 
 	pthread_once(&fetched, fetch);      /* the fork handler, before any draw */
-	if (pool_off)
-		return crypto_random(out, CRYPTO_NONCE_LEN);
+	if (pool_off || len > CRYPTO_POOLED_MAX)
+		return crypto_random(buf, len);
 	generation = atomic_load(&fork_generation);
-	if (pool.generation != generation || pool.left < CRYPTO_NONCE_LEN) {
+	if (pool.generation != generation || pool.left < len) {
 		if (crypto_random(pool.bytes, sizeof(pool.bytes)))
 			return ML_ECRYPTO;
 		pool.left = sizeof(pool.bytes);
 		pool.generation = generation;
 	}
 	p = pool.bytes + sizeof(pool.bytes) - pool.left;
-	memcpy(out, p, CRYPTO_NONCE_LEN);
-	explicit_bzero(p, CRYPTO_NONCE_LEN);
-	pool.left -= CRYPTO_NONCE_LEN;
+	memcpy(buf, p, len);
+	explicit_bzero(p, len);
+	pool.left -= len;
 	return 0;
 }
 
@@ -120,7 +120,7 @@ static int gcm(bool seal, const uint8_t *key, const uint8_t *nonce, const void *
 int crypto_seal(const uint8_t key[CRYPTO_KEY_LEN], const void *aad, size_t aadlen,
 		const void *plain, size_t len, uint8_t *box)
 {
-	if (len > INT_MAX / 2 || nonce(box))
+	if (len > INT_MAX / 2 || crypto_random_pooled(box, CRYPTO_NONCE_LEN))
 		return ML_ECRYPTO;
 	return gcm(true, key, box, aad, aadlen, plain, len, box + CRYPTO_NONCE_LEN,
 		   box + CRYPTO_NONCE_LEN + len);

@@ -35,6 +35,12 @@ int crypto_open(const uint8_t key[CRYPTO_KEY_LEN], const void *aad, size_t aadle
 
 /* Fill buf with cryptographically strong random bytes. 0 or ML_ECRYPTO. */
 int crypto_random(void *buf, size_t len);
+/* The same, drawn from this thread's pool of random bytes, refilled by
+ * RAND_bytes 4 KiB at a time (fork-safe: a child never draws its parent's
+ * bytes; what is handed out is wiped from the pool): nonces, new data keys.
+ * More than CRYPTO_POOLED_MAX bytes come from RAND_bytes directly. */
+#define CRYPTO_POOLED_MAX 256
+int crypto_random_pooled(void *buf, size_t len);
 
 /* SipHash-2-4 with a 64-bit output under a 16-byte key: a keyed hash for
  * hash tables fed by clients (they cannot aim at a bucket without the key).

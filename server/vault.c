@@ -102,7 +102,7 @@ int vault_get(struct evlog_txn *txn, const uint8_t *hk, const char *platform,
 	int rc = evlog_datakey_get(txn, hk, platform, &dk);
 
 	if (rc == ML_ENOTFOUND && create_at) {
-		rc = crypto_random(out, sizeof(*out));
+		rc = crypto_random_pooled(out, sizeof(*out));
 		return rc ? rc : store(txn, hk, platform, create_at, out, false);
 	}
 	if (rc)
