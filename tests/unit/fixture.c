@@ -76,6 +76,17 @@ err:
 	return rc;
 }
 
+struct evlog *fixture_evlog(const char *dir, size_t map_size, bool readonly)
+{
+	struct evlog *log;
+	char err[256];
+
+	if (!evlog_open(dir, map_size, readonly, &log, err, sizeof(err)))
+		return log;
+	fprintf(stderr, "cannot open '%s': %s\n", dir, err);
+	return NULL;
+}
+
 void fixture_log_close(struct evlog *log, struct kek *kek)
 {
 	evlog_close(log);

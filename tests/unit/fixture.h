@@ -40,6 +40,10 @@ void fixture_config(struct config *cfg, struct org *orgs, size_t n_orgs,
 int fixture_log_open(const char *dir, size_t map_size, const struct config *cfg,
 		     uint64_t epoch, struct evlog **log, struct kek **kek);
 
+/* evlog_open() of dir without a key: the log, or NULL with the message on
+ * stderr. */
+struct evlog *fixture_evlog(const char *dir, size_t map_size, bool readonly);
+
 /* Close log, then kek (either may be NULL). */
 void fixture_log_close(struct evlog *log, struct kek *kek);
 

@@ -34,11 +34,9 @@ static int teardown(void **state)
 
 static struct evlog *open_log(bool readonly)
 {
-	struct evlog *log;
-	char err[256];
+	struct evlog *log = fixture_evlog(dir, MAP, readonly);
 
-	if (evlog_open(dir, MAP, readonly, &log, err, sizeof(err)))
-		fail_msg("cannot open '%s': %s", dir, err);
+	assert_non_null(log);
 	return log;
 }
 

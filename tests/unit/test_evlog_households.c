@@ -50,11 +50,9 @@ static int teardown(void **state)
 
 static struct evlog *open_log(bool readonly)
 {
-	struct evlog *log;
-	char err[256];
+	struct evlog *log = fixture_evlog(dir, MAP, readonly);
 
-	if (evlog_open(dir, MAP, readonly, &log, err, sizeof(err)))
-		fail_msg("cannot open '%s': %s", dir, err);
+	assert_non_null(log);
 	return log;
 }
 
@@ -149,6 +147,17 @@ static uint32_t get_n(struct evlog_txn *t, uint32_t n, uint8_t variant)
 
 	hk_of(n, variant, hk);
 	return get(t, hk);
+}
+
+/* In a read transaction of log, hks[i] lists case want[i] (0: no record),
+ * for i < n. */
+static void expect_found(struct evlog *log, size_t n, const uint8_t *const *hks,
+			 const uint32_t *want)
+{
+	begin(log, false, &rtxn);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(get(rtxn, hks[i]), want[i]);
+	abort_txn(&rtxn);
 }
 
 /* The anchor hk's rows are under in t, 0 when it has no record. */
@@ -292,20 +301,12 @@ static void test_aborted_nested_household_is_never_found(void **state)
 	assert_int_equal(anchor(txn, b), 5);
 	commit(&txn);
 
-	begin(elog, false, &rtxn);
-	assert_int_equal(get(rtxn, a), 13);
-	assert_int_equal(get(rtxn, b), 11);
-	assert_int_equal(get(rtxn, twin), 0);
-	abort_txn(&rtxn);
+	expect_found(elog, 3, (const uint8_t *const[]){ a, b, twin }, (uint32_t[]){ 13, 11, 0 });
 	close_log(&elog);
 
 	/* The same from an index built from LMDB. */
 	elog = open_log(false);
-	begin(elog, false, &rtxn);
-	assert_int_equal(get(rtxn, a), 13);
-	assert_int_equal(get(rtxn, b), 11);
-	assert_int_equal(get(rtxn, twin), 0);
-	abort_txn(&rtxn);
+	expect_found(elog, 3, (const uint8_t *const[]){ a, b, twin }, (uint32_t[]){ 13, 11, 0 });
 	close_log(&elog);
 }
 
@@ -501,10 +502,7 @@ static void test_new_household_without_anchor_is_refused(void **state)
 	assert_int_equal(get(txn, known), 52);
 	commit(&txn);
 
-	begin(elog, false, &rtxn);
-	assert_int_equal(get(rtxn, hk), 0);
-	assert_int_equal(get(rtxn, known), 52);
-	abort_txn(&rtxn);
+	expect_found(elog, 2, (const uint8_t *const[]){ hk, known }, (uint32_t[]){ 0, 52 });
 	close_log(&elog);
 }
 
@@ -533,10 +531,9 @@ static void test_append_refuses_household_at_its_anchor(void **state)
 	assert_int_equal(get(txn, last), 62);
 	commit(&txn);
 
+	expect_found(elog, 3, (const uint8_t *const[]){ hk, first, last },
+		     (uint32_t[]){ 60, 61, 62 });
 	begin(elog, false, &rtxn);
-	assert_int_equal(get(rtxn, hk), 60);
-	assert_int_equal(get(rtxn, first), 61);
-	assert_int_equal(get(rtxn, last), 62);
 	assert_int_equal(anchor(rtxn, first), 5);
 	assert_int_equal(anchor(rtxn, last), 20);
 	abort_txn(&rtxn);
