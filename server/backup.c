@@ -206,11 +206,11 @@ struct keys_walk {
 	uint64_t n;
 };
 
-static int unwrap_one(void *arg, const uint8_t *hk, const char *platform)
+static int unwrap_one(void *arg, const uint8_t *hk, const char *platform, uint64_t at)
 {
 	struct keys_walk *w = arg;
 	struct vault_key k;
-	int rc = vault_get(w->txn, hk, platform, 0, &k);
+	int rc = vault_get_at(w->txn, at, hk, platform, &k);
 
 	vault_key_wipe(&k);
 	w->n += !rc;

@@ -39,9 +39,17 @@ static _Thread_local struct random_pool {
 	unsigned generation;
 } pool;
 
+/* In the child of a fork: a new generation, and the forking thread's pool
+ * (the only thread there) wiped at once. */
 static void count_fork(void)
 {
 	atomic_fetch_add(&fork_generation, 1);
+	explicit_bzero(&pool, sizeof(pool));
+}
+
+void crypto_pool_wipe(void)
+{
+	explicit_bzero(&pool, sizeof(pool));
 }
 
 static void fetch(void)
@@ -84,8 +92,10 @@ int crypto_random_pooled(void *buf, size_t len)
 		return crypto_random(buf, len);
 	generation = atomic_load(&fork_generation);
 	if (pool.generation != generation || pool.left < len) {
-		if (crypto_random(pool.bytes, sizeof(pool.bytes)))
+		if (crypto_random(pool.bytes, sizeof(pool.bytes))) {
+			pool.left = 0;
 			return ML_ECRYPTO;
+		}
 		pool.left = sizeof(pool.bytes);
 		pool.generation = generation;
 	}

@@ -41,6 +41,9 @@ int crypto_random(void *buf, size_t len);
  * More than CRYPTO_POOLED_MAX bytes come from RAND_bytes directly. */
 #define CRYPTO_POOLED_MAX 256
 int crypto_random_pooled(void *buf, size_t len);
+/* Wipe this thread's pool (the bytes not handed out yet: future data keys
+ * among them): a thread that drew from it calls this before it ends. */
+void crypto_pool_wipe(void);
 
 /* SipHash-2-4 with a 64-bit output under a 16-byte key: a keyed hash for
  * hash tables fed by clients (they cannot aim at a bucket without the key).

@@ -124,12 +124,14 @@ struct due {
 };
 
 /* Due: every case there final, the last one recorded before the cutoff. */
-static int collect_due(void *arg, const uint8_t *hk, const char *platform)
+static int collect_due(void *arg, const uint8_t *hk, const char *platform, uint64_t at)
 {
 	struct due *d = arg;
 	struct household h;
 	bool due;
 	int rc = household_load(d->txn, hk, platform, &h);
+
+	(void)at;
 
 	if (rc == ML_ENOTFOUND)
 		return 0;           /* a key without cases: left for verify to report */

@@ -451,6 +451,7 @@ int evlog_txn_commit(struct evlog_txn *txn)
 			memcpy(dst->head_hash, txn->head_hash, WIRE_HASH_LEN);
 			dst->cmd_seq = txn->cmd_seq;
 			dst->writes = txn->writes;
+			dst->hh_synced |= txn->hh_synced;   /* what the child saw, it too */
 		}
 	} else if (rc && txn->write && !dst) {
 		evlog_commands_rollback(txn->log);

@@ -229,19 +229,31 @@ int evlog_meta_del(struct evlog_txn *txn, const char *name);
  * its anchor. ML_ENOTFOUND for a household with no record. */
 int evlog_datakey_get(struct evlog_txn *txn, const uint8_t *hk, const char *platform,
 		      ml_data_key **out);
+/* The data key at anchor `at` exactly (0: where hk's record is), so that a
+ * key found by evlog_datakey_scan() is read and replaced where it is, even
+ * one away from its household's record (which verify names): the key
+ * rotation re-wraps every key. _replace_at(): an existing one only
+ * (ML_ENOTFOUND else). */
+int evlog_datakey_get_at(struct evlog_txn *txn, uint64_t at, const uint8_t *hk,
+			 const char *platform, ml_data_key **out);
+int evlog_datakey_replace_at(struct evlog_txn *txn, uint64_t at, const uint8_t *hk,
+			     const char *platform, const ml_data_key *k);
 /* replace: overwrite an existing one (else ML_EDB when there is one). A
  * household with no record yet: stored under anchor `at`, the position its
  * referral will take (0: ML_EINVAL), and its record must follow in the same
  * transaction (evlog_household_put() with the same `at`). */
 int evlog_datakey_put(struct evlog_txn *txn, const uint8_t *hk, const char *platform,
 		      uint64_t at, const ml_data_key *k, bool replace);
-/* ML_ENOTFOUND when there is no such key. */
+/* ML_ENOTFOUND when there is no such key (or no record of hk: a key away
+ * from its household's record stays; verify names it). */
 int evlog_datakey_del(struct evlog_txn *txn, const uint8_t *hk, const char *platform);
 
-/* Call fn for every data key's household key and platform (valid during fn
- * only), in key order. Same return contract as evlog_stream_scan. Do not
- * change households (where the data keys are) from fn. */
-typedef int (*evlog_datakey_fn)(void *arg, const uint8_t *hk, const char *platform);
+/* Call fn for every data key's household key, platform (valid during fn
+ * only) and anchor (0 before schema 6), in key order. Same return contract
+ * as evlog_stream_scan. Do not change households (where the data keys are)
+ * from fn. */
+typedef int (*evlog_datakey_fn)(void *arg, const uint8_t *hk, const char *platform,
+				uint64_t at);
 int evlog_datakey_scan(struct evlog_txn *txn, evlog_datakey_fn fn, void *arg);
 
 /* Every data key has its household's record of cases in households (one
@@ -294,8 +306,10 @@ int evlog_journal_scan(struct evlog_txn *txn, const char *case_id, const char *a
  * how many. */
 int evlog_journal_prune(struct evlog_txn *txn, int64_t before, size_t max, size_t *deleted);
 
-/* Compare the model databases of a and b (two environments) byte for byte:
- * 0, or ML_ECORRUPT with the first difference described in fault. */
+/* Compare the model databases of a and b (two environments) byte for byte;
+ * households by household key (a read-only open of schema 3 to 5 has no
+ * anchors), anchors too when both have them: 0, or ML_ECORRUPT with the
+ * first difference described in fault. */
 int evlog_models_compare(struct evlog_txn *a, struct evlog_txn *b, char *fault, size_t len);
 
 /* Figures about the environment (evlog_stat.c), for the metrics. */

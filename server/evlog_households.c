@@ -123,8 +123,14 @@ static int last_anchor(struct evlog_txn *txn, uint64_t *at)
 	if (rc)
 		return evlog_map_err(rc, "cursor");
 	rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
-	*at = !rc && key.mv_size > EVLOG_ANCHOR_LEN ? evlog_get_be64(key.mv_data) : 0;
+	*at = !rc && key.mv_size >= EVLOG_ANCHOR_LEN + WIRE_HASH_LEN ?
+	      evlog_get_be64(key.mv_data) : 0;
 	mdb_cursor_close(cur);
+	if (!rc && !*at) {
+		log_error("households_corrupt", "bytes=%zu detail=\"the last record of "
+			  "households has no anchor then a household key\"", key.mv_size);
+		return ML_ECORRUPT;
+	}
 	return rc && rc != MDB_NOTFOUND ? evlog_map_err(rc, "households") : 0;
 }
 

@@ -171,8 +171,8 @@ void evlog_hh_at(struct evlog_hh *h, uint64_t at, const uint8_t *hk);
  * (schema 6; before, always 0 and the key alone, found or not). */
 int evlog_hh_find(struct evlog_txn *txn, const uint8_t *hk, struct evlog_hh *h);
 /* The same; when hk has no record yet, *isnew and h for anchor `at`
- * (ML_EINVAL when at is 0, or before schema 6: nothing is added to the
- * households of an old layout). */
+ * (ML_EINVAL when at is 0). Before schema 6, always the key alone, never
+ * new: nothing is added to the households of an old layout. */
 int evlog_hh_place(struct evlog_txn *txn, const uint8_t *hk, uint64_t at, struct evlog_hh *h,
 		   bool *isnew);
 /* The index's life: made at open (0, ML_ENOMEM), freed at close. */
@@ -180,10 +180,10 @@ int evlog_households_init(struct evlog *log);
 void evlog_households_free(struct evlog *log);
 /* The upgrade to schema 6, in the open's write transaction (after
  * evlog_datakeys_migrate()): every row of households is re-keyed with its
- * household's anchor, the position of the first event of the first case its
- * record lists (from streams); *n the households. ML_ECORRUPT, err naming
- * the record, for a record of cases that lists no case or whose first case
- * has no first event, or a data key not after its household's record.
+ * household's anchor, the earliest first event of the cases its record
+ * lists (from streams); *n the households. ML_ECORRUPT, err naming the
+ * record, for a record of cases that does not decode, lists no case or a
+ * case with no first event, or a data key not after its household's record.
  * Holds every row in memory meanwhile. Sets log->anchored; logs nothing. */
 int evlog_households_anchor(struct evlog_txn *txn, uint64_t *n, char *err, size_t errlen);
 

@@ -5,8 +5,8 @@
  * anchor then its key since schema 6: evlog_households.c) then the platform
  * id, beside the household's cases (keyed by the prefix alone:
  * evlog_is_household_row). A referral writes both records: in two databases
- * that rewrote two random pages a referral, side by side one (make bench:
- * 27 000 to 32 600 commands/s, issue 6).
+ * they cost two pages a referral, side by side one (issue 6), and since
+ * schema 6 a new household's rows are appended.
  * Schema 4 and before kept them in their own database, keys: a read-only open
  * of such a directory reads them there (log->old_keys), a writable one moves
  * them (evlog_datakeys_migrate).
@@ -55,25 +55,49 @@ static int datakey_db(const struct evlog_txn *txn)
 	return txn->log->old_keys ? DB_KEYS : DB_HOUSEHOLDS;
 }
 
-/* The key of hk's data key on platform, when hk has a record (else
- * ML_ENOTFOUND; an empty platform: ML_EINVAL). */
-static int find_key(struct evlog_txn *txn, const uint8_t *hk, const char *platform,
-		    uint8_t *key, size_t *len)
+/* The key of hk's data key on platform: under anchor `at` when not 0 (schema
+ * 6), else where hk's record is (ML_ENOTFOUND when it has none). An empty
+ * platform: ML_EINVAL. */
+static int find_key(struct evlog_txn *txn, uint64_t at, const uint8_t *hk,
+		    const char *platform, uint8_t *key, size_t *len)
 {
 	struct evlog_hh h;
-	int rc = *platform ? evlog_hh_find(txn, hk, &h) : ML_EINVAL;
+	int rc = *platform ? 0 : ML_EINVAL;
 
+	if (!rc && at && txn->log->anchored)
+		evlog_hh_at(&h, at, hk);
+	else if (!rc)
+		rc = evlog_hh_find(txn, hk, &h);
 	return rc ? rc : datakey_key(key, &h, platform, len);
+}
+
+int evlog_datakey_get_at(struct evlog_txn *txn, uint64_t at, const uint8_t *hk,
+			 const char *platform, ml_data_key **out)
+{
+	uint8_t key[KEY_MAX];
+	size_t len;
+	int rc = find_key(txn, at, hk, platform, key, &len);
+
+	return rc ? rc : GET_MSG(txn, datakey_db(txn), key, len, wire_data_key_unpack, out);
 }
 
 int evlog_datakey_get(struct evlog_txn *txn, const uint8_t *hk, const char *platform,
 		      ml_data_key **out)
 {
+	return evlog_datakey_get_at(txn, 0, hk, platform, out);
+}
+
+int evlog_datakey_replace_at(struct evlog_txn *txn, uint64_t at, const uint8_t *hk,
+			     const char *platform, const ml_data_key *k)
+{
 	uint8_t key[KEY_MAX];
 	size_t len;
-	int rc = find_key(txn, hk, platform, key, &len);
+	MDB_val val;
+	int rc = find_key(txn, at, hk, platform, key, &len);
 
-	return rc ? rc : GET_MSG(txn, datakey_db(txn), key, len, wire_data_key_unpack, out);
+	if (!rc)
+		rc = evlog_get_raw(txn, datakey_db(txn), key, len, &val);
+	return rc ? rc : evlog_put_msg(txn, datakey_db(txn), key, len, k, 0);
 }
 
 int evlog_datakey_put(struct evlog_txn *txn, const uint8_t *hk, const char *platform,
@@ -94,7 +118,7 @@ int evlog_datakey_del(struct evlog_txn *txn, const uint8_t *hk, const char *plat
 {
 	uint8_t key[KEY_MAX];
 	MDB_val k = { .mv_data = key };
-	int rc = find_key(txn, hk, platform, key, &k.mv_size);
+	int rc = find_key(txn, 0, hk, platform, key, &k.mv_size);
 
 	if (rc)
 		return rc;
@@ -125,7 +149,8 @@ int evlog_datakey_scan(struct evlog_txn *txn, evlog_datakey_fn fn, void *arg)
 		}
 		memcpy(platform, (uint8_t *)key.mv_data + prefix, n);
 		platform[n] = 0;
-		rc = fn(arg, evlog_row_hk(txn->log, db, &key), platform);
+		rc = fn(arg, evlog_row_hk(txn->log, db, &key), platform,
+			prefix > WIRE_HASH_LEN ? evlog_get_be64(key.mv_data) : 0);
 	}
 	mdb_cursor_close(cur);
 	if (rc)

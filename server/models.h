@@ -12,7 +12,8 @@
 #include "wire.h"
 
 /* Fold ev into *c (NULL for a new case; the caller frees *c with wire_free())
- * and store the result and the indexes in txn. 0 or an ML_E* code. */
+ * and store the result and the indexes in txn; a new household is anchored
+ * at ev's position. 0 or an ML_E* code. */
 int models_apply(struct evlog_txn *txn, ml_case **c, const ml_event *ev);
 
 /* Replay every event of src into the empty models of dst (a new
@@ -21,9 +22,11 @@ int models_apply(struct evlog_txn *txn, ml_case **c, const ml_event *ev);
  * the size of proj_cases (every case's packed summary) until it returns.
  * Each transaction may belong to another environment; dst must be a write
  * transaction, and nothing is visible to others before it commits. The
- * data keys of dst are counted before and after the loading. 0,
- * ML_ECORRUPT (an event that does not decode or fit its case, or the data
- * keys' count changed: abort dst), ML_EINVAL
+ * data keys of dst are counted before and after the loading, and each must
+ * still follow its household's record (log data_keys_orphaned when one does
+ * not: a household the log anchors elsewhere). 0, ML_ECORRUPT (an event
+ * that does not decode or fit its case, the data keys' count changed, or a
+ * key away from its household: abort dst), ML_EINVAL
  * (dst's models not empty), ML_ENOMEM, or a storage error (evlog.h). */
 int models_rebuild(struct evlog_txn *src, struct evlog_txn *dst);
 

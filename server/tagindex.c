@@ -1,5 +1,6 @@
 /* tagindex.c - the open-addressing table of tagindex.h: linear probing from
  * the tag's low bits, doubling when half full. */
+#include <assert.h>
 #include <stdlib.h>
 
 #include "err.h"
@@ -34,8 +35,10 @@ static int grow(struct tagindex *ix)
 
 int tagindex_add(struct tagindex *ix, uint64_t tag, uint64_t value)
 {
-	int rc = (ix->used + 1) * 2 > ix->cap ? grow(ix) : 0;
+	int rc;
 
+	assert(value);           /* 0 marks an empty slot */
+	rc = (ix->used + 1) * 2 > ix->cap ? grow(ix) : 0;
 	if (rc)
 		return rc;
 	place(ix->slots, ix->cap, tag, value);

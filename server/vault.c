@@ -72,42 +72,36 @@ static size_t wrap_aad(uint8_t *aad, size_t cap, const uint8_t *hk, const char *
 	return len + CRYPTO_SHA256_LEN + n + VAULT_KEY_ID_LEN;
 }
 
-/* Store k for hk on platform, wrapped under the current key-encryption key. */
-static int store(struct evlog_txn *txn, const uint8_t *hk, const char *platform,
-		 uint64_t at, const struct vault_key *k, bool replace)
+/* Wrap k for hk on platform under the current key-encryption key into *dk,
+ * whose wrapped bytes are in wrapped (KEK_WRAPPED_LEN) and whose key id
+ * points into k: store dk before k is wiped. */
+static int wrap(struct evlog_txn *txn, const uint8_t *hk, const char *platform,
+		const struct vault_key *k, ml_data_key *dk, uint8_t *wrapped)
 {
-	ml_data_key dk = MAILLAGE__V1__DATA_KEY__INIT;
-	uint8_t aad[160], wrapped[KEK_WRAPPED_LEN];
+	uint8_t aad[160];
 	size_t aadlen = wrap_aad(aad, sizeof(aad), hk, platform, k->id);
 	int rc;
 
 	if (!aadlen || !evlog_txn_kek(txn))
 		return ML_EINTERNAL;
-	rc = kek_wrap(evlog_txn_kek(txn), aad, aadlen, k->key, wrapped, &dk.kek_epoch);
+	rc = kek_wrap(evlog_txn_kek(txn), aad, aadlen, k->key, wrapped, &dk->kek_epoch);
 	if (rc)
 		return rc;
-	dk.key_id.data = (uint8_t *)k->id;
-	dk.key_id.len = VAULT_KEY_ID_LEN;
-	dk.wrapped.data = wrapped;
-	dk.wrapped.len = sizeof(wrapped);
-	return evlog_datakey_put(txn, hk, platform, at, &dk, replace);
+	dk->key_id.data = (uint8_t *)k->id;
+	dk->key_id.len = VAULT_KEY_ID_LEN;
+	dk->wrapped.data = wrapped;
+	dk->wrapped.len = KEK_WRAPPED_LEN;
+	return 0;
 }
 
-int vault_get(struct evlog_txn *txn, const uint8_t *hk, const char *platform,
-	      uint64_t create_at, struct vault_key *out)
+/* Unwrap dk, hk's data key on platform, into out (wiped on failure). */
+static int unwrap(struct evlog_txn *txn, const ml_data_key *dk, const uint8_t *hk,
+		  const char *platform, struct vault_key *out)
 {
-	ml_data_key *dk = NULL;
 	uint8_t aad[160];
 	size_t aadlen;
-	int rc = evlog_datakey_get(txn, hk, platform, &dk);
+	int rc = ML_ECORRUPT;
 
-	if (rc == ML_ENOTFOUND && create_at) {
-		rc = crypto_random_pooled(out, sizeof(*out));
-		return rc ? rc : store(txn, hk, platform, create_at, out, false);
-	}
-	if (rc)
-		return rc;
-	rc = ML_ECORRUPT;
 	if (dk->key_id.len == VAULT_KEY_ID_LEN && evlog_txn_kek(txn)) {
 		memcpy(out->id, dk->key_id.data, VAULT_KEY_ID_LEN);
 		aadlen = wrap_aad(aad, sizeof(aad), hk, platform, out->id);
@@ -115,9 +109,31 @@ int vault_get(struct evlog_txn *txn, const uint8_t *hk, const char *platform,
 					  dk->wrapped.data, dk->wrapped.len, out->key))
 			rc = 0;
 	}
-	wire_free(dk);
 	if (rc)
 		vault_key_wipe(out);
+	return rc;
+}
+
+int vault_get(struct evlog_txn *txn, const uint8_t *hk, const char *platform,
+	      uint64_t create_at, struct vault_key *out)
+{
+	ml_data_key *dk = NULL, made = MAILLAGE__V1__DATA_KEY__INIT;
+	uint8_t wrapped[KEK_WRAPPED_LEN];
+	int rc = evlog_datakey_get(txn, hk, platform, &dk);
+
+	if (rc == ML_ENOTFOUND && create_at) {
+		rc = crypto_random_pooled(out, sizeof(*out));
+		if (!rc)
+			rc = wrap(txn, hk, platform, out, &made, wrapped);
+		if (!rc)
+			rc = evlog_datakey_put(txn, hk, platform, create_at, &made, false);
+		if (rc)
+			vault_key_wipe(out);
+		return rc;
+	}
+	if (!rc)
+		rc = unwrap(txn, dk, hk, platform, out);
+	wire_free(dk);
 	return rc;
 }
 
@@ -131,11 +147,12 @@ struct entries {
 	struct entry {
 		uint8_t hk[CRYPTO_SHA256_LEN];
 		char platform[66];
+		uint64_t at;
 	} *list;
 	size_t n, cap;
 };
 
-static int collect(void *arg, const uint8_t *hk, const char *platform)
+static int collect(void *arg, const uint8_t *hk, const char *platform, uint64_t at)
 {
 	struct entries *e = arg;
 
@@ -151,22 +168,48 @@ static int collect(void *arg, const uint8_t *hk, const char *platform)
 	memcpy(e->list[e->n].hk, hk, CRYPTO_SHA256_LEN);
 	strncpy(e->list[e->n].platform, platform, sizeof(e->list[0].platform) - 1);
 	e->list[e->n].platform[sizeof(e->list[0].platform) - 1] = 0;
+	e->list[e->n].at = at;
 	e->n++;
 	return 0;
+}
+
+int vault_get_at(struct evlog_txn *txn, uint64_t at, const uint8_t *hk, const char *platform,
+		 struct vault_key *out)
+{
+	ml_data_key *dk = NULL;
+	int rc = evlog_datakey_get_at(txn, at, hk, platform, &dk);
+
+	if (!rc)
+		rc = unwrap(txn, dk, hk, platform, out);
+	wire_free(dk);
+	return rc;
+}
+
+/* Re-wrap the data key of entry x where it is (its anchor: even a key away
+ * from its household's record is re-wrapped, not lost with the old KEK). */
+static int rewrap(struct evlog_txn *txn, const struct entry *x)
+{
+	ml_data_key next = MAILLAGE__V1__DATA_KEY__INIT;
+	uint8_t wrapped[KEK_WRAPPED_LEN];
+	struct vault_key k;
+	int rc = vault_get_at(txn, x->at, x->hk, x->platform, &k);
+
+	if (rc)
+		return rc;
+	rc = wrap(txn, x->hk, x->platform, &k, &next, wrapped);
+	if (!rc)         /* before the wipe: next's key id points into k */
+		rc = evlog_datakey_replace_at(txn, x->at, x->hk, x->platform, &next);
+	vault_key_wipe(&k);
+	return rc;
 }
 
 int vault_rewrap_all(struct evlog_txn *txn, uint64_t epoch)
 {
 	struct entries e = { 0 };
-	struct vault_key k;
 	int rc = evlog_datakey_scan(txn, collect, &e);
 
-	for (size_t i = 0; !rc && i < e.n; i++) {
-		rc = vault_get(txn, e.list[i].hk, e.list[i].platform, 0, &k);
-		if (!rc)
-			rc = store(txn, e.list[i].hk, e.list[i].platform, 0, &k, true);
-		vault_key_wipe(&k);
-	}
+	for (size_t i = 0; !rc && i < e.n; i++)
+		rc = rewrap(txn, &e.list[i]);
 	free(e.list);
 	return rc ? rc : vault_set_epoch(txn, epoch);
 }

@@ -11,7 +11,10 @@
  * for good: the events stay, their sealed fields can never be opened again.
  *
  * Key material lives in struct vault_key on the stack of its user, who wipes
- * it with vault_key_wipe() when done.
+ * it with vault_key_wipe() when done. A new key's bytes come from the
+ * thread's pool of random bytes (crypto_random_pooled()): until drawn, the
+ * next keys are there, wiped when handed out, at a fork (in the child) and
+ * when the writer thread ends (crypto_pool_wipe()).
  */
 #ifndef MAILLAGE_VAULT_H
 #define MAILLAGE_VAULT_H
@@ -42,6 +45,12 @@ int vault_check_master(struct evlog_txn *txn, const uint8_t *master);
  * evlog_datakey_put()). ML_ECORRUPT when the stored key does not unwrap. */
 int vault_get(struct evlog_txn *txn, const uint8_t *hk, const char *platform,
 	      uint64_t create_at, struct vault_key *out);
+
+/* The data key a scan found at anchor `at` (evlog_datakey_scan(); 0: where
+ * hk's record is), unwrapped: read where it is, even away from its
+ * household's record. ML_ENOTFOUND, ML_ECORRUPT as vault_get(). */
+int vault_get_at(struct evlog_txn *txn, uint64_t at, const uint8_t *hk, const char *platform,
+		 struct vault_key *out);
 
 /* Re-wrap every data key under the key-encryption key being rotated in
  * (writer thread, inside the transaction that destroyed keys) and record

@@ -475,6 +475,7 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&w->lock);
 		event_active(w->done_ev, EV_READ, 0);
 	}
+	crypto_pool_wipe();      /* the next data keys were there */
 	return NULL;
 }
 

@@ -187,12 +187,13 @@ struct keys_seen {
 };
 
 /* A data key of a platform of cfg that unwraps. */
-static int unwrap_key(void *arg, const uint8_t *hk, const char *platform)
+static int unwrap_key(void *arg, const uint8_t *hk, const char *platform, uint64_t at)
 {
 	struct keys_seen *s = arg;
 	struct vault_key k;
 	int p = !strcmp(platform, "lyon-7-8");
 
+	(void)at;
 	if (!p && strcmp(platform, "vaulx-bron"))
 		fail_msg("a data key on platform '%s'", platform);
 	assert_int_equal(vault_get(s->txn, hk, platform, 0, &k), 0);
@@ -386,10 +387,11 @@ struct households_seen {
 	size_t n;
 };
 
-static int note_household(void *arg, const uint8_t *hk, const char *platform)
+static int note_household(void *arg, const uint8_t *hk, const char *platform, uint64_t at)
 {
 	struct households_seen *s = arg;
 
+	(void)at;
 	(void)platform;
 	if (s->n && !memcmp(s->hk[s->n - 1], hk, WIRE_HASH_LEN))
 		return 0;

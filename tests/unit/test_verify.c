@@ -289,11 +289,12 @@ struct unwrap {
 	int n;
 };
 
-static int unwrap_one(void *arg, const uint8_t *hk, const char *platform)
+static int unwrap_one(void *arg, const uint8_t *hk, const char *platform, uint64_t at)
 {
 	struct unwrap *u = arg;
 	struct vault_key k;
 
+	(void)at;
 	assert_string_equal(platform, "vaulx-bron");
 	assert_int_equal(vault_get(u->txn, hk, platform, 0, &k), 0);
 	vault_key_wipe(&k);
@@ -731,8 +732,6 @@ static void put_tail(const char *case_id, const void *value, size_t len)
 	raw_close(env, txn);
 }
 
-/* A tail record that does not decode, of a case whose events are all in
- * streams: found by the count. */
 /* Every key of households begins with its household's anchor: the
  * position of its case's first event (the fixture's case i is at position
  * i, one household each); n households. */
@@ -749,8 +748,7 @@ static void check_anchors(int n)
 	raw_open("households", &env, &raw, &dbi);
 	assert_int_equal(mdb_cursor_open(raw, dbi, &cur), 0);
 	while (!mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		uint64_t at = (uint64_t)wire_get_be32(k.mv_data) << 32 |
-			      wire_get_be32((uint8_t *)k.mv_data + 4);
+		uint64_t at = evlog_get_be64(k.mv_data);
 
 		assert_true(k.mv_size >= ANCHORED_LEN);
 		if (k.mv_size == ANCHORED_LEN) {
@@ -815,6 +813,8 @@ static void test_upgrade_from_schema_5(void **state)
 	assert_int_equal(models_fault(fault, sizeof(fault)), 0);
 }
 
+/* A tail record that does not decode, of a case whose events are all in
+ * streams: found by the count. */
 static void test_malformed_tail_counted(void **state)
 {
 	uint8_t bad[5] = { 0, 0, 0, 2, 9 };
@@ -872,9 +872,9 @@ static void rebuild_in_place(void)
 	evlog_close(log);
 }
 
-/* Move every row of households whose anchor is `from` to anchor `to`
- * (raw LMDB). */
-static void move_anchor(uint64_t from, uint64_t to)
+/* Move every row of households whose anchor is `from` to anchor `to`, or
+ * its data keys only (raw LMDB). */
+static void move_anchor(uint64_t from, uint64_t to, bool keys_only)
 {
 	MDB_env *env;
 	MDB_txn *raw;
@@ -890,7 +890,7 @@ static void move_anchor(uint64_t from, uint64_t to)
 		uint8_t at[8];
 
 		pos_key(at, from);
-		if (memcmp(k.mv_data, at, 8))
+		if (memcmp(k.mv_data, at, 8) || (keys_only && k.mv_size == ANCHORED_LEN))
 			continue;
 		assert_true(n < 4 && k.mv_size <= 128 && v.mv_size <= 256);
 		memcpy(keys[n], k.mv_data, k.mv_size);
@@ -940,7 +940,7 @@ static void test_household_under_another_anchor(void **state)
 	uint8_t packed[64];
 
 	(void)state;
-	move_anchor(3, 1000);
+	move_anchor(3, 1000, false);
 	expect_models_fault(true, "is under another anchor than the rebuilt one");
 	assert_int_equal(evlog_open(dir, 16 << 20, false, &log, err, sizeof(err)), 0);
 	assert_int_equal(evlog_txn_begin(log, true, &txn), 0);
@@ -949,7 +949,7 @@ static void test_household_under_another_anchor(void **state)
 	evlog_txn_abort(txn);
 	evlog_close(log);
 	assert_int_equal(raw_data_keys("households", ANCHORED_LEN), 6);
-	move_anchor(1000, 3);
+	move_anchor(1000, 3, false);
 	assert_int_equal(unwrap_all(true), 6);   /* a sixth referral since setup */
 	assert_int_equal(models_fault(err, sizeof(err)), 0);
 
@@ -965,6 +965,35 @@ static void test_household_under_another_anchor(void **state)
 	expect_models_fault(true, " is there but the log does not give it");
 	raw_change("households", (MDB_val){ ANCHORED_LEN, key }, NULL);
 	assert_int_equal(models_fault(err, sizeof(err)), 0);
+}
+
+/* The key rotation re-wraps every data key where it is: one away from its
+ * household's record (which verify names) is re-wrapped too, not left
+ * under a key-encryption key about to be destroyed. */
+static void test_rotation_rewraps_a_stray_key(void **state)
+{
+	struct evlog_txn *txn;
+	struct evlog *log;
+	struct kek *kek;
+	struct vault_key k;
+	ml_case *c;
+	uint8_t hk[WIRE_HASH_LEN];
+
+	(void)state;
+	move_anchor(3, 1000, true);
+	assert_int_equal(fixture_log_open(dir, 16 << 20, &cfg, 1, &log, &kek), 0);
+	assert_int_equal(evlog_txn_begin(log, true, &txn), 0);
+	assert_int_equal(evlog_case_get(txn, "VNX-2026-000003", &c), 0);
+	memcpy(hk, c->household_key.data, WIRE_HASH_LEN);
+	wire_free(c);
+	assert_int_equal(vault_get(txn, hk, "vaulx-bron", 0, &k), ML_ENOTFOUND);
+	assert_int_equal(vault_rewrap_all(txn, kek_epoch(kek)), 0);
+	assert_int_equal(vault_get_at(txn, 1000, hk, "vaulx-bron", &k), 0);
+	vault_key_wipe(&k);
+	assert_int_equal(evlog_txn_commit(txn), 0);
+	fixture_log_close(log, kek);
+	move_anchor(1000, 3, true);
+	assert_int_equal(unwrap_all(true), 6);
 }
 
 /* Models: a changed case summary and a lost pending entry are found by the
@@ -1058,6 +1087,7 @@ int main(void)
 		cmocka_unit_test(test_models_against_a_rebuild),
 		cmocka_unit_test(test_data_key_without_household),
 		cmocka_unit_test(test_household_under_another_anchor),
+		cmocka_unit_test(test_rotation_rewraps_a_stray_key),
 	};
 
 	return cmocka_run_group_tests_name("verify", tests, setup, teardown);
