@@ -113,6 +113,15 @@ static int probe(struct evlog_txn *txn, struct evlog_hh_index *ix, const uint8_t
 	return ML_ENOTFOUND;
 }
 
+/* A key of households that is not an anchor then a household key (what
+ * says where: "the last record", "a record"): logged, ML_ECORRUPT. */
+static int bad_key(const char *which, size_t bytes)
+{
+	log_error("households_corrupt", "bytes=%zu detail=\"%s of households has no anchor "
+		  "then a household key\"", bytes, which);
+	return ML_ECORRUPT;
+}
+
 /* The anchor of the last row of households txn sees (0: none). */
 static int last_anchor(struct evlog_txn *txn, uint64_t *at)
 {
@@ -126,11 +135,8 @@ static int last_anchor(struct evlog_txn *txn, uint64_t *at)
 	*at = !rc && key.mv_size >= EVLOG_ANCHOR_LEN + WIRE_HASH_LEN ?
 	      evlog_get_be64(key.mv_data) : 0;
 	mdb_cursor_close(cur);
-	if (!rc && !*at) {
-		log_error("households_corrupt", "bytes=%zu detail=\"the last record of "
-			  "households has no anchor then a household key\"", key.mv_size);
-		return ML_ECORRUPT;
-	}
+	if (!rc && !*at)
+		return bad_key("the last record", key.mv_size);
 	return rc && rc != MDB_NOTFOUND ? evlog_map_err(rc, "households") : 0;
 }
 
@@ -153,9 +159,7 @@ static int catch_up(struct evlog_txn *txn, struct evlog_hh_index *ix)
 		at = key.mv_size < EVLOG_ANCHOR_LEN + WIRE_HASH_LEN ? 0 :
 		     evlog_get_be64(key.mv_data);
 		if (!at) {
-			log_error("households_corrupt", "bytes=%zu detail=\"a record of households "
-				  "whose key is no anchor then a household key\"", key.mv_size);
-			rc = ML_ECORRUPT;
+			rc = bad_key("a record", key.mv_size);
 			break;
 		}
 		if (evlog_is_household_row(txn->log, &key))
@@ -220,7 +224,7 @@ int evlog_hh_place(struct evlog_txn *txn, const uint8_t *hk, uint64_t at, struct
 	*isnew = rc == ML_ENOTFOUND;
 	if (!*isnew)
 		return rc;
-	if (!at || !txn->log->anchored)
+	if (!at)
 		return ML_EINVAL;
 	evlog_hh_at(h, at, hk);
 	return 0;

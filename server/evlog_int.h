@@ -171,8 +171,8 @@ void evlog_hh_at(struct evlog_hh *h, uint64_t at, const uint8_t *hk);
  * (schema 6; before, always 0 and the key alone, found or not). */
 int evlog_hh_find(struct evlog_txn *txn, const uint8_t *hk, struct evlog_hh *h);
 /* The same; when hk has no record yet, *isnew and h for anchor `at`
- * (ML_EINVAL when at is 0). Before schema 6, always the key alone, never
- * new: nothing is added to the households of an old layout. */
+ * (ML_EINVAL when at is 0). Before schema 6 evlog_hh_find() never misses:
+ * the key alone, never new. */
 int evlog_hh_place(struct evlog_txn *txn, const uint8_t *hk, uint64_t at, struct evlog_hh *h,
 		   bool *isnew);
 /* The index's life: made at open (0, ML_ENOMEM), freed at close. */

@@ -21,6 +21,11 @@ static int cmp_nonce(const void *a, const void *b)
 	return memcmp(a, b, CRYPTO_NONCE_LEN);
 }
 
+static int cmp_key(const void *a, const void *b)
+{
+	return memcmp(a, b, 40);
+}
+
 /* What is sealed opens with the same key and aad, and with nothing else. */
 static void test_seal_open(void **state)
 {
@@ -101,11 +106,36 @@ static void test_sha256(void **state)
 	assert_memory_equal(got, want, sizeof(want));
 }
 
+/* Draws of a data key's size from the pool are never the same, across
+ * refills; one over CRYPTO_POOLED_MAX comes from RAND_bytes; a wiped pool
+ * refills. */
+#define KEY_DRAWS 400             /* 40 bytes each: about four refills */
+static void test_pooled_draws_distinct(void **state)
+{
+	uint8_t (*keys)[40] = calloc(KEY_DRAWS, 40);
+	uint8_t big[CRYPTO_POOLED_MAX + 1] = { 0 }, zeros[sizeof(big)] = { 0 };
+
+	(void)state;
+	assert_non_null(keys);
+	for (int i = 0; i < KEY_DRAWS; i++) {
+		if (i == KEY_DRAWS / 2)
+			crypto_pool_wipe();
+		assert_int_equal(crypto_random_pooled(keys[i], 40), 0);
+	}
+	qsort(keys, KEY_DRAWS, 40, cmp_key);
+	for (int i = 1; i < KEY_DRAWS; i++)
+		assert_true(memcmp(keys[i - 1], keys[i], 40) != 0);
+	free(keys);
+	assert_int_equal(crypto_random_pooled(big, sizeof(big)), 0);
+	assert_true(memcmp(big, zeros, sizeof(big)) != 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_seal_open),
 		cmocka_unit_test(test_nonces_distinct),
+		cmocka_unit_test(test_pooled_draws_distinct),
 		cmocka_unit_test(test_fork_does_not_share_nonces),
 		cmocka_unit_test(test_sha256),
 	};
