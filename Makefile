@@ -133,7 +133,7 @@ $(BIN)/maillage-bench: $(CLIENT_O) $(BENCH_O) $(BENCHLIB_O)
 DISKBENCH_O := $(patsubst %.c,$(OBJ)/%.o,$(wildcard tools/diskbench/*.c))
 $(BIN)/maillage-diskbench: $(DISKBENCH_O)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $^ -o $@
+	$(CC) $(LDFLAGS) $^ -lpthread -o $@
 
 # maillage-replaybench (make bench-replay): the core, in process.
 REPLAY_O := $(patsubst %.c,$(OBJ)/%.o,$(wildcard tools/replaybench/*.c))

@@ -102,14 +102,17 @@ rm -rf "$WORK"
 mkdir -p "$WORK"
 
 # The disk alone, where the data directory will be: commits of a paced run
-# (~40 pages) and of a run at full speed (~900 pages), for reading the
-# server's commit times against. Only for reference: a failure is said and
-# the benchmark goes on.
+# (~40 pages), the same while every core is kept busy (as the server, the
+# benchmark's clients and the kernel can keep them during a run; on a virtual
+# machine a flush may then wait for CPU time outside the guest), and commits
+# of a run at full speed (~900 pages), for reading the server's commit times
+# against. Only for reference: a failure is said and the benchmark goes on.
 if [ "$IDLE" -eq 0 ]; then
 	echo "== the disk alone (maillage-diskbench in $WORK, before the server starts)"
-	for shape in "40 1000" "900 200"; do
-		read -r pages rounds <<<"$shape"
-		"$BIN/maillage-diskbench" --dir "$WORK" --pages "$pages" --rounds "$rounds" ||
+	for shape in "40 1000 0" "40 1000 $(nproc)" "900 200 0"; do
+		read -r pages rounds busy <<<"$shape"
+		"$BIN/maillage-diskbench" --dir "$WORK" --pages "$pages" --rounds "$rounds" \
+			--busy "$busy" ||
 			echo "bench: maillage-diskbench failed; going on without its figures" >&2
 	done
 	echo

@@ -4,12 +4,18 @@
  * (fdatasync), then writes its meta page through a descriptor opened with
  * O_DSYNC; this does the same with PAGES pages at random places in a file
  * of FILE_MB, ROUNDS times, and prints the time of a round (p50, p90, p99,
- * p99.9, max) and the share over 2.5 and 5 ms.
+ * p99.9, max) and the share over 2.5 and 5 ms. With --busy N, N threads spin
+ * on the CPU meanwhile, as the server, its clients and the kernel keep the
+ * cores busy during a benchmark: on a virtual machine a flush can then wait
+ * for CPU time outside the guest, which the disk alone does not show.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +26,7 @@
 #define PAGE 4096
 
 static const char usage_text[] =
-	"usage: " PROG " --dir DIR [--pages N] [--rounds N] [--file-mb N]\n"
+	"usage: " PROG " --dir DIR [--pages N] [--rounds N] [--file-mb N] [--busy N]\n"
 	"\n"
 	"Times ROUNDS commit-shaped writes in a scratch file DIR/diskbench.tmp\n"
 	"(removed at the end): N pages of 4 KiB at random places (pwrite), fdatasync,\n"
@@ -32,14 +38,24 @@ static const char usage_text[] =
 	"  --pages N      pages per round (40: a commit at ~5 000 commands/s)\n"
 	"  --rounds N     rounds (2000; at most 1000000)\n"
 	"  --file-mb N    size of the scratch file (256)\n"
+	"  --busy N       N threads spin on the CPU during the rounds (0; at most 64)\n"
 	"  -h, --help     this help\n"
 	"\n"
-	"Exit status: 0 done, 1 failed (the scratch file, a write or a flush failed, or\n"
-	"out of memory), 2 usage.\n";
+	"Exit status: 0 done, 1 failed (the scratch file, a write or a flush failed,\n"
+	"out of memory, or a thread could not start), 2 usage.\n";
+
+#define BUSY_MAX 64
 
 struct opts {
 	const char *dir;
-	long pages, rounds, file_mb;
+	long pages, rounds, file_mb, busy;
+};
+
+/* The spinning threads of --busy. */
+struct busy {
+	pthread_t thread[BUSY_MAX];
+	long started;
+	atomic_bool stop;
 };
 
 static double mono_ms(void)
@@ -80,6 +96,7 @@ static int parse_options(struct opts *o, int argc, char **argv)
 		{ "pages", required_argument, NULL, 'p' },
 		{ "rounds", required_argument, NULL, 'r' },
 		{ "file-mb", required_argument, NULL, 'f' },
+		{ "busy", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -94,6 +111,7 @@ static int parse_options(struct opts *o, int argc, char **argv)
 		case 'p': rc = parse_long(optarg, "pages", 1, 100000, &o->pages); break;
 		case 'r': rc = parse_long(optarg, "rounds", 1, 1000000, &o->rounds); break;
 		case 'f': rc = parse_long(optarg, "file-mb", 1, 65536, &o->file_mb); break;
+		case 'b': rc = parse_long(optarg, "busy", 0, BUSY_MAX, &o->busy); break;
 		default: return -1;
 		}
 	}
@@ -150,6 +168,40 @@ static int round_once(int fd, int meta_fd, long pages, long file_pages, unsigned
 	return write_page(meta_fd, page, 0);
 }
 
+static void *spin(void *arg)
+{
+	struct busy *b = arg;
+	volatile unsigned long turns = 0;
+
+	while (!atomic_load_explicit(&b->stop, memory_order_relaxed))
+		turns++;
+	return NULL;
+}
+
+/* Start n spinning threads; 0, or -1 with errno set (those started run on
+ * until busy_stop). */
+static int busy_start(struct busy *b, long n)
+{
+	atomic_init(&b->stop, false);
+	for (b->started = 0; b->started < n; b->started++) {
+		int rc = pthread_create(&b->thread[b->started], NULL, spin, b);
+
+		if (rc) {
+			errno = rc;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void busy_stop(struct busy *b)
+{
+	atomic_store(&b->stop, true);
+	for (long i = 0; i < b->started; i++)
+		pthread_join(b->thread[i], NULL);
+	b->started = 0;
+}
+
 static void report(const struct opts *o, double *ms, double total_ms)
 {
 	long n = o->rounds, over25 = 0, over5 = 0;
@@ -160,7 +212,10 @@ static void report(const struct opts *o, double *ms, double total_ms)
 	}
 	qsort(ms, (size_t)n, sizeof(*ms), cmp_double);
 	printf("disk alone             %ld rounds of %ld random 4 KiB pages + fdatasync + one "
-	       "O_DSYNC page (%.0f rounds/s)\n", n, o->pages, total_ms > 0 ? n * 1e3 / total_ms : 0);
+	       "O_DSYNC page (%.0f rounds/s)", n, o->pages, total_ms > 0 ? n * 1e3 / total_ms : 0);
+	if (o->busy)
+		printf(", %ld threads spinning", o->busy);
+	printf("\n");
 	printf("                       p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, "
 	       "max %.2f ms; over 2.5 ms: %.1f%%, over 5 ms: %.1f%%\n", ms[n / 2],
 	       ms[n * 9 / 10], ms[n * 99 / 100], ms[n * 999 / 1000], ms[n - 1],
@@ -170,10 +225,11 @@ static void report(const struct opts *o, double *ms, double total_ms)
 int main(int argc, char **argv)
 {
 	struct opts o = { .pages = 40, .rounds = 2000, .file_mb = 256 };
+	struct busy busy = { .started = 0 };
 	unsigned char page[PAGE];
 	unsigned seed = (unsigned)time(NULL);
 	char path[4096];
-	double *ms = NULL, start;
+	double *ms = NULL, start, elapsed;
 	long file_pages;
 	int fd = -1, meta_fd = -1, rc = parse_options(&o, argc, argv);
 
@@ -200,6 +256,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": cannot fill '%s': %s\n", path, strerror(errno));
 		goto out;
 	}
+	if (busy_start(&busy, o.busy)) {
+		fprintf(stderr, PROG ": cannot start a spinning thread: %s\n", strerror(errno));
+		goto out;
+	}
 	start = mono_ms();
 	for (long i = 0; i < o.rounds; i++) {
 		double t = mono_ms();
@@ -210,9 +270,12 @@ int main(int argc, char **argv)
 		}
 		ms[i] = mono_ms() - t;
 	}
-	report(&o, ms, mono_ms() - start);
+	elapsed = mono_ms() - start;
+	busy_stop(&busy);
+	report(&o, ms, elapsed);
 	rc = 0;
 out:
+	busy_stop(&busy);
 	if (meta_fd >= 0)
 		close(meta_fd);
 	if (fd >= 0) {
