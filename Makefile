@@ -1,7 +1,8 @@
 # maillage - build, test, run. `make help` lists the targets.
 #
 # Generated code and every build product go under build/ (build-san/ for
-# sanitizer builds); nothing generated is committed.
+# sanitizer builds, build-tsan/ for the thread sanitizer's); nothing
+# generated is committed.
 
 DEB_PACKAGES := libevent-dev liblmdb-dev libprotobuf-c-dev protobuf-c-compiler \
                 libssl-dev libcmocka-dev pkg-config openssl lmdb-utils testssl.sh \
@@ -23,7 +24,7 @@ ifeq ($(SANITIZE),)
 BUILD    := build
 OPT      := -O2
 else
-BUILD    := build-san
+BUILD    := $(if $(filter thread,$(SANITIZE)),build-tsan,build-san)
 OPT      := -O1 -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 BIN      := $(BUILD)/bin
@@ -70,7 +71,7 @@ DEPLOY_TESTS := $(wildcard tests/deploy/test_*.sh)
 
 PROGRAMS := $(BIN)/maillaged $(BIN)/maillage $(BIN)/maillage-admin
 
-.PHONY: all deps run test unit integration crash clean help dev-setup valgrind demo bench-sub bench-replay
+.PHONY: all deps run test unit integration crash clean help dev-setup valgrind threads demo bench-sub bench-replay
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -81,6 +82,7 @@ help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(filter-out %.d,$(MAKEFILE_LIST)) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 24
 	@echo "variables:"
 	@echo "  SANITIZE=address,undefined   build into build-san/ with sanitizers (e.g. make SANITIZE=address,undefined test)"
+	@echo "  SANITIZE=thread              build into build-tsan/ with the thread sanitizer (make SANITIZE=thread threads)"
 	@echo "  PORT=7400                    port for make run"
 	@echo "  HOUSEHOLDS=200               households for make demo"
 	@echo "  BENCH_ARGS=..., BENCH_PG_ARGS=..., BENCH_REPLAY_ARGS=...  options of tools/bench.sh, tools/bench-postgres.sh, tools/bench-replay.sh"
@@ -174,6 +176,12 @@ integration: $(PROGRAMS) $(INTEG_BIN) ## run the integration tests only
 crash: $(PROGRAMS) $(CRASH_BIN) ## the crash harness only: SIGKILL under load, 50 cycles (CRASH_CYCLES=500, CRASH_SEED=...)
 	@BUILD=$(BUILD) tests/run.sh $(CRASH_BIN)
 
+# The unit tests that run threads of their own (a reader beside the writer),
+# for the thread sanitizer: make SANITIZE=thread threads (.ci/run does).
+THREAD_TESTS := $(BUILD)/tests/unit/test_evlog_households
+threads: $(THREAD_TESTS) ## run the unit tests that start threads (with SANITIZE=thread: data races)
+	@BUILD=$(BUILD) tests/run.sh $(THREAD_TESTS)
+
 valgrind: $(PROGRAMS) $(UNIT_BIN) ## run the unit tests under valgrind
 	@for t in $(UNIT_BIN); do valgrind -q --error-exitcode=1 --leak-check=full $$t || exit 1; done
 
@@ -217,7 +225,7 @@ bench: $(PROGRAMS) $(BIN)/maillage-bench $(BIN)/maillage-diskbench ## the disk a
 include deploy/install.mk
 
 clean: ## remove build products (keeps var/)
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-tsan build-fuzz
 
 # libFuzzer targets (tests/fuzz/): every parser of outside input, built with
 # clang and ASan/UBSan into build-fuzz/. make fuzz runs each for FUZZ_SECONDS

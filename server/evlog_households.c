@@ -30,6 +30,7 @@
  * Memory: 16 bytes a slot, at most half the slots in use: 32 bytes or less a
  * household.
  */
+#include <assert.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -69,6 +70,14 @@ void evlog_households_free(struct evlog *log)
 	tagindex_free(&log->households->table);
 	free(log->households);
 	log->households = NULL;
+}
+
+/* What a call on the index's lock returned: it fails only when misused (a
+ * thread taking the lock twice, say), our own invariant, asserted. */
+static void lock_ok(int rc)
+{
+	assert(rc == 0);
+	(void)rc;
 }
 
 static uint64_t tag_of(const uint8_t *hk)
@@ -201,18 +210,18 @@ int evlog_hh_find(struct evlog_txn *txn, const uint8_t *hk, struct evlog_hh *h)
 		h->at = 0;
 		return 0;
 	}
-	pthread_rwlock_rdlock(&ix->lock);
+	lock_ok(pthread_rwlock_rdlock(&ix->lock));
 	rc = probe(txn, ix, hk, h);
-	pthread_rwlock_unlock(&ix->lock);
+	lock_ok(pthread_rwlock_unlock(&ix->lock));
 	if (rc != ML_ENOTFOUND || txn->hh_synced)
 		return rc;
 	/* Probe again even when this sync added nothing: another thread may
 	 * have added hk between the two locks. */
-	pthread_rwlock_wrlock(&ix->lock);
+	lock_ok(pthread_rwlock_wrlock(&ix->lock));
 	rc = sync_index(txn, ix);
 	if (!rc)
 		rc = probe(txn, ix, hk, h);
-	pthread_rwlock_unlock(&ix->lock);
+	lock_ok(pthread_rwlock_unlock(&ix->lock));
 	return rc;
 }
 
@@ -239,11 +248,11 @@ static int added(struct evlog *log, const uint8_t *hk, const struct evlog_hh *h)
 	struct evlog_hh_index *ix = log->households;
 	int rc;
 
-	pthread_rwlock_wrlock(&ix->lock);
+	lock_ok(pthread_rwlock_wrlock(&ix->lock));
 	rc = tagindex_add(&ix->table, tag_of(hk), h->at);
 	if (!rc && h->at > ix->max)
 		ix->max = h->at;
-	pthread_rwlock_unlock(&ix->lock);
+	lock_ok(pthread_rwlock_unlock(&ix->lock));
 	return rc;
 }
 
@@ -259,10 +268,10 @@ int evlog_households_preload(struct evlog *log)
 	rc = evlog_txn_begin(log, false, &txn);
 	if (rc)
 		return rc;
-	pthread_rwlock_wrlock(&ix->lock);
+	lock_ok(pthread_rwlock_wrlock(&ix->lock));
 	rc = catch_up(txn, ix);
 	used = ix->table.used;
-	pthread_rwlock_unlock(&ix->lock);
+	lock_ok(pthread_rwlock_unlock(&ix->lock));
 	evlog_txn_abort(txn);
 	if (!rc)
 		log_info("household_index", "households=%zu", used);
@@ -306,11 +315,11 @@ int evlog_household_append(struct evlog_txn *txn, const uint8_t *hk, uint64_t at
 
 	if (!txn->log->anchored || !at)
 		return ML_EINVAL;
-	pthread_rwlock_wrlock(&ix->lock);
+	lock_ok(pthread_rwlock_wrlock(&ix->lock));
 	rc = txn->hh_synced ? 0 : sync_index(txn, ix);
 	if (!rc)
 		rc = probe(txn, ix, hk, &h);
-	pthread_rwlock_unlock(&ix->lock);
+	lock_ok(pthread_rwlock_unlock(&ix->lock));
 	if (rc != ML_ENOTFOUND)
 		return rc ? rc : ML_EINVAL;      /* there already, maybe elsewhere */
 	evlog_hh_at(&h, at, hk);

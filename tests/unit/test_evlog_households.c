@@ -3,10 +3,15 @@
  * anchor; entries of aborted transactions are never taken for a household;
  * the index grows, is built again after a reopen, preloaded, caught up by a
  * read-only handle; a household keeps its first anchor; the loader refuses
- * what is there already; a data key may come before its household's record.
+ * what is there already; a data key may come before its household's record;
+ * a thread reading (the loop's history reads) while the writer's puts grow
+ * the index finds every household it should.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -22,6 +27,8 @@
 #define MAP (64u << 20)
 #define MANY 3000            /* several times the index's first size (1024) */
 #define PLATFORM "vaulx-bron"
+#define GROWN 40000          /* the index doubles six times on the way */
+#define BATCH 500            /* households per write transaction */
 
 static char dir[FIXTURE_DIR_LEN];
 /* What a test has open, closed by teardown when the test failed midway. */
@@ -607,6 +614,101 @@ static void test_data_key_before_household_record(void **state)
 	close_log(&elog);
 }
 
+/* The reading thread of test_reader_thread_during_growth: in read
+ * transactions of its own, until told to stop, it looks up the households
+ * committed when each transaction began (a sample of them, the newest
+ * always) and one never put. Failures are counted, not asserted: cmocka's
+ * checks belong to the test's thread. */
+struct growth {
+	struct evlog *log;
+	atomic_uint committed;      /* households 1..committed are committed */
+	atomic_bool stop;
+	unsigned rounds, failures, lookups;
+};
+
+static bool found_as(struct evlog_txn *t, uint32_t n, uint32_t want)
+{
+	uint8_t hk[WIRE_HASH_LEN];
+	ml_household_cases *hc = NULL;
+	unsigned got = 0;
+	int rc;
+
+	hk_of(n, 0, hk);
+	rc = evlog_household_get(t, hk, &hc);
+	if (rc == ML_ENOTFOUND)
+		return want == 0;
+	if (rc)
+		return false;
+	if (hc->n_case_ids != 1 || sscanf(hc->case_ids[0], "C-%u", &got) != 1)
+		got = 0;
+	wire_free(hc);
+	return got == want;
+}
+
+static void *read_during_growth(void *arg)
+{
+	struct growth *g = arg;
+
+	while (!atomic_load(&g->stop)) {
+		struct evlog_txn *t;
+		uint32_t upto = atomic_load(&g->committed);
+
+		if (evlog_txn_begin(g->log, false, &t)) {
+			g->failures++;
+			break;
+		}
+		for (uint32_t n = 1 + g->rounds % 97; n <= upto; n += 97) {
+			g->failures += !found_as(t, n, n);
+			g->lookups++;
+		}
+		if (upto) {
+			g->failures += !found_as(t, upto, upto);
+			g->lookups++;
+		}
+		g->failures += !found_as(t, GROWN + 1, 0);
+		evlog_txn_abort(t);
+		g->rounds++;
+	}
+	return NULL;
+}
+
+/* The loop thread reads households (a case's history is unsealed with its
+ * household's data key) while the writer's puts grow the index: every
+ * committed household is found in every read transaction, none that was
+ * never put, and nothing reads the table while it is rebuilt (the
+ * sanitizer pass of make test would see a freed table being read). */
+static void test_reader_thread_during_growth(void **state)
+{
+	static struct growth g;
+	uint8_t hk[WIRE_HASH_LEN];
+	pthread_t reader_thread;
+
+	(void)state;
+	elog = open_log(false);
+	g = (struct growth){ .log = elog };
+	atomic_init(&g.committed, 0);
+	atomic_init(&g.stop, false);
+	assert_int_equal(pthread_create(&reader_thread, NULL, read_during_growth, &g), 0);
+	for (uint32_t n = 1; n <= GROWN; n++) {
+		if (!txn)
+			begin(elog, true, &txn);
+		hk_of(n, 0, hk);
+		assert_int_equal(put(txn, hk, n, n), 0);
+		if (n % BATCH == 0) {
+			commit(&txn);
+			atomic_store(&g.committed, n);
+		}
+	}
+	atomic_store(&g.stop, true);
+	assert_int_equal(pthread_join(reader_thread, NULL), 0);
+	assert_int_equal(g.failures, 0);
+	assert_true(g.rounds > 0);
+	assert_true(g.lookups > 0);
+	printf("# reader thread: %u read transactions, %u look-ups during %u puts\n",
+	       g.rounds, g.lookups, GROWN);
+	close_log(&elog);
+}
+
 #define TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -622,6 +724,7 @@ int main(void)
 		TEST(test_append_refuses_household_at_its_anchor),
 		TEST(test_append_refuses_household_at_another_anchor),
 		TEST(test_data_key_before_household_record),
+		TEST(test_reader_thread_during_growth),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
