@@ -17,7 +17,9 @@ enum log_level {
 void log_set_level(enum log_level level);
 
 /* Write one line: event is a short snake_case name; fmt (may be NULL) gives
- * further key=value pairs. Quote free-text values with %s inside "...". */
+ * further key=value pairs. Quote free-text values with %s inside "...".
+ * Control characters in what fmt gives (a newline, an escape) are written
+ * as '?': a record is always one line. Quotes are not escaped. */
 void log_write(enum log_level level, const char *event, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -8,6 +8,7 @@
 #ifndef MAILLAGE_HARNESS_H
 #define MAILLAGE_HARNESS_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,7 +26,7 @@ struct harness {
 	char log[600];         /* dir/server.log: the server's stderr */
 	int port;
 	pid_t pid;             /* 0 when not running */
-	uint64_t next_id;      /* request ids */
+	atomic_uint_fast64_t next_id; /* request ids; tests' threads send too */
 };
 
 /* The server of the test binary, and cmocka group fixtures for it: setup
