@@ -48,6 +48,15 @@ struct evlog_hh_index {
 	uint64_t max;            /* every household anchored up to here is indexed */
 };
 
+/* Assert that a call on the index's lock succeeded: it fails only when
+ * misused (a thread taking the write lock twice, or unlocking a lock it does
+ * not hold), which would be our own bug. */
+static void lock_checked(int rc)
+{
+	assert(rc == 0);
+	(void)rc;
+}
+
 int evlog_households_init(struct evlog *log)
 {
 	struct evlog_hh_index *ix = calloc(1, sizeof(*ix));
@@ -66,18 +75,10 @@ void evlog_households_free(struct evlog *log)
 {
 	if (!log->households)
 		return;
-	pthread_rwlock_destroy(&log->households->lock);
+	lock_checked(pthread_rwlock_destroy(&log->households->lock));
 	tagindex_free(&log->households->table);
 	free(log->households);
 	log->households = NULL;
-}
-
-/* What a call on the index's lock returned: it fails only when misused (a
- * thread taking the lock twice, say), our own invariant, asserted. */
-static void lock_ok(int rc)
-{
-	assert(rc == 0);
-	(void)rc;
 }
 
 static uint64_t tag_of(const uint8_t *hk)
@@ -210,18 +211,18 @@ int evlog_hh_find(struct evlog_txn *txn, const uint8_t *hk, struct evlog_hh *h)
 		h->at = 0;
 		return 0;
 	}
-	lock_ok(pthread_rwlock_rdlock(&ix->lock));
+	lock_checked(pthread_rwlock_rdlock(&ix->lock));
 	rc = probe(txn, ix, hk, h);
-	lock_ok(pthread_rwlock_unlock(&ix->lock));
+	lock_checked(pthread_rwlock_unlock(&ix->lock));
 	if (rc != ML_ENOTFOUND || txn->hh_synced)
 		return rc;
 	/* Probe again even when this sync added nothing: another thread may
 	 * have added hk between the two locks. */
-	lock_ok(pthread_rwlock_wrlock(&ix->lock));
+	lock_checked(pthread_rwlock_wrlock(&ix->lock));
 	rc = sync_index(txn, ix);
 	if (!rc)
 		rc = probe(txn, ix, hk, h);
-	lock_ok(pthread_rwlock_unlock(&ix->lock));
+	lock_checked(pthread_rwlock_unlock(&ix->lock));
 	return rc;
 }
 
@@ -248,11 +249,11 @@ static int added(struct evlog *log, const uint8_t *hk, const struct evlog_hh *h)
 	struct evlog_hh_index *ix = log->households;
 	int rc;
 
-	lock_ok(pthread_rwlock_wrlock(&ix->lock));
+	lock_checked(pthread_rwlock_wrlock(&ix->lock));
 	rc = tagindex_add(&ix->table, tag_of(hk), h->at);
 	if (!rc && h->at > ix->max)
 		ix->max = h->at;
-	lock_ok(pthread_rwlock_unlock(&ix->lock));
+	lock_checked(pthread_rwlock_unlock(&ix->lock));
 	return rc;
 }
 
@@ -268,10 +269,10 @@ int evlog_households_preload(struct evlog *log)
 	rc = evlog_txn_begin(log, false, &txn);
 	if (rc)
 		return rc;
-	lock_ok(pthread_rwlock_wrlock(&ix->lock));
+	lock_checked(pthread_rwlock_wrlock(&ix->lock));
 	rc = catch_up(txn, ix);
 	used = ix->table.used;
-	lock_ok(pthread_rwlock_unlock(&ix->lock));
+	lock_checked(pthread_rwlock_unlock(&ix->lock));
 	evlog_txn_abort(txn);
 	if (!rc)
 		log_info("household_index", "households=%zu", used);
@@ -315,11 +316,11 @@ int evlog_household_append(struct evlog_txn *txn, const uint8_t *hk, uint64_t at
 
 	if (!txn->log->anchored || !at)
 		return ML_EINVAL;
-	lock_ok(pthread_rwlock_wrlock(&ix->lock));
+	lock_checked(pthread_rwlock_wrlock(&ix->lock));
 	rc = txn->hh_synced ? 0 : sync_index(txn, ix);
 	if (!rc)
 		rc = probe(txn, ix, hk, &h);
-	lock_ok(pthread_rwlock_unlock(&ix->lock));
+	lock_checked(pthread_rwlock_unlock(&ix->lock));
 	if (rc != ML_ENOTFOUND)
 		return rc ? rc : ML_EINVAL;      /* there already, maybe elsewhere */
 	evlog_hh_at(&h, at, hk);

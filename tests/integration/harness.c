@@ -202,13 +202,29 @@ int h_stop(struct harness *h, int sig)
 	return WEXITSTATUS(status);
 }
 
+/* Lines a sanitizer writes when it reports (ThreadSanitizer, AddressSanitizer,
+ * LeakSanitizer, UndefinedBehaviorSanitizer), in the log of every lifetime
+ * of the server, a killed one's too. */
+static int sanitizer_reports(struct harness *h)
+{
+	static const char *const marks[] = { "ThreadSanitizer:", "AddressSanitizer:",
+					     "LeakSanitizer:", "runtime error:" };
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+		n += h_log_count(h, marks[i]);
+	return n;
+}
+
 int h_teardown(struct harness *h)
 {
 	char cmd[700];
 	int status = h->pid ? h_stop(h, SIGTERM) : 0;
+	int reports = sanitizer_reports(h);
 
-	if (status) {
-		fprintf(stderr, "harness: maillaged exited with status %d; its log:\n", status);
+	if (status || reports) {
+		fprintf(stderr, "harness: maillaged exited with status %d, %d lines of sanitizer "
+			"reports in its log; its end:\n", status, reports);
 		snprintf(cmd, sizeof(cmd), "tail -n 40 '%s' >&2", h->log);
 		run(cmd);
 	}
@@ -216,7 +232,7 @@ int h_teardown(struct harness *h)
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", h->dir);
 		run(cmd);
 	}
-	return status ? -1 : 0;
+	return status || reports ? -1 : 0;
 }
 
 struct mlc *h_connect_files(struct harness *h, const char *cert, const char *key,

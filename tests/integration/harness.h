@@ -31,7 +31,8 @@ struct harness {
 
 /* The server of the test binary, and cmocka group fixtures for it: setup
  * starts it with the default configuration, teardown stops it (failing the
- * group on an unclean exit) and removes its directory. */
+ * group on an unclean exit or a sanitizer's report in its log, which
+ * tests/run.sh counts as a failure) and removes its directory. */
 extern struct harness H;
 int h_group_setup(void **state);
 int h_group_teardown(void **state);
