@@ -133,6 +133,41 @@ static void expect_person(struct harness *h, const char *case_id, int pd, const 
  * that test fails. */
 static struct harness R;
 
+/* The threads a test starts (writers, an eraser), with the one flag that
+ * stops them: stopped and joined by the test, or by its teardown when it
+ * failed midway (before the next test, and the server they talk to, go on).
+ * What they are given is static for the same reason. */
+#define WORKERS_MAX 4
+static struct {
+	pthread_t thread[WORKERS_MAX];
+	size_t n;
+	atomic_bool stop;
+} workers;
+
+static void workers_start(void *(*run)(void *), void *arg)
+{
+	assert_true(workers.n < WORKERS_MAX);
+	assert_int_equal(pthread_create(&workers.thread[workers.n], NULL, run, arg), 0);
+	workers.n++;
+}
+
+static void workers_stop(void)
+{
+	atomic_store(&workers.stop, true);
+	for (size_t i = 0; i < workers.n; i++)
+		pthread_join(workers.thread[i], NULL);
+	workers.n = 0;
+	atomic_store(&workers.stop, false);
+}
+
+/* A test's teardown: its workers, if it failed before stopping them. */
+static int stop_workers(void **state)
+{
+	(void)state;
+	workers_stop();
+	return 0;
+}
+
 static int teardown(void **state)
 {
 	int rc = R.dir[0] ? h_teardown(&R) : 0;
@@ -163,13 +198,12 @@ static void restore_into(struct harness *r, const char *backup)
 	assert_int_equal(h_start(r), 0);
 }
 
-/* A writer: one connection, one command after another until stop is set. */
+/* A writer: one connection, one command after another until the workers
+ * are stopped. */
 struct load {
-	pthread_t thread;
 	struct harness h;        /* a copy of H: its own request ids */
 	const char *org;
 	const char *visit_case;  /* NULL: referrals */
-	atomic_bool *stop;
 	unsigned acked, failed;
 	char error[200];          /* the first failure */
 };
@@ -180,7 +214,7 @@ static void *load_run(void *arg)
 	struct mlc *c = h_connect(&l->h, l->org, NULL, 0);
 	char first[32];
 
-	for (unsigned i = 0; c && !atomic_load(l->stop); i++) {
+	for (unsigned i = 0; c && !atomic_load(&workers.stop); i++) {
 		mlc_request *req;
 		mlc_response *resp;
 
@@ -218,8 +252,7 @@ static void test_backup_under_load(void **state)
 	static const char *const orgs[] = { "bailleur-est", "ccas-vaulx", "asso-habitat" };
 	char *before = refer(&H, "Avantsauvegarde", "Claire"), *visited;
 	char backup[700], a[700], b[700];
-	struct load load[3];
-	atomic_bool stop = false;
+	static struct load load[3];
 	uint64_t start, pos, last;
 	int64_t t0, t1;
 
@@ -229,9 +262,9 @@ static void test_backup_under_load(void **state)
 	h_expect(&H, "coord-vaulx-bron", h_accept(&H, visited, "asso-habitat"), ST(OK));
 	start = h_last_position(&H);
 	for (int i = 0; i < 3; i++) {
-		load[i] = (struct load){ .h = H, .org = orgs[i], .stop = &stop,
+		load[i] = (struct load){ .h = H, .org = orgs[i],
 					 .visit_case = i == 2 ? visited : NULL };
-		assert_int_equal(pthread_create(&load[i].thread, NULL, load_run, &load[i]), 0);
+		workers_start(load_run, &load[i]);
 	}
 	wait_position(start + LOAD_BEFORE);
 
@@ -242,9 +275,8 @@ static void test_backup_under_load(void **state)
 	t1 = h_now_us();
 	pos = manifest_u64(backup, "position");
 	wait_position(pos + LOAD_AFTER);
-	atomic_store(&stop, true);
+	workers_stop();
 	for (int i = 0; i < 3; i++) {
-		assert_int_equal(pthread_join(load[i].thread, NULL), 0);
 		if (load[i].failed)
 			print_message("%s: %u commands failed, the first with %s\n", orgs[i],
 				      load[i].failed, load[i].error);
@@ -344,11 +376,9 @@ static void test_backup_after_erasure(void **state)
 }
 
 /* An eraser: refer, decline and erase one household after another (each
- * erasure rotates the key-encryption key) until stop is set. */
+ * erasure rotates the key-encryption key) until the workers are stopped. */
 struct eraser {
-	pthread_t thread;
 	struct harness h;
-	atomic_bool *stop;
 	unsigned erased, failed;
 };
 
@@ -373,7 +403,7 @@ static void *eraser_run(void *arg)
 	struct mlc *coord = h_connect(&e->h, "coord-vaulx-bron", NULL, 0);
 	char first[32], id[64];
 
-	for (unsigned i = 0; ref && coord && !atomic_load(e->stop); i++) {
+	for (unsigned i = 0; ref && coord && !atomic_load(&workers.stop); i++) {
 		snprintf(first, sizeof(first), "E%u", i);
 		if (call_ok(ref, h_refer(&e->h, "vaulx-bron", "Rotation", first, "1950-01-01"),
 			    id, sizeof(id)) &&
@@ -397,26 +427,25 @@ static void *eraser_run(void *arg)
 static void test_backups_during_rotations(void **state)
 {
 	char *kept = refer(&H, "Toujourslisible", "Marc");
-	struct eraser e = { .h = H };
-	atomic_bool stop = false;
+	static struct eraser eraser;
+	struct eraser *e = &eraser;
 	char backup[700], target[700];
 	int i;
 
 	(void)state;
-	e.stop = &stop;
-	assert_int_equal(pthread_create(&e.thread, NULL, eraser_run, &e), 0);
+	*e = (struct eraser){ .h = H };
+	workers_start(eraser_run, e);
 	for (i = 0; i < 8; i++) {
 		snprintf(backup, sizeof(backup), "%s/backups/rotating-%d", H.dir, i);
 		assert_int_equal(ADMIN("backup '%s' '%s' -c '%s'", H.data, backup, H.conf), 0);
 	}
-	atomic_store(&stop, true);
-	assert_int_equal(pthread_join(e.thread, NULL), 0);
-	assert_int_equal(e.failed, 0);
+	workers_stop();
+	assert_int_equal(e->failed, 0);
 	snprintf(target, sizeof(target), "%s/admin.log", H.dir);
 	print_message("8 backups while %u erasures rotated the key-encryption key; "
-		      "backups that had to copy again: %zu\n", e.erased,
+		      "backups that had to copy again: %zu\n", e->erased,
 		      h_file_count(target, " attempts\n", 10));
-	assert_true(e.erased > 0);
+	assert_true(e->erased > 0);
 	snprintf(target, sizeof(target), "%s/restored-rotating", H.dir);
 	assert_int_equal(ADMIN("restore '%s' '%s' -c '%s'", backup, target, H.conf), 0);
 	free(kept);
@@ -460,9 +489,9 @@ static void test_restore_refuses(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_backup_under_load),
+		cmocka_unit_test_teardown(test_backup_under_load, stop_workers),
 		cmocka_unit_test(test_backup_after_erasure),
-		cmocka_unit_test(test_backups_during_rotations),
+		cmocka_unit_test_teardown(test_backups_during_rotations, stop_workers),
 		cmocka_unit_test(test_restore_refuses),
 	};
 
