@@ -45,7 +45,7 @@ PB_C     := $(GEN)/maillage/v1/maillage.pb-c.c
 PB_H     := $(GEN)/maillage/v1/maillage.pb-c.h
 
 # The core: pure logic and storage, shared by the daemon, the tools and tests.
-CORE     := err log clock status wire crypto fsutil config config_diff validate casestate household auth \
+CORE     := err log clock status wire crypto fsutil grow config config_diff validate casestate household auth \
             tagindex evlog_keys evlog_households evlog_journal evlog_commands evlog_streams evlog_stat backup backup_manifest kek vault personal journal erasure counters \
             project models evlog command query verify frame board deadline stats
 # The daemon's network side.

@@ -12,6 +12,7 @@
 #include "crypto.h"
 #include "erasure.h"
 #include "err.h"
+#include "grow.h"
 #include "household.h"
 #include "log.h"
 #include "models.h"
@@ -709,15 +710,11 @@ static int collect_due(void *arg, int64_t referred_at, const char *case_id)
 	struct expiry *x = arg;
 
 	(void)referred_at;
-	if (x->n_due == x->cap) {
-		size_t cap = x->cap ? x->cap * 2 : 64;
-		char (*more)[64] = realloc(x->due, cap * sizeof(*more));
+	char (*more)[64] = grow_for_one(x->due, x->n_due, &x->cap, sizeof(*more), 64);
 
-		if (!more)
-			return ML_ENOMEM;
-		x->due = more;
-		x->cap = cap;
-	}
+	if (!more)
+		return ML_ENOMEM;
+	x->due = more;
 	snprintf(x->due[x->n_due++], sizeof(x->due[0]), "%s", case_id);
 	return 0;
 }

@@ -39,6 +39,7 @@
 
 #include "err.h"
 #include "evlog_int.h"
+#include "grow.h"
 #include "log.h"
 #include "tagindex.h"
 
@@ -355,18 +356,12 @@ struct rows {
 
 static int row_add(struct rows *r, uint64_t at, const MDB_val *key, const MDB_val *val)
 {
-	struct row *w;
+	struct row *v = grow_for_one(r->v, r->n, &r->cap, sizeof(*v), 1024), *w;
 
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? 2 * r->cap : 1024;
-		struct row *v = realloc(r->v, cap * sizeof(*v));
-
-		if (!v)
-			return ML_ENOMEM;
-		r->v = v;
-		r->cap = cap;
-	}
-	w = &r->v[r->n];
+	if (!v)
+		return ML_ENOMEM;
+	r->v = v;
+	w = &v[r->n];
 	w->klen = EVLOG_ANCHOR_LEN + key->mv_size;
 	w->vlen = val->mv_size;
 	w->key = malloc(w->klen);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "grow.h"
 #include "log.h"
 #include "models.h"
 #include "project.h"
@@ -165,16 +166,11 @@ static int case_add(struct replay *r, size_t *e, const ml_case *c, uint64_t firs
 
 	if (c->household_key.len != WIRE_HASH_LEN)
 		return ML_ECORRUPT;
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 1 << 14;
-		struct rb_case *cases = realloc(r->cases, cap * sizeof(*cases));
-
-		if (!cases)
-			return ML_ENOMEM;
-		r->cases = cases;
-		r->cap = cap;
-	}
-	cs = &r->cases[r->n];
+	cs = grow_for_one(r->cases, r->n, &r->cap, sizeof(*cs), 1 << 14);
+	if (!cs)
+		return ML_ENOMEM;
+	r->cases = cs;
+	cs += r->n;
 	memset(cs, 0, sizeof(*cs));
 	cs->case_id = strdup(c->case_id);
 	cs->platform = strdup(c->platform);

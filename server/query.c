@@ -9,6 +9,7 @@
 #include "clock.h"
 #include "counters.h"
 #include "err.h"
+#include "grow.h"
 #include "journal.h"
 #include "personal.h"
 #include "project.h"
@@ -141,15 +142,11 @@ struct history {
 static int push_event(ml_event ***events, size_t *n, size_t *cap, const uint8_t *raw,
 		      size_t rawlen)
 {
-	if (*n == *cap) {
-		size_t more = *cap ? *cap * 2 : 16;
-		ml_event **grown = realloc(*events, more * sizeof(*grown));
+	ml_event **grown = grow_for_one(*events, *n, cap, sizeof(*grown), 16);
 
-		if (!grown)
-			return ML_ENOMEM;
-		*events = grown;
-		*cap = more;
-	}
+	if (!grown)
+		return ML_ENOMEM;
+	*events = grown;
 	(*events)[*n] = wire_event_unpack(raw, rawlen);
 	if (!(*events)[*n])
 		return ML_ENOMEM;

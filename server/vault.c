@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "grow.h"
 #include "kek.h"
 #include "vault.h"
 
@@ -156,15 +157,11 @@ static int collect(void *arg, const uint8_t *hk, const char *platform, uint64_t 
 {
 	struct entries *e = arg;
 
-	if (e->n == e->cap) {
-		size_t cap = e->cap ? 2 * e->cap : 256;
-		struct entry *more = realloc(e->list, cap * sizeof(*more));
+	struct entry *more = grow_for_one(e->list, e->n, &e->cap, sizeof(*more), 256);
 
-		if (!more)
-			return ML_ENOMEM;
-		e->list = more;
-		e->cap = cap;
-	}
+	if (!more)
+		return ML_ENOMEM;
+	e->list = more;
 	memcpy(e->list[e->n].hk, hk, CRYPTO_SHA256_LEN);
 	strncpy(e->list[e->n].platform, platform, sizeof(e->list[0].platform) - 1);
 	e->list[e->n].platform[sizeof(e->list[0].platform) - 1] = 0;
